@@ -1,0 +1,117 @@
+package passkeys
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// User is the account a session belongs to. ID is stable and opaque; Email is
+// normalised (trimmed, lower-case).
+type User struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+}
+
+// Passkey describes one registered credential of a user, as listed by
+// GET /passkeys. ID is the credential ID in unpadded base64url, the same value
+// the browser reports as PublicKeyCredential.id.
+type Passkey struct {
+	ID             string     `json:"id"`
+	Name           string     `json:"name"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	LastUsedAt     *time.Time `json:"lastUsedAt"`
+	BackupEligible bool       `json:"backupEligible"`
+	BackedUp       bool       `json:"backedUp"`
+	Transports     []string   `json:"transports"`
+	AAGUID         string     `json:"aaguid,omitempty"`
+}
+
+// Client describes the HTTP client behind a request, for backends that record
+// or score it. RemoteAddr is the client IP after the trusted-proxy rule of
+// [Options.TrustedProxies] has been applied.
+type Client struct {
+	RemoteAddr string
+	UserAgent  string
+	// Capabilities holds the optional capability flags a browser may send
+	// (for example from PublicKeyCredential.getClientCapabilities()).
+	Capabilities map[string]bool
+}
+
+// OTPStart is the outcome of [Backend.StartOTP].
+type OTPStart struct {
+	// ExpiresIn is how long the code that was sent (or the one sent
+	// moments ago and still valid) stays usable.
+	ExpiresIn time.Duration
+}
+
+// AppendStart is the outcome of [Backend.StartAppend].
+type AppendStart struct {
+	// Allow reports whether the user may add a passkey now. When false,
+	// Options is nil.
+	Allow bool
+	// Options is the CredentialCreationOptions JSON object
+	// ({"publicKey":{...}}), as PublicKeyCredential.parseCreationOptionsFromJSON
+	// takes its publicKey member.
+	Options json.RawMessage
+}
+
+// LoginStart is the outcome of [Backend.StartLogin] and [Backend.StartMediation].
+type LoginStart struct {
+	// Allow reports whether a passkey login can be attempted. When false,
+	// Options is nil and the client falls back to an OTP.
+	Allow bool
+	// Options is the CredentialRequestOptions JSON object
+	// ({"publicKey":{...},"mediation":...}).
+	Options json.RawMessage
+}
+
+// Backend performs the passkey and OTP ceremonies behind the HTTP handlers.
+// Two implementations ship with this module: the self-hosted engine in
+// package selfhosted and the Corbado Backend API client built by [NewCorbado].
+//
+// Methods return an [*Error] (usually wrapping one of the Err* sentinels of
+// this package) for every outcome a client should see; any other error is
+// reported to the client as 500 "internal" and logged.
+//
+// Responses passed to the Finish methods are the JSON the browser produced
+// with PublicKeyCredential.toJSON(); they have been checked to be a JSON
+// object and nothing more.
+type Backend interface {
+	// StartOTP sends a one-time code to email, whether or not an account
+	// exists for it. email is already normalised and syntactically valid.
+	StartOTP(ctx context.Context, email string, c Client) (OTPStart, error)
+	// FinishOTP checks code for email. On success it returns the user,
+	// creating the account first when none exists (created is then true).
+	// A wrong, used or expired code is [ErrOTPInvalid].
+	FinishOTP(ctx context.Context, email, code string, c Client) (u User, created bool, err error)
+
+	// StartAppend begins adding a passkey to u's account.
+	StartAppend(ctx context.Context, u User, c Client) (AppendStart, error)
+	// FinishAppend verifies the attestation response of a ceremony that u
+	// started and stores the new passkey. A response that fails
+	// verification, or belongs to another user's ceremony, is
+	// [ErrVerificationFailed].
+	FinishAppend(ctx context.Context, u User, response json.RawMessage, c Client) (Passkey, error)
+
+	// StartLogin begins a passkey login for the account with this email,
+	// offering only that account's passkeys. Unknown emails and accounts
+	// without passkeys give Allow false, not an error.
+	StartLogin(ctx context.Context, email string, c Client) (LoginStart, error)
+	// FinishLogin verifies an assertion for a ceremony begun by StartLogin.
+	FinishLogin(ctx context.Context, response json.RawMessage, c Client) (User, error)
+
+	// StartMediation begins a conditional-UI (autofill) login with no
+	// allowCredentials.
+	StartMediation(ctx context.Context, c Client) (LoginStart, error)
+	// FinishMediation verifies an assertion for a ceremony begun by
+	// StartMediation.
+	FinishMediation(ctx context.Context, response json.RawMessage, c Client) (User, error)
+
+	// ListPasskeys returns u's passkeys, oldest first.
+	ListPasskeys(ctx context.Context, u User) ([]Passkey, error)
+	// DeletePasskey removes u's passkey with this ID (unpadded base64url).
+	// A passkey that does not exist or belongs to another user is
+	// [ErrNotFound].
+	DeletePasskey(ctx context.Context, u User, id string) error
+}

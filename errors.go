@@ -1,0 +1,87 @@
+package passkeys
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Error is a failure with a public face: the HTTP status, a stable
+// machine-readable Code, a Title and a Detail that are safe to show a client.
+// Err, the cause, is logged by the handler and never sent.
+//
+// Two Errors match with [errors.Is] when their Codes are equal, so
+// errors.Is(err, ErrOTPInvalid) holds for any wrapped variant.
+type Error struct {
+	Status int
+	Code   string
+	Title  string
+	Detail string
+	// RetryAfter, when positive, is sent as a Retry-After header (seconds,
+	// rounded up).
+	RetryAfter time.Duration
+	// Err is the internal cause. It is logged, never written to a client.
+	Err error
+}
+
+func (e *Error) Error() string {
+	msg := e.Code + ": " + e.Detail
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the internal cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error with the same Code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// With returns a copy of e with a new public detail and an internal cause.
+// An empty detail keeps e's.
+func (e *Error) With(detail string, cause error) *Error {
+	c := *e
+	if detail != "" {
+		c.Detail = detail
+	}
+	c.Err = cause
+	return &c
+}
+
+// Withf is With with a formatted detail and no cause.
+func (e *Error) Withf(format string, args ...any) *Error {
+	return e.With(fmt.Sprintf(format, args...), nil)
+}
+
+// The errors a client can see. Backends and session verifiers return them,
+// usually through [Error.With], and the handlers write them as
+// application/problem+json.
+var (
+	ErrInvalidRequest       = &Error{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Invalid request", Detail: "The request is malformed."}
+	ErrUnauthorized         = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Unauthorized", Detail: "A valid session token is required."}
+	ErrOTPInvalid           = &Error{Status: http.StatusUnauthorized, Code: "otp_invalid", Title: "Invalid code", Detail: "The code is wrong, expired or already used."}
+	ErrTooManyAttempts      = &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Title: "Too many attempts", Detail: "Too many attempts; try again later."}
+	ErrVerificationFailed   = &Error{Status: http.StatusUnauthorized, Code: "passkey_verification_failed", Title: "Passkey verification failed", Detail: "The passkey response could not be verified."}
+	ErrNotFound             = &Error{Status: http.StatusNotFound, Code: "not_found", Title: "Not found", Detail: "The resource does not exist."}
+	ErrMethodNotAllowed     = &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Method not allowed", Detail: "The method is not allowed for this resource."}
+	ErrPayloadTooLarge      = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Title: "Payload too large", Detail: "The request body exceeds 1 MiB."}
+	ErrUnsupportedMediaType = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Title: "Unsupported media type", Detail: "The request body must be application/json."}
+	ErrUpstream             = &Error{Status: http.StatusBadGateway, Code: "upstream_error", Title: "Upstream error", Detail: "The passkey service failed to answer correctly."}
+	ErrUpstreamTimeout      = &Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Title: "Upstream timeout", Detail: "The passkey service did not answer in time."}
+	ErrInternal             = &Error{Status: http.StatusInternalServerError, Code: "internal", Title: "Internal error", Detail: "An internal error occurred."}
+)
+
+// asError turns any error into an *Error: an *Error anywhere in the chain is
+// used as it is, anything else becomes ErrInternal wrapping it.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return ErrInternal.With("", err)
+}

@@ -1,0 +1,374 @@
+package passkeys
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/mail"
+	"strings"
+)
+
+// api adapts an endpoint that returns a response value or an error.
+func (h *Handler) api(fn func(*http.Request, http.ResponseWriter) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := fn(r, w)
+		switch {
+		case err != nil:
+			h.errors.write(w, r, err)
+		case v == nil:
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			writeJSON(w, http.StatusOK, v)
+		}
+	})
+}
+
+// session is api behind the session guard.
+func (h *Handler) session(fn func(*http.Request, http.ResponseWriter) (any, error)) http.Handler {
+	return h.RequireSession(h.api(fn))
+}
+
+type signUpOrLoginRequest struct {
+	Email string  `json:"email"`
+	OTP   *string `json:"otp"`
+}
+
+type otpSentResponse struct {
+	OTPSent          bool  `json:"otpSent"`
+	ExpiresInSeconds int64 `json:"expiresInSeconds"`
+}
+
+type sessionResponse struct {
+	SessionToken string `json:"sessionToken"`
+	User         User   `json:"user"`
+	NewUser      *bool  `json:"newUser,omitempty"`
+}
+
+func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, error) {
+	var req signUpOrLoginRequest
+	if err := h.decodeJSON(w, r, &req); err != nil {
+		return nil, err
+	}
+	email, err := normalizeEmail(req.Email)
+	if err != nil {
+		return nil, err
+	}
+	if req.OTP != nil && !isOTP(*req.OTP) {
+		return nil, ErrInvalidRequest.With("otp must be the 6 digits from the email.", nil)
+	}
+	c := h.client(r)
+	if err := h.limit(r, "ip:"+ipKey(c.RemoteAddr), h.opts.IPLimit); err != nil {
+		return nil, err
+	}
+	if err := h.limit(r, "email:"+email, h.opts.EmailLimit); err != nil {
+		return nil, err
+	}
+	if req.OTP == nil {
+		res, err := h.opts.Backend.StartOTP(r.Context(), email, c)
+		if err != nil {
+			return nil, err
+		}
+		return otpSentResponse{OTPSent: true, ExpiresInSeconds: int64(res.ExpiresIn.Seconds())}, nil
+	}
+	u, created, err := h.opts.Backend.FinishOTP(r.Context(), email, *req.OTP, c)
+	if err != nil {
+		return nil, err
+	}
+	return h.issue(r, u, &created)
+}
+
+func (h *Handler) issue(r *http.Request, u User, created *bool) (any, error) {
+	token, err := h.opts.SessionIssuer.IssueSession(r.Context(), u)
+	if err != nil {
+		return nil, fmt.Errorf("issuing session: %w", err)
+	}
+	return sessionResponse{SessionToken: token, User: u, NewUser: created}, nil
+}
+
+// startRequest is the body of the start endpoints that take no email.
+type startRequest struct {
+	ClientCapabilities map[string]bool `json:"clientCapabilities"`
+}
+
+type appendStartResponse struct {
+	AppendAllow        bool            `json:"appendAllow"`
+	AttestationOptions json.RawMessage `json:"attestationOptions,omitempty"`
+}
+
+func (h *Handler) appendStart(r *http.Request, w http.ResponseWriter) (any, error) {
+	var req startRequest
+	if err := h.decodeJSON(w, r, &req); err != nil {
+		return nil, err
+	}
+	u, _ := UserFromContext(r.Context())
+	c := h.client(r)
+	c.Capabilities = req.ClientCapabilities
+	res, err := h.opts.Backend.StartAppend(r.Context(), u, c)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Allow {
+		res.Options = nil
+	}
+	return appendStartResponse{AppendAllow: res.Allow, AttestationOptions: res.Options}, nil
+}
+
+type appendFinishRequest struct {
+	AttestationResponse json.RawMessage `json:"attestationResponse"`
+}
+
+func (h *Handler) appendFinish(r *http.Request, w http.ResponseWriter) (any, error) {
+	var req appendFinishRequest
+	if err := h.decodeJSON(w, r, &req); err != nil {
+		return nil, err
+	}
+	resp, err := credentialJSON("attestationResponse", req.AttestationResponse)
+	if err != nil {
+		return nil, err
+	}
+	u, _ := UserFromContext(r.Context())
+	p, err := h.opts.Backend.FinishAppend(r.Context(), u, resp, h.client(r))
+	if err != nil {
+		if e := asError(err); errors.Is(e, ErrVerificationFailed) {
+			e2 := *e
+			e2.Status = http.StatusBadRequest
+			return nil, &e2
+		}
+		return nil, err
+	}
+	return struct {
+		Passkey Passkey `json:"passkey"`
+	}{p}, nil
+}
+
+type loginStartRequest struct {
+	Email              string          `json:"email"`
+	ClientCapabilities map[string]bool `json:"clientCapabilities"`
+}
+
+type loginStartResponse struct {
+	LoginAllow       bool            `json:"loginAllow"`
+	AssertionOptions json.RawMessage `json:"assertionOptions,omitempty"`
+}
+
+func (h *Handler) loginStart(r *http.Request, w http.ResponseWriter) (any, error) {
+	var req loginStartRequest
+	if err := h.decodeJSON(w, r, &req); err != nil {
+		return nil, err
+	}
+	email, err := normalizeEmail(req.Email)
+	if err != nil {
+		return nil, err
+	}
+	c := h.client(r)
+	c.Capabilities = req.ClientCapabilities
+	res, err := h.opts.Backend.StartLogin(r.Context(), email, c)
+	return loginStartResult(res, err)
+}
+
+func loginStartResult(res LoginStart, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	if !res.Allow {
+		res.Options = nil
+	}
+	return loginStartResponse{LoginAllow: res.Allow, AssertionOptions: res.Options}, nil
+}
+
+type loginFinishRequest struct {
+	AssertionResponse json.RawMessage `json:"assertionResponse"`
+}
+
+func (h *Handler) loginFinish(r *http.Request, w http.ResponseWriter) (any, error) {
+	return h.finishLogin(r, w, h.opts.Backend.FinishLogin)
+}
+
+func (h *Handler) mediationStart(r *http.Request, w http.ResponseWriter) (any, error) {
+	var req startRequest
+	if err := h.decodeJSON(w, r, &req); err != nil {
+		return nil, err
+	}
+	c := h.client(r)
+	c.Capabilities = req.ClientCapabilities
+	res, err := h.opts.Backend.StartMediation(r.Context(), c)
+	return loginStartResult(res, err)
+}
+
+func (h *Handler) mediationFinish(r *http.Request, w http.ResponseWriter) (any, error) {
+	return h.finishLogin(r, w, h.opts.Backend.FinishMediation)
+}
+
+func (h *Handler) finishLogin(r *http.Request, w http.ResponseWriter, finish func(ctx context.Context, resp json.RawMessage, c Client) (User, error)) (any, error) {
+	var req loginFinishRequest
+	if err := h.decodeJSON(w, r, &req); err != nil {
+		return nil, err
+	}
+	resp, err := credentialJSON("assertionResponse", req.AssertionResponse)
+	if err != nil {
+		return nil, err
+	}
+	u, err := finish(r.Context(), resp, h.client(r))
+	if err != nil {
+		return nil, err
+	}
+	return h.issue(r, u, nil)
+}
+
+func (h *Handler) listPasskeys(r *http.Request, _ http.ResponseWriter) (any, error) {
+	u, _ := UserFromContext(r.Context())
+	list, err := h.opts.Backend.ListPasskeys(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []Passkey{}
+	}
+	return struct {
+		Passkeys []Passkey `json:"passkeys"`
+	}{list}, nil
+}
+
+func (h *Handler) deletePasskey(r *http.Request, _ http.ResponseWriter) (any, error) {
+	id := r.PathValue("id")
+	if raw, err := base64.RawURLEncoding.DecodeString(id); err != nil || len(raw) == 0 || len(raw) > 1023 {
+		return nil, ErrInvalidRequest.With("The passkey id must be an unpadded base64url credential ID.", err)
+	}
+	u, _ := UserFromContext(r.Context())
+	return nil, h.opts.Backend.DeletePasskey(r.Context(), u, id)
+}
+
+// limit takes one event from key's bucket.
+func (h *Handler) limit(r *http.Request, key string, rate Rate) error {
+	ok, wait, err := h.opts.Limiter.Allow(r.Context(), key, rate)
+	if err != nil {
+		return fmt.Errorf("rate limiter: %w", err)
+	}
+	if !ok {
+		e := ErrTooManyAttempts.With("Too many requests; try again later.", nil)
+		e.RetryAfter = wait
+		return e
+	}
+	return nil
+}
+
+// credentialJSON accepts a browser credential response given either as a
+// JSON object or as a string holding one.
+func credentialJSON(field string, raw json.RawMessage) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, ErrInvalidRequest.Withf("%s is required.", field)
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, ErrInvalidRequest.Withf("%s must be a JSON object or a string holding one.", field)
+		}
+		raw = bytes.TrimSpace([]byte(s))
+		if !json.Valid(raw) {
+			return nil, ErrInvalidRequest.Withf("%s must be a JSON object or a string holding one.", field)
+		}
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, ErrInvalidRequest.Withf("%s must be a JSON object or a string holding one.", field)
+	}
+	return raw, nil
+}
+
+// normalizeEmail trims and lower-cases an address and checks that it is a
+// plain addr-spec such as a@example.com.
+func normalizeEmail(s string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(s))
+	if e == "" {
+		return "", ErrInvalidRequest.With("email is required.", nil)
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" || len(e) > 254 || !strings.Contains(e[strings.LastIndexByte(e, '@'):], ".") {
+		return "", ErrInvalidRequest.With("email is not a valid email address.", err)
+	}
+	return e, nil
+}
+
+func isOTP(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeJSON reads exactly one JSON object from the body into v. An empty
+// body counts as {}. It enforces the content type, the size cap, unknown
+// fields and trailing data.
+func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength > 0 {
+		mt, _, _ := strings.Cut(ct, ";")
+		if !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+			return ErrUnsupportedMediaType
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return ErrPayloadTooLarge.With("", err)
+		}
+		return ErrInvalidRequest.With("The body must hold exactly one JSON object.", err)
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		tooBig  *http.MaxBytesError
+		syntax  *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		return ErrPayloadTooLarge.With("", err)
+	case errors.As(err, &syntax):
+		return ErrInvalidRequest.With(fmt.Sprintf("The body is not valid JSON (at byte %d).", syntax.Offset), err)
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return ErrInvalidRequest.With("The body must be a JSON object.", err)
+		}
+		return ErrInvalidRequest.With(fmt.Sprintf("%s must be a JSON %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String())), err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return ErrInvalidRequest.With("The body is not valid JSON (it ends early).", err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return ErrInvalidRequest.With("Unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field ")+".", err)
+	}
+	return ErrInvalidRequest.With("The body could not be read as JSON.", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "map", "struct":
+		return "object"
+	case "slice", "array":
+		return "array"
+	}
+	return "number"
+}

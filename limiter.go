@@ -1,0 +1,74 @@
+package passkeys
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limiter keeps rate-limit state. Allow takes one event for key under limit
+// r and reports whether it is allowed; when it is not, retryAfter says when
+// the next event would be. Keys are opaque strings such as "ip:192.0.2.1"
+// and "email:a@example.com". The limit for a key is always the same Rate.
+type Limiter interface {
+	Allow(ctx context.Context, key string, r Rate) (ok bool, retryAfter time.Duration, err error)
+}
+
+// MemoryLimiter is a [Limiter] holding token buckets in this process's
+// memory. Limits therefore apply per instance. Idle buckets are dropped once
+// more than a few thousand keys are held, so memory stays bounded.
+type MemoryLimiter struct {
+	clock   func() time.Time
+	mu      sync.Mutex
+	buckets map[string]*rate.Limiter
+}
+
+var _ Limiter = (*MemoryLimiter)(nil)
+
+const limiterSweepAt = 4096
+
+// NewMemoryLimiter returns a MemoryLimiter reading time from clock (time.Now
+// when nil).
+func NewMemoryLimiter(clock func() time.Time) *MemoryLimiter {
+	if clock == nil {
+		clock = time.Now
+	}
+	return &MemoryLimiter{clock: clock, buckets: make(map[string]*rate.Limiter)}
+}
+
+// Allow implements [Limiter].
+func (m *MemoryLimiter) Allow(_ context.Context, key string, r Rate) (bool, time.Duration, error) {
+	if r.disabled() {
+		return true, 0, nil
+	}
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.buckets[key]
+	if !ok {
+		if len(m.buckets) >= limiterSweepAt {
+			m.sweep(now)
+		}
+		b = rate.NewLimiter(rate.Limit(float64(r.Events)/r.Per.Seconds()), r.Burst)
+		m.buckets[key] = b
+	}
+	if b.AllowN(now, 1) {
+		return true, 0, nil
+	}
+	missing := 1 - b.TokensAt(now)
+	wait := time.Duration(math.Ceil(missing / float64(b.Limit()) * float64(time.Second)))
+	return false, wait, nil
+}
+
+// sweep drops buckets that have refilled completely: forgetting them
+// changes nothing.
+func (m *MemoryLimiter) sweep(now time.Time) {
+	for k, b := range m.buckets {
+		if b.TokensAt(now) >= float64(b.Burst()) {
+			delete(m.buckets, k)
+		}
+	}
+}

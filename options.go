@@ -1,0 +1,137 @@
+package passkeys
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Options configures a [Handler]. The zero value of every field except
+// Backend and the session key is a safe default; each field says what it is.
+type Options struct {
+	// Backend performs the ceremonies: the self-hosted engine
+	// (selfhosted.New) or Corbado's Backend API ([NewCorbado]). Required.
+	Backend Backend
+
+	// SessionIssuer issues the session token returned after a successful
+	// OTP or passkey login. SessionVerifier checks the tokens presented to
+	// the routes that need a session and to [Handler.RequireSession].
+	// Set both to use your own session system. When both are nil, the demo
+	// JWT sessions of [NewJWTSessions] are used with JWTKey.
+	SessionIssuer   SessionIssuer
+	SessionVerifier SessionVerifier
+
+	// JWTKey is the HMAC key of the demo JWT sessions; at least 32 bytes.
+	// Required when SessionIssuer and SessionVerifier are nil; ignored
+	// otherwise.
+	JWTKey []byte
+	// JWTIssuer and JWTAudience are the iss and aud claims of the demo JWT
+	// sessions. Default "passkeys" for both.
+	JWTIssuer   string
+	JWTAudience string
+	// SessionLifetime is how long a demo JWT session lasts. Default 1 hour.
+	SessionLifetime time.Duration
+
+	// IPLimit limits OTP requests and OTP checks per client IP.
+	// Default 60 a minute with bursts of 60.
+	IPLimit Rate
+	// EmailLimit limits OTP requests and OTP checks per email address.
+	// Default 10 a minute with bursts of 10.
+	EmailLimit Rate
+	// Limiter keeps the rate-limit state. Default: in this process's
+	// memory, which is per instance. Several instances share limits through
+	// a Limiter backed by their common database.
+	Limiter Limiter
+
+	// TrustedProxies lists the networks of reverse proxies whose
+	// X-Forwarded-For header is believed. The client IP is the right-most
+	// X-Forwarded-For entry that is not itself a trusted proxy. Default
+	// none: the client IP is the connection's remote address.
+	TrustedProxies []netip.Prefix
+
+	// MaxBodyBytes caps request bodies. Default and maximum 1 MiB.
+	MaxBodyBytes int64
+
+	// Logger receives one line per failed request with its internal cause,
+	// never a code, token or secret. Default slog.Default().
+	Logger *slog.Logger
+	// Clock returns the current time. Default time.Now.
+	Clock func() time.Time
+}
+
+// Rate is a token-bucket limit: Events per Per, with bursts up to Burst.
+// The zero Rate selects the field's default; a negative Events disables
+// the limit.
+type Rate struct {
+	Events int
+	Per    time.Duration
+	Burst  int
+}
+
+const maxBody = 1 << 20
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Backend == nil {
+		return o, errors.New("passkeys: Options.Backend is required")
+	}
+	if (o.SessionIssuer == nil) != (o.SessionVerifier == nil) {
+		return o, errors.New("passkeys: set both Options.SessionIssuer and Options.SessionVerifier, or neither")
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.SessionIssuer == nil {
+		j, err := NewJWTSessions(JWTOptions{
+			Key: o.JWTKey, Issuer: o.JWTIssuer, Audience: o.JWTAudience,
+			Lifetime: o.SessionLifetime, Clock: o.Clock,
+		})
+		if err != nil {
+			return o, err
+		}
+		o.SessionIssuer, o.SessionVerifier = j, j
+	}
+	var err error
+	if o.IPLimit, err = o.IPLimit.withDefault("IPLimit", Rate{Events: 60, Per: time.Minute, Burst: 60}); err != nil {
+		return o, err
+	}
+	if o.EmailLimit, err = o.EmailLimit.withDefault("EmailLimit", Rate{Events: 10, Per: time.Minute, Burst: 10}); err != nil {
+		return o, err
+	}
+	if o.Limiter == nil {
+		o.Limiter = NewMemoryLimiter(o.Clock)
+	}
+	for i, p := range o.TrustedProxies {
+		if !p.IsValid() {
+			return o, fmt.Errorf("passkeys: Options.TrustedProxies[%d] is not a valid prefix", i)
+		}
+	}
+	switch {
+	case o.MaxBodyBytes == 0:
+		o.MaxBodyBytes = maxBody
+	case o.MaxBodyBytes < 0 || o.MaxBodyBytes > maxBody:
+		return o, fmt.Errorf("passkeys: Options.MaxBodyBytes must be between 1 and %d", maxBody)
+	}
+	return o, nil
+}
+
+func (r Rate) withDefault(field string, def Rate) (Rate, error) {
+	switch {
+	case r == Rate{}:
+		return def, nil
+	case r.Events < 0:
+		return r, nil
+	case r.Events == 0 || r.Per <= 0:
+		return r, fmt.Errorf("passkeys: Options.%s needs positive Events and Per (or a negative Events to disable it)", field)
+	}
+	if r.Burst <= 0 {
+		r.Burst = r.Events
+	}
+	return r, nil
+}
+
+func (r Rate) disabled() bool { return r.Events < 0 }
