@@ -1,0 +1,304 @@
+// Package selfhosted is the self-hosted passkey engine: a
+// [passkeys.Backend] that runs the WebAuthn ceremonies itself, on
+// go-webauthn, and keeps users, passkeys, pending ceremonies and one-time
+// codes in a [Store] (memstore for tests, sqlitestore as the embedded
+// default, pgstore for several instances on one PostgreSQL database).
+//
+// What stays on the server: each ceremony's go-webauthn session data,
+// stored whole under its challenge and taken exactly once by the finish
+// that presents that challenge in its clientDataJSON; one-time codes, as
+// keyed hashes only; the credential records with their signature counters.
+package selfhosted
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/passkeyready/passkeys"
+)
+
+// Config configures an [Engine]. Fields marked required have no default.
+type Config struct {
+	// RPID is the relying party ID: the site's registrable domain or a
+	// host name, such as "example.com" or "localhost". Required. Passkeys
+	// are bound to it forever; changing it orphans every passkey.
+	RPID string
+	// RPName is shown by some authenticators. Default RPID.
+	RPName string
+	// Origins are the exact origins (scheme://host[:port]) the browser
+	// pages run on, such as "https://example.com". Required. Each host must
+	// be RPID or a subdomain of it; http is accepted only for localhost.
+	Origins []string
+
+	// Store keeps users, passkeys, ceremonies and codes. Required.
+	Store Store
+	// OTPSender delivers one-time codes. Required.
+	OTPSender passkeys.OTPSender
+	// OTPKey keys the hashes under which codes are stored; at least 32
+	// bytes. Default: a random key made at start-up, which is fine for one
+	// instance but makes codes unusable on other instances and after a
+	// restart. Several instances sharing a database must share the key.
+	OTPKey []byte
+
+	// UserVerification is the WebAuthn user-verification requirement.
+	// Default "required": a passkey is the only factor at login, so the
+	// authenticator must check its user (PIN, biometrics). "preferred"
+	// accepts responses without the UV flag.
+	UserVerification protocol.UserVerificationRequirement
+	// Attestation is the attestation conveyance preference. Default "none".
+	Attestation protocol.ConveyancePreference
+
+	// CeremonyTimeout is how long a started ceremony may be finished.
+	// Default 5 minutes.
+	CeremonyTimeout time.Duration
+	// OTPValidity is how long a code stays usable. Default 10 minutes.
+	OTPValidity time.Duration
+	// OTPCooldown is how long after sending a code a new request sends
+	// nothing and keeps the code already sent. Default 30 seconds.
+	OTPCooldown time.Duration
+	// OTPMaxAttempts is how many checks a code survives; the last wrong one
+	// kills it. Default 5.
+	OTPMaxAttempts int
+
+	// Clock returns the current time. Default time.Now.
+	Clock func() time.Time
+}
+
+// Engine is the self-hosted [passkeys.Backend]. Create it with [New].
+type Engine struct {
+	cfg Config
+	wa  *webauthn.WebAuthn
+}
+
+var _ passkeys.Backend = (*Engine)(nil)
+
+// New validates c, fills in defaults and returns the engine. Errors name
+// the offending Config field.
+func New(c Config) (*Engine, error) {
+	if err := validateRP(c.RPID, c.Origins); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("selfhosted: Config.Store is required")
+	case c.OTPSender == nil:
+		return nil, errors.New("selfhosted: Config.OTPSender is required")
+	case c.OTPKey != nil && len(c.OTPKey) < 32:
+		return nil, fmt.Errorf("selfhosted: Config.OTPKey must be at least 32 bytes, got %d", len(c.OTPKey))
+	}
+	if c.OTPKey == nil {
+		c.OTPKey = make([]byte, 32)
+		if _, err := rand.Read(c.OTPKey); err != nil {
+			return nil, err
+		}
+	}
+	if c.RPName == "" {
+		c.RPName = c.RPID
+	}
+	switch c.UserVerification {
+	case "":
+		c.UserVerification = protocol.VerificationRequired
+	case protocol.VerificationRequired, protocol.VerificationPreferred, protocol.VerificationDiscouraged:
+	default:
+		return nil, fmt.Errorf("selfhosted: Config.UserVerification %q is not required, preferred or discouraged", c.UserVerification)
+	}
+	switch c.Attestation {
+	case "":
+		c.Attestation = protocol.PreferNoAttestation
+	case protocol.PreferNoAttestation, protocol.PreferIndirectAttestation, protocol.PreferDirectAttestation, protocol.PreferEnterpriseAttestation:
+	default:
+		return nil, fmt.Errorf("selfhosted: Config.Attestation %q is not none, indirect, direct or enterprise", c.Attestation)
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"CeremonyTimeout", &c.CeremonyTimeout, 5 * time.Minute},
+		{"OTPValidity", &c.OTPValidity, 10 * time.Minute},
+		{"OTPCooldown", &c.OTPCooldown, 30 * time.Second},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+		if *d.v < 0 {
+			return nil, fmt.Errorf("selfhosted: Config.%s must be positive", d.name)
+		}
+	}
+	if c.OTPMaxAttempts == 0 {
+		c.OTPMaxAttempts = 5
+	}
+	if c.OTPMaxAttempts < 0 {
+		return nil, errors.New("selfhosted: Config.OTPMaxAttempts must be positive")
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	rk := true
+	timeout := webauthn.TimeoutConfig{Timeout: c.CeremonyTimeout, TimeoutUVD: c.CeremonyTimeout}
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:                  c.RPID,
+		RPDisplayName:         c.RPName,
+		RPOrigins:             append([]string(nil), c.Origins...),
+		AttestationPreference: c.Attestation,
+		AuthenticatorSelection: protocol.AuthenticatorSelection{
+			RequireResidentKey: &rk,
+			ResidentKey:        protocol.ResidentKeyRequirementRequired,
+			UserVerification:   c.UserVerification,
+		},
+		// Expiry is enforced by the ceremony store with Config.Clock.
+		Timeouts: webauthn.TimeoutsConfig{Login: timeout, Registration: timeout},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("selfhosted: %w", err)
+	}
+	return &Engine{cfg: c, wa: wa}, nil
+}
+
+// validateRP checks what browsers will check, so that a misconfiguration
+// fails at start-up instead of at the first ceremony.
+func validateRP(rpID string, origins []string) error {
+	if rpID == "" {
+		return errors.New("selfhosted: Config.RPID is required (the site's domain, e.g. example.com)")
+	}
+	if strings.ContainsAny(rpID, ":/ ") || rpID != strings.ToLower(rpID) {
+		return fmt.Errorf("selfhosted: Config.RPID %q must be a lower-case host name without scheme or port", rpID)
+	}
+	if len(origins) == 0 {
+		return errors.New("selfhosted: Config.Origins is required (e.g. https://example.com)")
+	}
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("selfhosted: Config.Origins entry %q must be scheme://host[:port] with nothing after it", o)
+		}
+		host := u.Hostname()
+		if host != rpID && !strings.HasSuffix(host, "."+rpID) {
+			return fmt.Errorf("selfhosted: Config.Origins entry %q is not on RPID %q or a subdomain of it", o, rpID)
+		}
+		switch {
+		case u.Scheme == "https":
+		case u.Scheme == "http" && (host == "localhost" || strings.HasSuffix(host, ".localhost")):
+		default:
+			return fmt.Errorf("selfhosted: Config.Origins entry %q must use https (http only for localhost)", o)
+		}
+	}
+	return nil
+}
+
+// now is the engine's clock at microsecond precision, the precision every
+// store keeps.
+func (e *Engine) now() time.Time { return e.cfg.Clock().UTC().Truncate(time.Microsecond) }
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("selfhosted: crypto/rand failed: " + err.Error()) // never returns an error on supported platforms
+	}
+	return b
+}
+
+var b64 = base64.RawURLEncoding
+
+// waUser adapts a stored user and its credentials to go-webauthn.
+type waUser struct {
+	rec   UserRecord
+	creds []webauthn.Credential
+	recs  []CredentialRecord
+}
+
+func (u *waUser) WebAuthnID() []byte                         { return u.rec.Handle }
+func (u *waUser) WebAuthnName() string                       { return u.rec.Email }
+func (u *waUser) WebAuthnDisplayName() string                { return u.rec.Email }
+func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+func (u *waUser) public() passkeys.User { return passkeys.User{ID: u.rec.ID, Email: u.rec.Email} }
+
+// loadUser reads a user and their credentials, with the counters and
+// backup state of the store's columns laid over the stored records.
+func (e *Engine) loadUser(ctx context.Context, rec UserRecord) (*waUser, error) {
+	recs, err := e.cfg.Store.CredentialsByUser(ctx, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	u := &waUser{rec: rec, recs: recs, creds: make([]webauthn.Credential, 0, len(recs))}
+	for _, r := range recs {
+		c, err := decodeCredential(r)
+		if err != nil {
+			return nil, err
+		}
+		u.creds = append(u.creds, c)
+	}
+	return u, nil
+}
+
+func decodeCredential(r CredentialRecord) (webauthn.Credential, error) {
+	var c webauthn.Credential
+	if err := json.Unmarshal(r.Data, &c); err != nil {
+		return c, fmt.Errorf("decoding credential %s: %w", b64.EncodeToString(r.ID), err)
+	}
+	c.Authenticator.SignCount = r.SignCount
+	c.Flags.BackupState = r.BackupState
+	return c, nil
+}
+
+func (u *waUser) record(id []byte) (CredentialRecord, bool) {
+	for _, r := range u.recs {
+		if string(r.ID) == string(id) {
+			return r, true
+		}
+	}
+	return CredentialRecord{}, false
+}
+
+// putCeremony stores the session data whole under its challenge.
+func (e *Engine) putCeremony(ctx context.Context, kind CeremonyKind, userID string, s *webauthn.SessionData) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return e.cfg.Store.PutCeremony(ctx, Ceremony{
+		Challenge: s.Challenge, Kind: kind, UserID: userID, Session: data,
+		ExpiresAt: e.now().Add(e.cfg.CeremonyTimeout),
+	})
+}
+
+var errCeremony = passkeys.ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil)
+
+// takeCeremony consumes the ceremony named by the challenge in the
+// response's clientDataJSON. A ceremony of another kind is consumed too and
+// fails: a challenge is good for one finish only.
+func (e *Engine) takeCeremony(ctx context.Context, challenge string, kind CeremonyKind) (Ceremony, webauthn.SessionData, error) {
+	var s webauthn.SessionData
+	if challenge == "" {
+		return Ceremony{}, s, errCeremony
+	}
+	c, err := e.cfg.Store.TakeCeremony(ctx, challenge, e.now())
+	if errors.Is(err, ErrNotFound) {
+		return c, s, errCeremony
+	}
+	if err != nil {
+		return c, s, err
+	}
+	if c.Kind != kind {
+		return c, s, passkeys.ErrVerificationFailed.With("", fmt.Errorf("ceremony of kind %s finished as %s", c.Kind, kind))
+	}
+	if err := json.Unmarshal(c.Session, &s); err != nil {
+		return c, s, fmt.Errorf("decoding ceremony: %w", err)
+	}
+	return c, s, nil
+}
+
+func verificationFailed(err error) error {
+	return passkeys.ErrVerificationFailed.With("", err)
+}

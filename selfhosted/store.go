@@ -1,0 +1,176 @@
+package selfhosted
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors of the store contract. Implementations return them (or
+// wrap them) so that callers can test with errors.Is.
+var (
+	// ErrNotFound means the record does not exist, has expired, or was
+	// already consumed.
+	ErrNotFound = errors.New("selfhosted: not found")
+	// ErrDuplicate means a record with the same unique key exists; the
+	// existing record is left unchanged.
+	ErrDuplicate = errors.New("selfhosted: already exists")
+	// ErrCounterRegressed means a login reported a signature counter that
+	// did not advance past the stored one; nothing was written.
+	ErrCounterRegressed = errors.New("selfhosted: signature counter did not advance")
+)
+
+// UserRecord is a stored account.
+type UserRecord struct {
+	// ID is the opaque, stable account identifier (the session subject).
+	ID string
+	// Email is normalised (trimmed, lower-case) and unique.
+	Email string
+	// Handle is the WebAuthn user handle: 32 to 64 random bytes, unique,
+	// written once at creation and never changed.
+	Handle    []byte
+	CreatedAt time.Time
+}
+
+// UserStore stores accounts.
+type UserStore interface {
+	// CreateUser stores u. It returns ErrDuplicate, and changes nothing,
+	// when a user with the same ID, Email or Handle exists.
+	CreateUser(ctx context.Context, u UserRecord) error
+	// UserByID returns the user with this ID, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (UserRecord, error)
+	// UserByEmail returns the user with this (normalised) email, or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (UserRecord, error)
+	// UserByHandle returns the user with this WebAuthn user handle, or ErrNotFound.
+	UserByHandle(ctx context.Context, handle []byte) (UserRecord, error)
+}
+
+// CredentialRecord is a stored passkey.
+type CredentialRecord struct {
+	// ID is the credential ID; unique across all users.
+	ID     []byte
+	UserID string
+	Name   string
+	// Data is the credential record (go-webauthn's webauthn.Credential as
+	// JSON). Stores keep it whole and return it byte for byte.
+	Data []byte
+	// SignCount, BackupState and LastUsedAt change after each login; they
+	// take precedence over the same values inside Data.
+	SignCount   uint32
+	BackupState bool
+	CreatedAt   time.Time
+	// LastUsedAt is the zero time until the first login.
+	LastUsedAt time.Time
+}
+
+// CredentialUse is what a successful login writes back.
+type CredentialUse struct {
+	ID          []byte
+	SignCount   uint32
+	BackupState bool
+	UsedAt      time.Time
+}
+
+// CredentialStore stores passkeys.
+type CredentialStore interface {
+	// AddCredential stores c. It returns ErrDuplicate, and changes nothing,
+	// when a credential with c.ID exists for any user.
+	AddCredential(ctx context.Context, c CredentialRecord) error
+	// Credential returns the credential with this ID, or ErrNotFound.
+	Credential(ctx context.Context, id []byte) (CredentialRecord, error)
+	// CredentialsByUser returns the user's credentials ordered by CreatedAt,
+	// then ID. A user without credentials gets an empty slice and no error.
+	CredentialsByUser(ctx context.Context, userID string) ([]CredentialRecord, error)
+	// RecordCredentialUse writes back the state of a successful login in one
+	// atomic step, and only if the signature counter advanced: the new
+	// SignCount must be greater than the stored one, unless both are zero
+	// (authenticators without a counter). Otherwise it returns
+	// ErrCounterRegressed and changes nothing. It returns ErrNotFound when
+	// the credential does not exist. Two concurrent calls with the same
+	// new count cannot both succeed.
+	RecordCredentialUse(ctx context.Context, u CredentialUse) error
+	// DeleteCredential removes the credential id if it belongs to userID.
+	// It returns ErrNotFound when it does not exist or belongs to another
+	// user (whose credential is left untouched).
+	DeleteCredential(ctx context.Context, userID string, id []byte) error
+}
+
+// CeremonyKind names the ceremony a challenge was issued for.
+type CeremonyKind string
+
+// The ceremony kinds.
+const (
+	CeremonyAppend    CeremonyKind = "append"
+	CeremonyLogin     CeremonyKind = "login"
+	CeremonyMediation CeremonyKind = "mediation"
+)
+
+// Ceremony is the server-side state between a start and a finish, keyed by
+// its challenge.
+type Ceremony struct {
+	// Challenge is the base64url challenge; the key.
+	Challenge string
+	Kind      CeremonyKind
+	// UserID is the account the ceremony is bound to; empty for mediation.
+	UserID string
+	// Session is go-webauthn's SessionData as JSON, stored whole and
+	// returned byte for byte.
+	Session   []byte
+	ExpiresAt time.Time
+}
+
+// CeremonyStore stores pending ceremonies.
+type CeremonyStore interface {
+	// PutCeremony stores c. It returns ErrDuplicate, and changes nothing,
+	// when a ceremony with the same Challenge exists; it never overwrites.
+	// Implementations may purge expired ceremonies here.
+	PutCeremony(ctx context.Context, c Ceremony) error
+	// TakeCeremony removes and returns the ceremony with this challenge in
+	// one atomic step, if it has not expired at now (ExpiresAt after now).
+	// Of concurrent callers exactly one gets it; the others, and any caller
+	// after an expiry, get ErrNotFound.
+	TakeCeremony(ctx context.Context, challenge string, now time.Time) (Ceremony, error)
+}
+
+// OTPRecord is a one-time code waiting to be used. The code itself is never
+// stored, only a keyed hash of it.
+type OTPRecord struct {
+	Email     string
+	Hash      []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// Attempts counts the checks made against this code.
+	Attempts int
+}
+
+// OTPStore stores one pending code per email.
+type OTPStore interface {
+	// PutOTP makes o the email's code, replacing any previous one, and
+	// reports stored = true. The exception is the resend cooldown: when the
+	// email already has a code that is live at o.CreatedAt (ExpiresAt after
+	// it) and was created after keepIfCreatedAfter, that code is kept
+	// unchanged and stored is false. The decision is atomic.
+	// Implementations may purge expired codes here.
+	PutOTP(ctx context.Context, o OTPRecord, keepIfCreatedAfter time.Time) (stored bool, err error)
+	// ReserveOTPAttempt counts one check against the email's code in one
+	// atomic step: when a code is live at now and has fewer than
+	// maxAttempts attempts, its Attempts is incremented and the updated
+	// record returned; otherwise it returns ErrNotFound. Concurrent callers
+	// can never make more than maxAttempts reservations in total.
+	ReserveOTPAttempt(ctx context.Context, email string, now time.Time, maxAttempts int) (OTPRecord, error)
+	// DeleteOTP removes the email's code if its Hash equals hash. It returns
+	// ErrNotFound when there is no such code (already used or replaced); of
+	// concurrent callers exactly one succeeds.
+	DeleteOTP(ctx context.Context, email string, hash []byte) error
+}
+
+// Store is everything the engine keeps. Implementations: memstore
+// (in-memory, for tests), sqlitestore (embedded default) and pgstore
+// (several instances on one PostgreSQL database). Each passes
+// storetest.Run.
+type Store interface {
+	UserStore
+	CredentialStore
+	CeremonyStore
+	OTPStore
+}
