@@ -311,7 +311,7 @@ func isOTP(s string) bool {
 // body counts as {}. It enforces the content type, the size cap, unknown
 // fields and trailing data.
 func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength > 0 {
+	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength != 0 {
 		mt, _, _ := strings.Cut(ct, ";")
 		if !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
 			return ErrUnsupportedMediaType
