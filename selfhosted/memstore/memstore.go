@@ -1,0 +1,286 @@
+// Package memstore is an in-memory [selfhosted.Store], for tests and
+// single-process experiments. Its data is lost when the process exits.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/passkeyready/passkeys/selfhosted"
+)
+
+// Store is an in-memory [selfhosted.Store]; the zero value is not usable,
+// call [New]. It is safe for concurrent use. Byte slices are copied on the
+// way in and out, so callers may reuse or change theirs.
+type Store struct {
+	mu           sync.Mutex
+	users        map[string]selfhosted.UserRecord // by ID
+	userByEmail  map[string]string                // email to ID
+	userByHandle map[string]string                // handle to ID
+	credentials  map[string]selfhosted.CredentialRecord
+	ceremonies   map[string]selfhosted.Ceremony
+	otps         map[string]selfhosted.OTPRecord
+}
+
+var _ selfhosted.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		users:        make(map[string]selfhosted.UserRecord),
+		userByEmail:  make(map[string]string),
+		userByHandle: make(map[string]string),
+		credentials:  make(map[string]selfhosted.CredentialRecord),
+		ceremonies:   make(map[string]selfhosted.Ceremony),
+		otps:         make(map[string]selfhosted.OTPRecord),
+	}
+}
+
+// lock takes the store's lock unless ctx is already done. On success the
+// caller must unlock.
+func (s *Store) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	return nil
+}
+
+// CreateUser implements [selfhosted.UserStore].
+func (s *Store) CreateUser(ctx context.Context, u selfhosted.UserRecord) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	_, idTaken := s.users[u.ID]
+	_, emailTaken := s.userByEmail[u.Email]
+	_, handleTaken := s.userByHandle[string(u.Handle)]
+	if idTaken || emailTaken || handleTaken {
+		return selfhosted.ErrDuplicate
+	}
+	s.users[u.ID] = cloneUser(u)
+	s.userByEmail[u.Email] = u.ID
+	s.userByHandle[string(u.Handle)] = u.ID
+	return nil
+}
+
+// UserByID implements [selfhosted.UserStore].
+func (s *Store) UserByID(ctx context.Context, id string) (selfhosted.UserRecord, error) {
+	if err := s.lock(ctx); err != nil {
+		return selfhosted.UserRecord{}, err
+	}
+	defer s.mu.Unlock()
+	return s.user(id)
+}
+
+// UserByEmail implements [selfhosted.UserStore].
+func (s *Store) UserByEmail(ctx context.Context, email string) (selfhosted.UserRecord, error) {
+	if err := s.lock(ctx); err != nil {
+		return selfhosted.UserRecord{}, err
+	}
+	defer s.mu.Unlock()
+	id, ok := s.userByEmail[email]
+	if !ok {
+		return selfhosted.UserRecord{}, selfhosted.ErrNotFound
+	}
+	return s.user(id)
+}
+
+// UserByHandle implements [selfhosted.UserStore].
+func (s *Store) UserByHandle(ctx context.Context, handle []byte) (selfhosted.UserRecord, error) {
+	if err := s.lock(ctx); err != nil {
+		return selfhosted.UserRecord{}, err
+	}
+	defer s.mu.Unlock()
+	id, ok := s.userByHandle[string(handle)]
+	if !ok {
+		return selfhosted.UserRecord{}, selfhosted.ErrNotFound
+	}
+	return s.user(id)
+}
+
+// user returns a copy of the user with this ID; s.mu must be held.
+func (s *Store) user(id string) (selfhosted.UserRecord, error) {
+	u, ok := s.users[id]
+	if !ok {
+		return selfhosted.UserRecord{}, selfhosted.ErrNotFound
+	}
+	return cloneUser(u), nil
+}
+
+// AddCredential implements [selfhosted.CredentialStore].
+func (s *Store) AddCredential(ctx context.Context, c selfhosted.CredentialRecord) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.credentials[string(c.ID)]; ok {
+		return selfhosted.ErrDuplicate
+	}
+	s.credentials[string(c.ID)] = cloneCredential(c)
+	return nil
+}
+
+// Credential implements [selfhosted.CredentialStore].
+func (s *Store) Credential(ctx context.Context, id []byte) (selfhosted.CredentialRecord, error) {
+	if err := s.lock(ctx); err != nil {
+		return selfhosted.CredentialRecord{}, err
+	}
+	defer s.mu.Unlock()
+	c, ok := s.credentials[string(id)]
+	if !ok {
+		return selfhosted.CredentialRecord{}, selfhosted.ErrNotFound
+	}
+	return cloneCredential(c), nil
+}
+
+// CredentialsByUser implements [selfhosted.CredentialStore].
+func (s *Store) CredentialsByUser(ctx context.Context, userID string) ([]selfhosted.CredentialRecord, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	list := []selfhosted.CredentialRecord{}
+	for _, c := range s.credentials {
+		if c.UserID == userID {
+			list = append(list, cloneCredential(c))
+		}
+	}
+	slices.SortFunc(list, func(a, b selfhosted.CredentialRecord) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID, b.ID)
+	})
+	return list, nil
+}
+
+// RecordCredentialUse implements [selfhosted.CredentialStore].
+func (s *Store) RecordCredentialUse(ctx context.Context, u selfhosted.CredentialUse) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	c, ok := s.credentials[string(u.ID)]
+	if !ok {
+		return selfhosted.ErrNotFound
+	}
+	if u.SignCount <= c.SignCount && (u.SignCount != 0 || c.SignCount != 0) {
+		return selfhosted.ErrCounterRegressed
+	}
+	c.SignCount, c.BackupState, c.LastUsedAt = u.SignCount, u.BackupState, u.UsedAt
+	s.credentials[string(u.ID)] = c
+	return nil
+}
+
+// DeleteCredential implements [selfhosted.CredentialStore].
+func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	c, ok := s.credentials[string(id)]
+	if !ok || c.UserID != userID {
+		return selfhosted.ErrNotFound
+	}
+	delete(s.credentials, string(id))
+	return nil
+}
+
+// PutCeremony implements [selfhosted.CeremonyStore].
+func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.ceremonies[c.Challenge]; ok {
+		return selfhosted.ErrDuplicate
+	}
+	c.Session = bytes.Clone(c.Session)
+	s.ceremonies[c.Challenge] = c
+	return nil
+}
+
+// TakeCeremony implements [selfhosted.CeremonyStore]. It also drops every
+// ceremony that has expired at now.
+func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, error) {
+	if err := s.lock(ctx); err != nil {
+		return selfhosted.Ceremony{}, err
+	}
+	defer s.mu.Unlock()
+	for k, c := range s.ceremonies {
+		if !c.ExpiresAt.After(now) {
+			delete(s.ceremonies, k)
+		}
+	}
+	c, ok := s.ceremonies[challenge]
+	if !ok {
+		return selfhosted.Ceremony{}, selfhosted.ErrNotFound
+	}
+	delete(s.ceremonies, challenge)
+	return c, nil
+}
+
+// PutOTP implements [selfhosted.OTPStore]. It also drops every code that
+// has expired at o.CreatedAt.
+func (s *Store) PutOTP(ctx context.Context, o selfhosted.OTPRecord, keepIfCreatedAfter time.Time) (bool, error) {
+	if err := s.lock(ctx); err != nil {
+		return false, err
+	}
+	defer s.mu.Unlock()
+	for k, old := range s.otps {
+		if !old.ExpiresAt.After(o.CreatedAt) {
+			delete(s.otps, k)
+		}
+	}
+	// Any code left is live at o.CreatedAt.
+	if old, ok := s.otps[o.Email]; ok && old.CreatedAt.After(keepIfCreatedAfter) {
+		return false, nil
+	}
+	o.Hash = bytes.Clone(o.Hash)
+	s.otps[o.Email] = o
+	return true, nil
+}
+
+// ReserveOTPAttempt implements [selfhosted.OTPStore].
+func (s *Store) ReserveOTPAttempt(ctx context.Context, email string, now time.Time, maxAttempts int) (selfhosted.OTPRecord, error) {
+	if err := s.lock(ctx); err != nil {
+		return selfhosted.OTPRecord{}, err
+	}
+	defer s.mu.Unlock()
+	o, ok := s.otps[email]
+	if !ok || !o.ExpiresAt.After(now) || o.Attempts >= maxAttempts {
+		return selfhosted.OTPRecord{}, selfhosted.ErrNotFound
+	}
+	o.Attempts++
+	s.otps[email] = o
+	o.Hash = bytes.Clone(o.Hash)
+	return o, nil
+}
+
+// DeleteOTP implements [selfhosted.OTPStore].
+func (s *Store) DeleteOTP(ctx context.Context, email string, hash []byte) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	o, ok := s.otps[email]
+	if !ok || !bytes.Equal(o.Hash, hash) {
+		return selfhosted.ErrNotFound
+	}
+	delete(s.otps, email)
+	return nil
+}
+
+func cloneUser(u selfhosted.UserRecord) selfhosted.UserRecord {
+	u.Handle = bytes.Clone(u.Handle)
+	return u
+}
+
+func cloneCredential(c selfhosted.CredentialRecord) selfhosted.CredentialRecord {
+	c.ID, c.Data = bytes.Clone(c.ID), bytes.Clone(c.Data)
+	return c
+}

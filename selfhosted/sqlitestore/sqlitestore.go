@@ -1,0 +1,133 @@
+// Package sqlitestore is a [selfhosted.Store] on SQLite, through the pure-Go
+// driver modernc.org/sqlite: the embedded default for a single server.
+//
+// [Open] opens (or creates) a database file and configures it; [New] uses a
+// *sql.DB the application already has. Both bring the schema up to date: the
+// package keeps an ordered list of migrations and records how many have run
+// in PRAGMA user_version, so opening a database again applies only the steps
+// it lacks.
+//
+// Every check-and-change the store contract calls atomic is a single SQL
+// statement, so several processes may share one database file. Times are
+// stored as integer Unix microseconds in UTC.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/passkeyready/passkeys/selfhosted"
+)
+
+// purgeLimit bounds how many expired rows one call deletes in passing.
+const purgeLimit = 100
+
+// Store is a [selfhosted.Store] on a SQLite database. It is safe for
+// concurrent use.
+type Store struct {
+	db     *sql.DB
+	ownsDB bool // Close closes db: Open opened it
+}
+
+var _ selfhosted.Store = (*Store)(nil)
+
+// Open opens the SQLite database file at path, creating it if needed, and
+// brings its schema up to date. The connections use write-ahead logging,
+// synchronous=NORMAL, enforced foreign keys and a ten-second busy timeout.
+// path is a file name, not a URI, and must not contain '?'. Close the Store
+// to close the database.
+func Open(path string) (*Store, error) {
+	if path == "" || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
+	}
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	s, err := New(context.Background(), db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.ownsDB = true
+	return s, nil
+}
+
+// New returns a Store on db, which must have been opened with the
+// modernc.org/sqlite driver ("sqlite"), after bringing its schema up to
+// date. The application keeps ownership of db: Close leaves it open. Its
+// connections should set a busy timeout, as Open does, or concurrent
+// writers fail with SQLITE_BUSY instead of waiting.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if _, ok := db.Driver().(*sqlite.Driver); !ok {
+		return nil, fmt.Errorf("sqlitestore: db uses driver %T, want modernc.org/sqlite", db.Driver())
+	}
+	if err := migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database if Open opened it; a database passed to New is
+// left open.
+func (s *Store) Close() error {
+	if !s.ownsDB {
+		return nil
+	}
+	return s.db.Close()
+}
+
+// micros encodes t as Unix microseconds.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros decodes Unix microseconds as a UTC time.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// nullMicros encodes t as Unix microseconds, or NULL for the zero time.
+func nullMicros(t time.Time) sql.NullInt64 {
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: !t.IsZero()}
+}
+
+// fromNullMicros decodes what nullMicros encodes.
+func fromNullMicros(us sql.NullInt64) time.Time {
+	if !us.Valid {
+		return time.Time{}
+	}
+	return fromMicros(us.Int64)
+}
+
+// storeErr maps a failed statement to the contract: no rows becomes
+// ErrNotFound, a violated UNIQUE or PRIMARY KEY constraint ErrDuplicate;
+// anything else is wrapped with what was being done.
+func storeErr(op string, err error) error {
+	var se *sqlite.Error
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return selfhosted.ErrNotFound
+	case errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY):
+		return selfhosted.ErrDuplicate
+	default:
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+}
+
+// oneRow reports ErrNotFound unless the statement behind res changed a row.
+func oneRow(res sql.Result, op string) error {
+	n, err := res.RowsAffected()
+	switch {
+	case err != nil:
+		return storeErr(op, err)
+	case n == 0:
+		return selfhosted.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,263 @@
+package sqlitestore
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkeyready/passkeys/selfhosted"
+	"github.com/passkeyready/passkeys/selfhosted/storetest"
+)
+
+// openTemp opens a store on a new file in a temporary directory.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "passkeys.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) selfhosted.Store { return openTemp(t) })
+}
+
+var day0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func alice() selfhosted.UserRecord {
+	return selfhosted.UserRecord{ID: "alice", Email: "alice@example.com", Handle: bytes.Repeat([]byte{0, 1}, 16), CreatedAt: day0}
+}
+
+// schemaVersion reads PRAGMA user_version.
+func schemaVersion(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var v int
+	if err := db.QueryRowContext(t.Context(), "PRAGMA user_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// withMigrations replaces the package's migrations for the rest of the test.
+func withMigrations(t *testing.T, steps []string) {
+	saved := migrations
+	migrations = steps
+	t.Cleanup(func() { migrations = saved })
+}
+
+func TestReopen(t *testing.T) {
+	ctx, path := t.Context(), filepath.Join(t.TempDir(), "passkeys.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, alice()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A later version of the package adds a step; reopening applies only
+	// that step, and reopening again applies nothing (a repeated CREATE
+	// TABLE would fail).
+	withMigrations(t, append(slices.Clip(migrations), `CREATE TABLE extra (x INTEGER) STRICT`))
+	for range 2 {
+		s, err := Open(path)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		if got, want := schemaVersion(t, s.db), len(migrations); got != want {
+			t.Errorf("schema version = %d, want %d", got, want)
+		}
+		if u, err := s.UserByID(ctx, "alice"); err != nil || u.Email != "alice@example.com" {
+			t.Errorf("UserByID after reopen = %+v, %v; want alice", u, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestFailedMigrationRollsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "passkeys.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	withMigrations(t, append(slices.Clip(migrations),
+		`CREATE TABLE good (x INTEGER) STRICT`,
+		`CREATE TABLE partial (x INTEGER) STRICT; CREATE TABLE users (x INTEGER)`))
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "step 3") {
+		t.Fatalf("Open with a failing step: error = %v, want one naming step 3", err)
+	}
+
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := schemaVersion(t, db); got != 1 {
+		t.Errorf("schema version after a failed migration = %d, want 1", got)
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(),
+		`SELECT count(*) FROM sqlite_schema WHERE name IN ('good', 'partial')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d tables of the failed migration remain, want 0", n)
+	}
+}
+
+func TestNewerSchemaRejected(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "passkeys.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), "PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(t.Context(), db); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("New on a newer schema: error = %v, want one saying it is newer", err)
+	}
+}
+
+func TestConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "passkeys.db")
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			s, err := Open(path)
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open #%d: %v", i, err)
+		}
+	}
+}
+
+func TestOpenRejectsQueryInPath(t *testing.T) {
+	for _, path := range []string{"", "passkeys.db?mode=ro"} {
+		if _, err := Open(path); err == nil {
+			t.Errorf("Open(%q): no error", path)
+		}
+	}
+}
+
+func TestNewOnApplicationDB(t *testing.T) {
+	ctx := t.Context()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "app.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE app (x INTEGER); INSERT INTO app VALUES (42)`); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, alice()); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.UserByHandle(ctx, alice().Handle); err != nil || u.ID != "alice" {
+		t.Errorf("UserByHandle = %+v, %v; want alice", u, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Close left the application's database open and its table alone.
+	var x int
+	if err := db.QueryRowContext(ctx, `SELECT x FROM app`).Scan(&x); err != nil || x != 42 {
+		t.Errorf("app table after Close: %d, %v; want 42", x, err)
+	}
+	if _, err := New(ctx, db); err != nil {
+		t.Errorf("New again on the same db: %v", err)
+	}
+}
+
+// rows counts the rows of table.
+func rows(t *testing.T, s *Store, table string) int {
+	t.Helper()
+	var n int
+	if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestTakeCeremonyPurgesExpired(t *testing.T) {
+	ctx, s := t.Context(), openTemp(t)
+	for i := range 150 {
+		c := selfhosted.Ceremony{Challenge: fmt.Sprint("old-", i), Kind: selfhosted.CeremonyLogin, ExpiresAt: day0.Add(time.Minute)}
+		if err := s.PutCeremony(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := selfhosted.Ceremony{Challenge: "live", Kind: selfhosted.CeremonyLogin, ExpiresAt: day0.Add(time.Hour)}
+	if err := s.PutCeremony(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+
+	// One take deletes the asked-for expired ceremony and a hundred others.
+	if _, err := s.TakeCeremony(ctx, "old-149", day0.Add(2*time.Minute)); !errors.Is(err, selfhosted.ErrNotFound) {
+		t.Fatalf("TakeCeremony(expired) = %v, want ErrNotFound", err)
+	}
+	if n := rows(t, s, "ceremonies"); n != 50 {
+		t.Errorf("%d ceremonies left after the first purge, want 50", n)
+	}
+	if _, err := s.TakeCeremony(ctx, "missing", day0.Add(2*time.Minute)); !errors.Is(err, selfhosted.ErrNotFound) {
+		t.Fatalf("TakeCeremony(missing) = %v, want ErrNotFound", err)
+	}
+	if n := rows(t, s, "ceremonies"); n != 1 {
+		t.Errorf("%d ceremonies left after the second purge, want 1 (the live one)", n)
+	}
+}
+
+func TestPutOTPPurgesExpired(t *testing.T) {
+	ctx, s := t.Context(), openTemp(t)
+	put := func(email string, created, expires time.Time) {
+		t.Helper()
+		o := selfhosted.OTPRecord{Email: email, Hash: []byte{1}, CreatedAt: created, ExpiresAt: expires}
+		if _, err := s.PutOTP(ctx, o, created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("old@example.com", day0, day0.Add(time.Minute))
+	put("live@example.com", day0, day0.Add(time.Hour))
+	put("new@example.com", day0.Add(2*time.Minute), day0.Add(time.Hour))
+	if n := rows(t, s, "otps WHERE email = 'old@example.com'"); n != 0 {
+		t.Error("expired code still stored after PutOTP")
+	}
+	if n := rows(t, s, "otps"); n != 2 {
+		t.Errorf("%d codes stored, want 2", n)
+	}
+}

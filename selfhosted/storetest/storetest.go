@@ -1,0 +1,224 @@
+// Package storetest is the conformance suite for [selfhosted.Store]
+// implementations. A store conforms when
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) selfhosted.Store { return mystore.New() })
+//	}
+//
+// passes. Run calls newStore once per subtest; each call must return an
+// empty store that no other subtest sees. newStore may register clean-up
+// with t.Cleanup and stop the test with t.Fatal.
+//
+// The suite feeds only UTC times truncated to the microsecond and expects
+// them back equal at that precision. Expiry is driven by the times it passes
+// to TakeCeremony, PutOTP and ReserveOTPAttempt, never by sleeping; the
+// expiry times it stores lie in the future of the wall clock, so a store
+// that also expires records by its own clock is not disturbed. Credentials
+// are only added for users created beforehand.
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkeyready/passkeys/selfhosted"
+)
+
+// Run runs the conformance suite against the stores newStore returns.
+// Every violation is reported with t.Errorf; a subtest stops early only
+// when the data it needs cannot be stored.
+func Run(t *testing.T, newStore func(t *testing.T) selfhosted.Store) {
+	t.Run("Users", func(t *testing.T) { testUsers(t, newStore) })
+	t.Run("Credentials", func(t *testing.T) { testCredentials(t, newStore) })
+	t.Run("Ceremonies", func(t *testing.T) { testCeremonies(t, newStore) })
+	t.Run("OTPs", func(t *testing.T) { testOTPs(t, newStore) })
+	t.Run("Races", func(t *testing.T) { testRaces(t, newStore) })
+	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, newStore) })
+}
+
+// newStoreFunc is the constructor Run receives.
+type newStoreFunc = func(t *testing.T) selfhosted.Store
+
+// anchor returns the reference time of a subtest: the wall clock in UTC,
+// truncated to the microsecond.
+func anchor() time.Time {
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// user returns the n-th fixture user.
+func user(n int, created time.Time) selfhosted.UserRecord {
+	return selfhosted.UserRecord{
+		ID:        fmt.Sprintf("user-%d", n),
+		Email:     fmt.Sprintf("user%d@example.com", n),
+		Handle:    handle(n),
+		CreatedAt: created,
+	}
+}
+
+// handle returns a 32-byte user handle, distinct for each n below 256, that
+// starts and ends with a zero byte and holds bytes above 0x7f.
+func handle(n int) []byte {
+	h := make([]byte, 32)
+	for i := range h {
+		h[i] = byte(n*31 + i*97)
+	}
+	h[0], h[1], h[len(h)-1] = 0, 0xff, 0
+	return h
+}
+
+// credential returns a fixture credential of userID with Data that is
+// neither valid UTF-8 nor free of zero bytes.
+func credential(id []byte, userID string, created time.Time) selfhosted.CredentialRecord {
+	data := append([]byte(`{"id":"`), 0x00, 0xc3, 0x28, 0xff)
+	data = append(data, id...)
+	data = append(data, '"', '}', 0x00)
+	return selfhosted.CredentialRecord{
+		ID:        id,
+		UserID:    userID,
+		Name:      fmt.Sprintf("key %x", id),
+		Data:      data,
+		SignCount: 7,
+		CreatedAt: created,
+	}
+}
+
+// ceremony returns a fixture ceremony whose Session holds zero bytes.
+func ceremony(challenge string, kind selfhosted.CeremonyKind, userID string, expires time.Time) selfhosted.Ceremony {
+	return selfhosted.Ceremony{
+		Challenge: challenge,
+		Kind:      kind,
+		UserID:    userID,
+		Session:   append([]byte(`{"challenge":"`+challenge+`"}`), 0x00, 0xff, 0x00),
+		ExpiresAt: expires,
+	}
+}
+
+// otp returns a fixture code for email created at created and live for ten
+// minutes; seed varies its 32-byte Hash, which holds zero bytes.
+func otp(email string, seed byte, created time.Time) selfhosted.OTPRecord {
+	hash := make([]byte, 32)
+	for i := range hash {
+		hash[i] = seed + byte(i*53)
+	}
+	hash[0], hash[len(hash)-1] = 0, 0
+	return selfhosted.OTPRecord{
+		Email:     email,
+		Hash:      hash,
+		CreatedAt: created,
+		ExpiresAt: created.Add(10 * time.Minute),
+	}
+}
+
+// setup stops the test when err, from storing the data a check needs, is
+// not nil.
+func setup(t *testing.T, call string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("setup: %s: %v", call, err)
+	}
+}
+
+// wantErr reports a violation unless err matches want: nil for success,
+// otherwise a sentinel checked with errors.Is.
+func wantErr(t *testing.T, call string, err, want error) {
+	t.Helper()
+	switch {
+	case want == nil && err != nil:
+		t.Errorf("%s: unexpected error: %v", call, err)
+	case want != nil && !errors.Is(err, want):
+		t.Errorf("%s: error = %v, want %v", call, err, want)
+	}
+}
+
+// wantValue reports a violation unless the call succeeded with want. Values
+// are compared through show, which renders every field.
+func wantValue[T any](t *testing.T, call string, show func(T) string, want, got T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: unexpected error: %v", call, err)
+		return
+	}
+	if g, w := show(got), show(want); g != w {
+		t.Errorf("%s returned\n\t%s\nwant\n\t%s", call, g, w)
+	}
+}
+
+func showTime(t time.Time) string {
+	return t.Truncate(time.Microsecond).UTC().Format(time.RFC3339Nano)
+}
+
+func showUser(u selfhosted.UserRecord) string {
+	return fmt.Sprintf("{ID:%q Email:%q Handle:%x CreatedAt:%s}", u.ID, u.Email, u.Handle, showTime(u.CreatedAt))
+}
+
+func showCredential(c selfhosted.CredentialRecord) string {
+	return fmt.Sprintf("{ID:%x UserID:%q Name:%q Data:%x SignCount:%d BackupState:%t CreatedAt:%s LastUsedAt:%s}",
+		c.ID, c.UserID, c.Name, c.Data, c.SignCount, c.BackupState, showTime(c.CreatedAt), showTime(c.LastUsedAt))
+}
+
+func showCredentials(cs []selfhosted.CredentialRecord) string {
+	if cs == nil {
+		return "nil"
+	}
+	lines := make([]string, len(cs))
+	for i, c := range cs {
+		lines[i] = showCredential(c)
+	}
+	return "[" + strings.Join(lines, "\n\t ") + "]"
+}
+
+func showCeremony(c selfhosted.Ceremony) string {
+	return fmt.Sprintf("{Challenge:%q Kind:%q UserID:%q Session:%x ExpiresAt:%s}",
+		c.Challenge, c.Kind, c.UserID, c.Session, showTime(c.ExpiresAt))
+}
+
+func showOTP(o selfhosted.OTPRecord) string {
+	return fmt.Sprintf("{Email:%q Hash:%x CreatedAt:%s ExpiresAt:%s Attempts:%d}",
+		o.Email, o.Hash, showTime(o.CreatedAt), showTime(o.ExpiresAt), o.Attempts)
+}
+
+// cloneCredential returns c with its own copies of the byte slices.
+func cloneCredential(c selfhosted.CredentialRecord) selfhosted.CredentialRecord {
+	c.ID, c.Data = bytes.Clone(c.ID), bytes.Clone(c.Data)
+	return c
+}
+
+// race calls f(0) to f(n-1) in n goroutines released at the same moment and
+// returns their errors by index.
+func race(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// tally reports a violation unless exactly wantOK of errs are nil and all
+// others match loser.
+func tally(t *testing.T, call string, errs []error, wantOK int, loser error) {
+	t.Helper()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, loser):
+			t.Errorf("%s: losing call returned %v, want %v", call, err, loser)
+		}
+	}
+	if ok != wantOK {
+		t.Errorf("%s: %d of %d concurrent calls succeeded, want %d", call, ok, len(errs), wantOK)
+	}
+}

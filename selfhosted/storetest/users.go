@@ -1,0 +1,137 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/passkeyready/passkeys/selfhosted"
+)
+
+func testUsers(t *testing.T, newStore newStoreFunc) {
+	t.Run("RoundTrip", func(t *testing.T) {
+		ctx, s, now := t.Context(), newStore(t), anchor()
+		long := user(2, now.Add(time.Second))
+		long.Handle = append(handle(2), make([]byte, 32)...) // 64 bytes, 33 trailing zeros
+		users := []selfhosted.UserRecord{user(1, now), long}
+		for _, u := range users {
+			setup(t, "CreateUser", s.CreateUser(ctx, u))
+		}
+		for _, u := range users {
+			got, err := s.UserByID(ctx, u.ID)
+			wantValue(t, "UserByID", showUser, u, got, err)
+			got, err = s.UserByEmail(ctx, u.Email)
+			wantValue(t, "UserByEmail", showUser, u, got, err)
+			got, err = s.UserByHandle(ctx, u.Handle)
+			wantValue(t, "UserByHandle", showUser, u, got, err)
+		}
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		u := user(1, anchor())
+		cases := []struct {
+			name   string
+			lookup func(ctx context.Context, s selfhosted.Store) error
+		}{
+			{"UnknownID", func(ctx context.Context, s selfhosted.Store) error {
+				_, err := s.UserByID(ctx, "user-2")
+				return err
+			}},
+			{"EmptyID", func(ctx context.Context, s selfhosted.Store) error {
+				_, err := s.UserByID(ctx, "")
+				return err
+			}},
+			{"IDInOtherCase", func(ctx context.Context, s selfhosted.Store) error {
+				_, err := s.UserByID(ctx, "USER-1")
+				return err
+			}},
+			{"UnknownEmail", func(ctx context.Context, s selfhosted.Store) error {
+				_, err := s.UserByEmail(ctx, "user2@example.com")
+				return err
+			}},
+			{"EmptyEmail", func(ctx context.Context, s selfhosted.Store) error {
+				_, err := s.UserByEmail(ctx, "")
+				return err
+			}},
+			{"HandlePrefix", func(ctx context.Context, s selfhosted.Store) error {
+				_, err := s.UserByHandle(ctx, u.Handle[:len(u.Handle)-1])
+				return err
+			}},
+			{"HandleWithExtraZero", func(ctx context.Context, s selfhosted.Store) error {
+				_, err := s.UserByHandle(ctx, append(bytes.Clone(u.Handle), 0))
+				return err
+			}},
+			{"NilHandle", func(ctx context.Context, s selfhosted.Store) error {
+				_, err := s.UserByHandle(ctx, nil)
+				return err
+			}},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				ctx, s := t.Context(), newStore(t)
+				setup(t, "CreateUser", s.CreateUser(ctx, u))
+				wantErr(t, "lookup", tc.lookup(ctx, s), selfhosted.ErrNotFound)
+			})
+		}
+	})
+
+	t.Run("Duplicate", func(t *testing.T) {
+		now := anchor()
+		orig := user(1, now)
+		cases := []struct {
+			name  string
+			clash func(u *selfhosted.UserRecord)
+		}{
+			{"SameID", func(u *selfhosted.UserRecord) { u.ID = orig.ID }},
+			{"SameEmail", func(u *selfhosted.UserRecord) { u.Email = orig.Email }},
+			{"SameHandle", func(u *selfhosted.UserRecord) { u.Handle = bytes.Clone(orig.Handle) }},
+			{"SameEverything", func(u *selfhosted.UserRecord) { *u = orig; u.Handle = bytes.Clone(orig.Handle) }},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				ctx, s := t.Context(), newStore(t)
+				setup(t, "CreateUser", s.CreateUser(ctx, orig))
+				dup := user(2, now.Add(time.Minute))
+				tc.clash(&dup)
+				wantErr(t, "CreateUser(duplicate)", s.CreateUser(ctx, dup), selfhosted.ErrDuplicate)
+
+				got, err := s.UserByID(ctx, orig.ID)
+				wantValue(t, "UserByID(original)", showUser, orig, got, err)
+				got, err = s.UserByEmail(ctx, orig.Email)
+				wantValue(t, "UserByEmail(original)", showUser, orig, got, err)
+				got, err = s.UserByHandle(ctx, orig.Handle)
+				wantValue(t, "UserByHandle(original)", showUser, orig, got, err)
+				if dup.ID != orig.ID {
+					_, err := s.UserByID(ctx, dup.ID)
+					wantErr(t, "UserByID(rejected duplicate)", err, selfhosted.ErrNotFound)
+				}
+				if dup.Email != orig.Email {
+					_, err := s.UserByEmail(ctx, dup.Email)
+					wantErr(t, "UserByEmail(rejected duplicate)", err, selfhosted.ErrNotFound)
+				}
+				if !bytes.Equal(dup.Handle, orig.Handle) {
+					_, err := s.UserByHandle(ctx, dup.Handle)
+					wantErr(t, "UserByHandle(rejected duplicate)", err, selfhosted.ErrNotFound)
+				}
+			})
+		}
+	})
+
+	t.Run("SlicesNotShared", func(t *testing.T) {
+		ctx, s := t.Context(), newStore(t)
+		want := user(1, anchor())
+		u := want
+		u.Handle = bytes.Clone(want.Handle)
+		setup(t, "CreateUser", s.CreateUser(ctx, u))
+		u.Handle[5] ^= 0xff // the caller reuses its slice
+
+		got, err := s.UserByHandle(ctx, want.Handle)
+		wantValue(t, "UserByHandle after the caller changed its slice", showUser, want, got, err)
+		if err == nil {
+			got.Handle[6] ^= 0xff // the caller changes what it got
+		}
+		got, err = s.UserByID(ctx, want.ID)
+		wantValue(t, "UserByID after the caller changed a returned slice", showUser, want, got, err)
+	})
+}
