@@ -1,0 +1,45 @@
+package pgstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/passkeyready/passkeys/selfhosted"
+)
+
+// PutCeremony implements [selfhosted.CeremonyStore].
+func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony) error {
+	_, err := s.pool.Exec(ctx,
+		s.sql(`INSERT INTO {schema}.ceremonies (challenge, kind, user_id, session, expires_at) VALUES ($1, $2, $3, $4, $5)`),
+		c.Challenge, string(c.Kind), c.UserID, c.Session, c.ExpiresAt)
+	if err != nil {
+		return storeErr("put ceremony", err)
+	}
+	return nil
+}
+
+// TakeCeremony implements [selfhosted.CeremonyStore]. It first deletes this
+// challenge's ceremony if it has expired at now, and up to a hundred other
+// expired ceremonies that no other call is deleting.
+func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, error) {
+	if _, err := s.pool.Exec(ctx,
+		s.sql(`DELETE FROM {schema}.ceremonies WHERE expires_at <= $1 AND (challenge = $2 OR challenge IN (
+			SELECT challenge FROM {schema}.ceremonies WHERE expires_at <= $1
+			ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED))`),
+		now, challenge, purgeLimit,
+	); err != nil {
+		return selfhosted.Ceremony{}, storeErr("purge ceremonies", err)
+	}
+	c := selfhosted.Ceremony{Challenge: challenge}
+	var kind string
+	err := s.pool.QueryRow(ctx,
+		s.sql(`DELETE FROM {schema}.ceremonies WHERE challenge = $1 AND expires_at > $2
+		RETURNING kind, user_id, session, expires_at`),
+		challenge, now,
+	).Scan(&kind, &c.UserID, &c.Session, &c.ExpiresAt)
+	if err != nil {
+		return selfhosted.Ceremony{}, storeErr("take ceremony", err)
+	}
+	c.Kind, c.ExpiresAt = selfhosted.CeremonyKind(kind), c.ExpiresAt.UTC()
+	return c, nil
+}

@@ -1,0 +1,90 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+)
+
+// migrations are the schema changes in the order they apply, with {schema}
+// standing for the quoted schema name. Step i is recorded as version i+1.
+// Steps are only ever appended.
+var migrations = []string{
+	`CREATE TABLE {schema}.users (
+		id         text PRIMARY KEY,
+		email      text NOT NULL UNIQUE,
+		handle     bytea NOT NULL UNIQUE,
+		created_at timestamptz NOT NULL
+	);
+	CREATE TABLE {schema}.credentials (
+		id           bytea PRIMARY KEY,
+		user_id      text NOT NULL REFERENCES {schema}.users (id),
+		name         text NOT NULL,
+		data         bytea,
+		sign_count   bigint NOT NULL CHECK (sign_count BETWEEN 0 AND 4294967295),
+		backup_state boolean NOT NULL,
+		created_at   timestamptz NOT NULL,
+		last_used_at timestamptz
+	);
+	CREATE INDEX credentials_by_user ON {schema}.credentials (user_id, created_at, id);
+	CREATE TABLE {schema}.ceremonies (
+		challenge  text PRIMARY KEY,
+		kind       text NOT NULL,
+		user_id    text NOT NULL,
+		session    bytea,
+		expires_at timestamptz NOT NULL
+	);
+	CREATE INDEX ceremonies_by_expiry ON {schema}.ceremonies (expires_at);
+	CREATE TABLE {schema}.otps (
+		email      text PRIMARY KEY,
+		hash       bytea,
+		created_at timestamptz NOT NULL,
+		expires_at timestamptz NOT NULL,
+		attempts   integer NOT NULL
+	);
+	CREATE INDEX otps_by_expiry ON {schema}.otps (expires_at);`,
+}
+
+// migrate creates the schema if missing and applies the migrations it
+// lacks, in one transaction that first takes an advisory lock keyed by the
+// schema name: concurrent migrators of one schema wait for each other, and
+// a failed step leaves the schema as it was.
+func (s *Store) migrate(ctx context.Context, name string) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("pgstore: migrate: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // a no-op after Commit
+
+	key := fnv.New64a()
+	key.Write([]byte("github.com/passkeyready/passkeys/selfhosted/pgstore\x00" + name))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(key.Sum64())); err != nil {
+		return fmt.Errorf("pgstore: migrate: lock: %w", err)
+	}
+	if _, err := tx.Exec(ctx, s.sql(`CREATE SCHEMA IF NOT EXISTS {schema};
+		CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+			version    integer PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`)); err != nil {
+		return fmt.Errorf("pgstore: migrate: create schema: %w", err)
+	}
+	var version int
+	if err := tx.QueryRow(ctx, s.sql(`SELECT coalesce(max(version), 0) FROM {schema}.schema_migrations`)).Scan(&version); err != nil {
+		return fmt.Errorf("pgstore: migrate: read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("pgstore: migrate: schema version %d is newer than this package's %d", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.Exec(ctx, s.sql(migrations[i])); err != nil {
+			return fmt.Errorf("pgstore: migrate: step %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(ctx, s.sql(`INSERT INTO {schema}.schema_migrations (version) VALUES ($1)`), i+1); err != nil {
+			return fmt.Errorf("pgstore: migrate: record step %d: %w", i+1, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("pgstore: migrate: commit: %w", err)
+	}
+	return nil
+}

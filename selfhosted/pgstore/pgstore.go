@@ -1,0 +1,137 @@
+// Package pgstore is a [selfhosted.Store] on PostgreSQL, through pgx and
+// its connection pool, for several server instances sharing one database.
+//
+// The store keeps its tables in one schema ("passkeys" unless [WithSchema]
+// names another), which [Open] and [New] create if missing and bring up to
+// date: the package keeps an ordered list of migrations and records the
+// ones applied in the schema's schema_migrations table. Migrating holds a
+// transaction-scoped advisory lock, so instances that start at the same
+// moment take turns.
+//
+// Every check-and-change the store contract calls atomic is a single SQL
+// statement, safe under PostgreSQL's default READ COMMITTED isolation.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/passkeyready/passkeys/selfhosted"
+)
+
+// DefaultSchema is the schema that holds the tables unless [WithSchema]
+// names another.
+const DefaultSchema = "passkeys"
+
+// purgeLimit bounds how many expired rows one call deletes in passing.
+const purgeLimit = 100
+
+// Store is a [selfhosted.Store] on PostgreSQL. It is safe for concurrent
+// use.
+type Store struct {
+	pool     *pgxpool.Pool
+	ownsPool bool   // Close closes pool: Open opened it
+	schema   string // quoted identifier
+}
+
+var _ selfhosted.Store = (*Store)(nil)
+
+// Option configures [Open] and [New].
+type Option func(*config)
+
+type config struct {
+	schema string
+}
+
+// WithSchema sets the schema that holds the store's tables; the default is
+// [DefaultSchema]. The name is used as given (it is quoted, so case
+// matters) and must be at most 63 bytes without NUL bytes.
+func WithSchema(name string) Option {
+	return func(c *config) { c.schema = name }
+}
+
+// Open connects to the database at dsn (a PostgreSQL URL or key=value
+// connection string, as pgxpool.ParseConfig takes), then proceeds as [New].
+// Close the Store to close the pool.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	s, err := New(ctx, pool, opts...)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.ownsPool = true
+	return s, nil
+}
+
+// New returns a Store on pool after creating its schema if missing and
+// applying the migrations the schema lacks. The application keeps
+// ownership of pool: Close leaves it open.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	cfg := config{schema: DefaultSchema}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.schema == "" || len(cfg.schema) > 63 || strings.ContainsRune(cfg.schema, 0) {
+		return nil, fmt.Errorf("pgstore: WithSchema: invalid schema name %q", cfg.schema)
+	}
+	s := &Store{pool: pool, schema: pgx.Identifier{cfg.schema}.Sanitize()}
+	if err := s.migrate(ctx, cfg.schema); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the pool if Open opened it; a pool passed to New is left
+// open.
+func (s *Store) Close() {
+	if s.ownsPool {
+		s.pool.Close()
+	}
+}
+
+// sql returns query with each {schema} replaced by the quoted schema name.
+func (s *Store) sql(query string) string {
+	return strings.ReplaceAll(query, "{schema}", s.schema)
+}
+
+// nullTime returns t, or nil (SQL NULL) for the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// storeErr maps a failed statement to the contract: no rows becomes
+// ErrNotFound, a unique violation (SQLSTATE 23505) ErrDuplicate; anything
+// else is wrapped with what was being done.
+func storeErr(op string, err error) error {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return selfhosted.ErrNotFound
+	case errors.As(err, &pgErr) && pgErr.Code == "23505":
+		return selfhosted.ErrDuplicate
+	default:
+		return fmt.Errorf("pgstore: %s: %w", op, err)
+	}
+}
+
+// oneRow reports ErrNotFound unless the statement behind tag changed a row.
+func oneRow(tag pgconn.CommandTag) error {
+	if tag.RowsAffected() == 0 {
+		return selfhosted.ErrNotFound
+	}
+	return nil
+}
