@@ -1,0 +1,83 @@
+package selfhosted_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/e2e"
+	"github.com/passkeyready/passkeys/selfhosted"
+	"github.com/passkeyready/passkeys/selfhosted/memstore"
+	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
+)
+
+// engineOn returns an e2e.Setup running the engine on the stores newStore
+// makes.
+func engineOn(newStore func(t *testing.T) selfhosted.Store) e2e.Setup {
+	return func(t *testing.T, env *e2e.Env) passkeys.Backend {
+		e, err := selfhosted.New(selfhosted.Config{
+			RPID: e2e.RPID, Origins: []string{e2e.Origin},
+			Store: newStore(t), OTPSender: env.Mailbox, Clock: env.Clock.Now,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+}
+
+func TestEndToEndMemory(t *testing.T) {
+	e2e.Run(t, engineOn(func(*testing.T) selfhosted.Store { return memstore.New() }))
+}
+
+func TestEndToEndSQLite(t *testing.T) {
+	e2e.Run(t, engineOn(func(t *testing.T) selfhosted.Store {
+		s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "passkeys.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}))
+}
+
+func TestNewValidates(t *testing.T) {
+	ok := selfhosted.Config{RPID: "example.com", Origins: []string{"https://example.com"}, Store: memstore.New(), OTPSender: e2e.NewMailbox()}
+	for _, tc := range []struct {
+		name string
+		mod  func(*selfhosted.Config)
+		want string
+	}{
+		{"no RPID", func(c *selfhosted.Config) { c.RPID = "" }, "Config.RPID is required"},
+		{"RPID with scheme", func(c *selfhosted.Config) { c.RPID = "https://example.com" }, "Config.RPID"},
+		{"no origins", func(c *selfhosted.Config) { c.Origins = nil }, "Config.Origins is required"},
+		{"origin with path", func(c *selfhosted.Config) { c.Origins = []string{"https://example.com/app"} }, "scheme://host"},
+		{"origin off RPID", func(c *selfhosted.Config) { c.Origins = []string{"https://example.org"} }, "not on RPID"},
+		{"origin lookalike", func(c *selfhosted.Config) { c.Origins = []string{"https://evilexample.com"} }, "not on RPID"},
+		{"plain http", func(c *selfhosted.Config) { c.Origins = []string{"http://example.com"} }, "https"},
+		{"no store", func(c *selfhosted.Config) { c.Store = nil }, "Config.Store"},
+		{"no sender", func(c *selfhosted.Config) { c.OTPSender = nil }, "Config.OTPSender"},
+		{"short OTP key", func(c *selfhosted.Config) { c.OTPKey = []byte("short") }, "Config.OTPKey"},
+		{"bad UV", func(c *selfhosted.Config) { c.UserVerification = "sometimes" }, "Config.UserVerification"},
+		{"negative timeout", func(c *selfhosted.Config) { c.CeremonyTimeout = -1 }, "Config.CeremonyTimeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			tc.mod(&c)
+			_, err := selfhosted.New(c)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := selfhosted.New(ok); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
+	sub := ok
+	sub.Origins = []string{"https://login.example.com", "http://localhost:8080"}
+	sub.RPID = "example.com"
+	if _, err := selfhosted.New(sub); err == nil {
+		t.Error("localhost origin accepted for RPID example.com")
+	}
+}
