@@ -1,0 +1,222 @@
+// Command server is a runnable example: it mounts the passkey handler under
+// /auth/ and protects GET /api/me with the session guard.
+//
+//	go run ./examples/server
+//
+// then open http://localhost:3000. One-time codes are printed to stderr by
+// the development sender. Every flag has a PASSKEYS_* environment
+// equivalent; flags win.
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/selfhosted"
+	"github.com/passkeyready/passkeys/selfhosted/pgstore"
+	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	addr      string
+	db        string
+	rpID      string
+	origins   []string
+	jwtSecret string
+	postgres  string
+}
+
+// stringList is a repeatable flag.
+type stringList struct {
+	values []string
+	set    bool
+}
+
+func (l *stringList) String() string { return strings.Join(l.values, ",") }
+func (l *stringList) Set(v string) error {
+	if !l.set {
+		l.values, l.set = nil, true
+	}
+	l.values = append(l.values, v)
+	return nil
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", env("PASSKEYS_ADDR", ":3000"), "listen address (PASSKEYS_ADDR)")
+	fs.StringVar(&c.db, "db", env("PASSKEYS_DB", "./passkeys.db"), "SQLite database file (PASSKEYS_DB)")
+	fs.StringVar(&c.rpID, "rp-id", env("PASSKEYS_RP_ID", "localhost"), "WebAuthn relying party ID (PASSKEYS_RP_ID)")
+	origins := &stringList{values: strings.Split(env("PASSKEYS_ORIGIN", "http://localhost:3000"), ",")}
+	fs.Var(origins, "origin", "allowed origin, repeatable (PASSKEYS_ORIGIN, comma-separated)")
+	fs.StringVar(&c.jwtSecret, "jwt-secret", env("PASSKEYS_JWT_SECRET", ""), "demo JWT key, at least 32 bytes (PASSKEYS_JWT_SECRET); default: generated and kept next to the database")
+	fs.StringVar(&c.postgres, "postgres", env("PASSKEYS_POSTGRES", ""), "PostgreSQL DSN; use PostgreSQL instead of SQLite, for several instances (PASSKEYS_POSTGRES)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.origins = origins.values
+	return c, nil
+}
+
+// run serves until ctx ends. When ready is not nil it receives the
+// listener's address once the server accepts connections.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) error {
+	c, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	secret, err := jwtSecret(c, logger)
+	if err != nil {
+		return err
+	}
+	store, closeStore, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	engine, err := selfhosted.New(selfhosted.Config{
+		RPID:      c.rpID,
+		Origins:   c.origins,
+		Store:     store,
+		OTPSender: &passkeys.DevelopmentOTPSender{W: stderr},
+		OTPKey:    derive(secret, "passkeys otp key"),
+	})
+	if err != nil {
+		return err
+	}
+	auth, err := passkeys.New(passkeys.Options{Backend: engine, JWTKey: secret, Logger: logger})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", http.StripPrefix("/auth", auth))
+	mux.Handle("GET /api/me", auth.RequireSession(http.HandlerFunc(me)))
+	mux.Handle("/", webHandler())
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func storeName(c config) string {
+	if c.postgres != "" {
+		return "postgres"
+	}
+	return "sqlite " + c.db
+}
+
+// openStore opens PostgreSQL when a DSN is given, SQLite otherwise.
+func openStore(ctx context.Context, c config) (selfhosted.Store, func(), error) {
+	if c.postgres != "" {
+		s, err := pgstore.Open(ctx, c.postgres)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+	s, err := sqlitestore.Open(c.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() { s.Close() }, nil
+}
+
+// me is the application's own protected route.
+func me(w http.ResponseWriter, r *http.Request) {
+	u, _ := passkeys.UserFromContext(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]passkeys.User{"user": u})
+}
+
+// jwtSecret returns the configured key or, for development, one generated
+// once and kept in a file next to the database.
+func jwtSecret(c config, logger *slog.Logger) ([]byte, error) {
+	if c.jwtSecret != "" {
+		if len(c.jwtSecret) < passkeys.MinJWTKeyLen {
+			return nil, fmt.Errorf("-jwt-secret must be at least %d bytes", passkeys.MinJWTKeyLen)
+		}
+		return []byte(c.jwtSecret), nil
+	}
+	if c.postgres != "" {
+		return nil, errors.New("-postgres needs -jwt-secret (PASSKEYS_JWT_SECRET): instances sharing a database must share the key")
+	}
+	path := c.db + ".jwt-secret"
+	logger.Warn("no -jwt-secret given: using a development key kept in a file next to the database; set PASSKEYS_JWT_SECRET in production", "file", path)
+	if b, err := os.ReadFile(path); err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < passkeys.MinJWTKeyLen {
+			return nil, fmt.Errorf("%s does not hold a hex key of at least %d bytes", path, passkeys.MinJWTKeyLen)
+		}
+		return key, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// derive gives each purpose its own key from one secret.
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}

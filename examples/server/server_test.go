@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkeyready/passkeys/passkeystest"
+)
+
+// lockedBuffer collects the server's stderr, where the development sender
+// writes codes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServer runs the example in-process on a free port with args and
+// returns its base URL and its stderr.
+func startServer(t *testing.T, args ...string) (string, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, stderr, ready)
+	}()
+	select {
+	case addr := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server stopped with %v", err)
+			}
+		})
+		return "http://" + addr, stderr
+	case err := <-done:
+		cancel()
+		t.Fatalf("server did not start: %v\n%s", err, stderr)
+	}
+	return "", nil
+}
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c client) call(method, path string, body any, token string) (int, map[string]any) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(res.Body)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			c.t.Fatalf("%s %s: %v: %s", method, path, err, raw)
+		}
+	}
+	return res.StatusCode, out
+}
+
+func field(m map[string]any, path ...string) any {
+	var v any = m
+	for _, p := range path {
+		mm, _ := v.(map[string]any)
+		v = mm[p]
+	}
+	return v
+}
+
+func obj(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+var codeLine = regexp.MustCompile(`DEVELOPMENT ONLY otp email=(\S+) code=(\d{6})`)
+
+func lastCode(t *testing.T, stderr *lockedBuffer, email string) string {
+	t.Helper()
+	code := ""
+	for _, m := range codeLine.FindAllStringSubmatch(stderr.String(), -1) {
+		if m[1] == email {
+			code = m[2]
+		}
+	}
+	if code == "" {
+		t.Fatalf("no code for %s in the server output:\n%s", email, stderr)
+	}
+	return code
+}
+
+// TestExampleServerFlow drives the whole flow over HTTP against the example
+// server, as a browser would, with the software authenticator.
+func TestExampleServerFlow(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "passkeys.db")
+	flow(t, "dev@example.com", "-db", db)
+	if b, err := os.ReadFile(db + ".jwt-secret"); err != nil || len(b) < 64 {
+		t.Errorf("development key file: %v (%d bytes)", err, len(b))
+	}
+}
+
+// TestExampleServerPostgres runs the same flow with -postgres.
+func TestExampleServerPostgres(t *testing.T) {
+	dsn := os.Getenv("PASSKEYS_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("set PASSKEYS_TEST_POSTGRES_DSN to run the example server on PostgreSQL")
+	}
+	email := "pg-" + strings.ToLower(rand.Text()) + "@example.com"
+	flow(t, email, "-postgres", dsn, "-jwt-secret", "a development key of at least 32 bytes")
+}
+
+func flow(t *testing.T, email string, args ...string) {
+	base, stderr := startServer(t, args...)
+	c := client{t, base}
+
+	st, body := c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": email}, "")
+	if st != 200 || body["otpSent"] != true {
+		t.Fatalf("request code: %d %v", st, body)
+	}
+	st, body = c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": email, "otp": lastCode(t, stderr, email)}, "")
+	if st != 200 || body["newUser"] != true {
+		t.Fatalf("sign up: %d %v", st, body)
+	}
+	token := body["sessionToken"].(string)
+	userID := field(body, "user", "id")
+
+	auth := passkeystest.New("http://localhost:3000")
+	st, body = c.call("POST", "/auth/passkey/append/start", map[string]any{}, token)
+	if st != 200 || body["appendAllow"] != true {
+		t.Fatalf("append start: %d %v", st, body)
+	}
+	att, err := auth.Create(obj(body["attestationOptions"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, body = c.call("POST", "/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, token)
+	credID := base64.RawURLEncoding.EncodeToString(auth.Credentials()[0].ID)
+	if st != 200 || field(body, "passkey", "id") != credID {
+		t.Fatalf("append finish: %d %v", st, body)
+	}
+
+	st, body = c.call("POST", "/auth/passkey/login/start", map[string]string{"email": email}, "")
+	if st != 200 || body["loginAllow"] != true {
+		t.Fatalf("login start: %d %v", st, body)
+	}
+	asr, err := auth.Get(obj(body["assertionOptions"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, body = c.call("POST", "/auth/passkey/login/finish", map[string]json.RawMessage{"assertionResponse": asr}, "")
+	if st != 200 || field(body, "user", "id") != userID {
+		t.Fatalf("login finish: %d %v", st, body)
+	}
+
+	st, body = c.call("POST", "/auth/passkey/mediation/start", map[string]any{}, "")
+	if st != 200 || field(body, "assertionOptions", "mediation") != "conditional" {
+		t.Fatalf("mediation start: %d %v", st, body)
+	}
+	asr, err = auth.Get(obj(body["assertionOptions"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, body = c.call("POST", "/auth/passkey/mediation/finish", map[string]json.RawMessage{"assertionResponse": asr}, "")
+	if st != 200 || field(body, "user", "id") != userID {
+		t.Fatalf("mediation finish: %d %v", st, body)
+	}
+	mediated := body["sessionToken"].(string)
+
+	st, body = c.call("GET", "/api/me", nil, mediated)
+	if st != 200 || field(body, "user", "email") != email || field(body, "user", "id") != userID {
+		t.Fatalf("/api/me: %d %v", st, body)
+	}
+	st, body = c.call("GET", "/auth/passkeys", nil, token)
+	if list, _ := body["passkeys"].([]any); st != 200 || len(list) != 1 || field(list[0].(map[string]any), "id") != credID {
+		t.Fatalf("list: %d %v", st, body)
+	}
+	if st, _ = c.call("DELETE", "/auth/passkeys/"+credID, nil, token); st != 204 {
+		t.Fatalf("delete: %d", st)
+	}
+	st, body = c.call("POST", "/auth/passkey/login/start", map[string]string{"email": email}, "")
+	if st != 200 || body["loginAllow"] != false {
+		t.Fatalf("login start after delete: %d %v", st, body)
+	}
+	if st, _ = c.call("GET", "/api/me", nil, ""); st != 401 {
+		t.Fatalf("/api/me without session: %d", st)
+	}
+}
+
+// TestExampleServerKeepsSessionsAcrossRestart: the generated development
+// key is reused, so a session survives a restart on the same database.
+func TestExampleServerKeepsSessionsAcrossRestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "passkeys.db")
+	base, stderr := startServer(t, "-db", db)
+	c := client{t, base}
+	c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": "r@example.com"}, "")
+	_, body := c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": "r@example.com", "otp": lastCode(t, stderr, "r@example.com")}, "")
+	token, _ := body["sessionToken"].(string)
+
+	base2, _ := startServer(t, "-db", db)
+	if st, body := (client{t, base2}).call("GET", "/api/me", nil, token); st != 200 || field(body, "user", "email") != "r@example.com" {
+		t.Errorf("after restart: %d %v", st, body)
+	}
+}
+
+func TestExampleServerConfig(t *testing.T) {
+	env := map[string]string{"PASSKEYS_RP_ID": "example.com", "PASSKEYS_ORIGIN": "https://example.com,https://www.example.com", "PASSKEYS_ADDR": ":8080"}
+	c, err := parseConfig([]string{"-addr", ":9090"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != ":9090" || c.rpID != "example.com" || len(c.origins) != 2 || c.origins[1] != "https://www.example.com" {
+		t.Errorf("config %+v", c)
+	}
+	c, _ = parseConfig([]string{"-origin", "https://a.example.com", "-origin", "https://b.example.com"}, func(k string) string { return env[k] }, io.Discard)
+	if len(c.origins) != 2 || c.origins[0] != "https://a.example.com" {
+		t.Errorf("repeated -origin replaces the env default: %v", c.origins)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = run(ctx, []string{"-db", filepath.Join(t.TempDir(), "x.db"), "-jwt-secret", "short"}, func(string) string { return "" }, io.Discard, nil)
+	if err == nil {
+		t.Error("short -jwt-secret accepted")
+	}
+	err = run(ctx, []string{"-postgres", "postgres://127.0.0.1:1/x"}, func(string) string { return "" }, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "-jwt-secret") {
+		t.Errorf("-postgres without -jwt-secret: %v", err)
+	}
+}
