@@ -66,15 +66,18 @@ func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, er
 	if err := h.limit(r, "ip:"+ipKey(c.RemoteAddr), h.opts.IPLimit); err != nil {
 		return nil, err
 	}
-	if err := h.limit(r, "email:"+email, h.opts.EmailLimit); err != nil {
-		return nil, err
-	}
 	if req.OTP == nil {
+		if err := h.limit(r, "email:"+email, h.opts.EmailLimit); err != nil {
+			return nil, err
+		}
 		res, err := h.opts.Backend.StartOTP(r.Context(), email, c)
 		if err != nil {
 			return nil, err
 		}
 		return otpSentResponse{OTPSent: true, ExpiresInSeconds: int64(res.ExpiresIn.Seconds())}, nil
+	}
+	if err := h.limit(r, "otpcheck:"+email, h.opts.OTPCheckLimit); err != nil {
+		return nil, err
 	}
 	u, created, err := h.opts.Backend.FinishOTP(r.Context(), email, *req.OTP, c)
 	if err != nil {
@@ -168,6 +171,9 @@ func (h *Handler) loginStart(r *http.Request, w http.ResponseWriter) (any, error
 	}
 	c := h.client(r)
 	c.Capabilities = req.ClientCapabilities
+	if err := h.limit(r, "start:"+ipKey(c.RemoteAddr), h.opts.StartLimit); err != nil {
+		return nil, err
+	}
 	res, err := h.opts.Backend.StartLogin(r.Context(), email, c)
 	return loginStartResult(res, err)
 }
@@ -197,6 +203,9 @@ func (h *Handler) mediationStart(r *http.Request, w http.ResponseWriter) (any, e
 	}
 	c := h.client(r)
 	c.Capabilities = req.ClientCapabilities
+	if err := h.limit(r, "start:"+ipKey(c.RemoteAddr), h.opts.StartLimit); err != nil {
+		return nil, err
+	}
 	res, err := h.opts.Backend.StartMediation(r.Context(), c)
 	return loginStartResult(res, err)
 }

@@ -18,17 +18,25 @@ type Limiter interface {
 }
 
 // MemoryLimiter is a [Limiter] holding token buckets in this process's
-// memory. Limits therefore apply per instance. Idle buckets are dropped once
-// more than a few thousand keys are held, so memory stays bounded.
+// memory. Limits therefore apply per instance. Once a few thousand keys are
+// held, buckets that have refilled are dropped (at most one sweep a
+// second), and past a hard cap of 65,536 keys arbitrary buckets are
+// evicted, so memory stays bounded even when every request comes from a
+// new address.
 type MemoryLimiter struct {
-	clock   func() time.Time
-	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
+	clock     func() time.Time
+	mu        sync.Mutex
+	buckets   map[string]*rate.Limiter
+	lastSweep time.Time
+	sweeps    int // for tests
 }
 
 var _ Limiter = (*MemoryLimiter)(nil)
 
-const limiterSweepAt = 4096
+const (
+	limiterSweepAt = 4096
+	limiterMaxKeys = 1 << 16
+)
 
 // NewMemoryLimiter returns a MemoryLimiter reading time from clock (time.Now
 // when nil).
@@ -49,8 +57,16 @@ func (m *MemoryLimiter) Allow(_ context.Context, key string, r Rate) (bool, time
 	defer m.mu.Unlock()
 	b, ok := m.buckets[key]
 	if !ok {
-		if len(m.buckets) >= limiterSweepAt {
+		if len(m.buckets) >= limiterSweepAt && now.Sub(m.lastSweep) >= time.Second {
 			m.sweep(now)
+			m.lastSweep = now
+			m.sweeps++
+		}
+		if len(m.buckets) >= limiterMaxKeys {
+			for k := range m.buckets {
+				delete(m.buckets, k)
+				break
+			}
 		}
 		b = rate.NewLimiter(rate.Limit(float64(r.Events)/r.Per.Seconds()), r.Burst)
 		m.buckets[key] = b

@@ -34,12 +34,23 @@ type Options struct {
 	// SessionLifetime is how long a demo JWT session lasts. Default 1 hour.
 	SessionLifetime time.Duration
 
-	// IPLimit limits OTP requests and OTP checks per client IP.
+	// IPLimit limits OTP requests and OTP checks together, per client IP.
 	// Default 60 a minute with bursts of 60.
 	IPLimit Rate
-	// EmailLimit limits OTP requests and OTP checks per email address.
+	// EmailLimit limits OTP requests (codes sent) per email address.
 	// Default 10 a minute with bursts of 10.
 	EmailLimit Rate
+	// OTPCheckLimit limits OTP checks per email address, across all the
+	// codes sent to it: a new code does not buy new guesses. Default 10 an
+	// hour with bursts of 10, which bounds a guesser to 240 of the million
+	// possible codes a day. Someone who spends those checks on purpose
+	// blocks code login for that email until the bucket refills (6
+	// minutes a check); passkey login is unaffected.
+	OTPCheckLimit Rate
+	// StartLimit limits the unauthenticated ceremony starts
+	// (passkey/login/start and passkey/mediation/start) per client IP.
+	// Default 600 a minute with bursts of 600.
+	StartLimit Rate
 	// Limiter keeps the rate-limit state. Default: in this process's
 	// memory, which is per instance. Several instances share limits through
 	// a Limiter backed by their common database.
@@ -100,6 +111,12 @@ func (o Options) withDefaults() (Options, error) {
 		return o, err
 	}
 	if o.EmailLimit, err = o.EmailLimit.withDefault("EmailLimit", Rate{Events: 10, Per: time.Minute, Burst: 10}); err != nil {
+		return o, err
+	}
+	if o.OTPCheckLimit, err = o.OTPCheckLimit.withDefault("OTPCheckLimit", Rate{Events: 10, Per: time.Hour, Burst: 10}); err != nil {
+		return o, err
+	}
+	if o.StartLimit, err = o.StartLimit.withDefault("StartLimit", Rate{Events: 600, Per: time.Minute, Burst: 600}); err != nil {
 		return o, err
 	}
 	if o.Limiter == nil {

@@ -235,12 +235,8 @@ func testOTPBruteForce(t *testing.T, setup Setup) {
 	const email = "brute@example.com"
 	expect(t, "request code", s.post("/auth/signUpOrLogin", map[string]string{"email": email}, ""), 200, "")
 	code := s.lastCode(email)
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
 	for i := range 5 {
-		r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": wrong}, "")
+		r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": wrongCode(code)}, "")
 		expect(t, "wrong code "+string(rune('1'+i)), r, 401, "otp_invalid")
 	}
 	r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": code}, "")
@@ -257,19 +253,39 @@ func testOTPExpired(t *testing.T, setup Setup) {
 }
 
 func testRateLimits(t *testing.T, setup Setup) {
-	t.Run("PerEmail", func(t *testing.T) {
+	t.Run("CodesPerEmail", func(t *testing.T) {
 		s := newServer(t, setup, func(o *passkeys.Options) { o.EmailLimit = passkeys.Rate{Events: 3, Per: time.Minute} })
 		for range 3 {
 			expect(t, "within limit", s.post("/auth/signUpOrLogin", map[string]string{"email": "rl@example.com"}, ""), 200, "")
 		}
-		r := s.post("/auth/signUpOrLogin", map[string]string{"email": "rl@example.com", "otp": "123456"}, "")
+		r := s.post("/auth/signUpOrLogin", map[string]string{"email": "rl@example.com"}, "")
 		expect(t, "over limit", r, 429, "too_many_attempts")
 		if r.header.Get("Retry-After") != "20" {
 			t.Errorf("Retry-After %q, want 20", r.header.Get("Retry-After"))
 		}
 		expect(t, "other email", s.post("/auth/signUpOrLogin", map[string]string{"email": "other@example.com"}, ""), 200, "")
+		expect(t, "checking is limited apart", s.post("/auth/signUpOrLogin", map[string]string{"email": "rl@example.com", "otp": s.lastCode("rl@example.com")}, ""), 200, "")
 		s.env.Clock.Advance(20 * time.Second)
 		expect(t, "after Retry-After", s.post("/auth/signUpOrLogin", map[string]string{"email": "rl@example.com"}, ""), 200, "")
+	})
+	t.Run("ChecksPerEmailAcrossCodes", func(t *testing.T) {
+		s := newServer(t, setup, nil)
+		const email = "guess@example.com"
+		for range 2 {
+			expect(t, "request code", s.post("/auth/signUpOrLogin", map[string]string{"email": email}, ""), 200, "")
+			code := s.lastCode(email)
+			for range 5 {
+				expect(t, "wrong code", s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": wrongCode(code)}, ""), 401, "otp_invalid")
+			}
+		}
+		expect(t, "third code", s.post("/auth/signUpOrLogin", map[string]string{"email": email}, ""), 200, "")
+		r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": s.lastCode(email)}, "")
+		expect(t, "eleventh check within the hour", r, 429, "too_many_attempts")
+		if r.header.Get("Retry-After") != "360" {
+			t.Errorf("Retry-After %q, want 360", r.header.Get("Retry-After"))
+		}
+		s.env.Clock.Advance(6 * time.Minute)
+		expect(t, "after Retry-After", s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": s.lastCode(email)}, ""), 200, "")
 	})
 	t.Run("PerIP", func(t *testing.T) {
 		s := newServer(t, setup, nil)
@@ -283,6 +299,22 @@ func testRateLimits(t *testing.T, setup Setup) {
 			t.Error("no Retry-After")
 		}
 	})
+	t.Run("CeremonyStartsPerIP", func(t *testing.T) {
+		s := newServer(t, setup, func(o *passkeys.Options) { o.StartLimit = passkeys.Rate{Events: 3, Per: time.Minute} })
+		expect(t, "login start", s.post("/auth/passkey/login/start", map[string]string{"email": "x@example.com"}, ""), 200, "")
+		expect(t, "mediation start", s.post("/auth/passkey/mediation/start", map[string]any{}, ""), 200, "")
+		expect(t, "login start", s.post("/auth/passkey/login/start", map[string]string{"email": "y@example.com"}, ""), 200, "")
+		expect(t, "fourth start", s.post("/auth/passkey/mediation/start", map[string]any{}, ""), 429, "too_many_attempts")
+		expect(t, "fifth start", s.post("/auth/passkey/login/start", map[string]string{"email": "z@example.com"}, ""), 429, "too_many_attempts")
+	})
+}
+
+// wrongCode returns a 6-digit code other than code.
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
 }
 
 func testLoginStartWithoutPasskey(t *testing.T, setup Setup) {
