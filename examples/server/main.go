@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +52,7 @@ type config struct {
 	origins   []string
 	jwtSecret string
 	postgres  string
+	startRate int
 }
 
 // stringList is a repeatable flag.
@@ -85,11 +87,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Var(origins, "origin", "allowed origin, repeatable (PASSKEYS_ORIGIN, comma-separated)")
 	fs.StringVar(&c.jwtSecret, "jwt-secret", env("PASSKEYS_JWT_SECRET", ""), "demo JWT key, at least 32 bytes (PASSKEYS_JWT_SECRET); default: generated and kept next to the database")
 	fs.StringVar(&c.postgres, "postgres", env("PASSKEYS_POSTGRES", ""), "PostgreSQL DSN; use PostgreSQL instead of SQLite, for several instances (PASSKEYS_POSTGRES)")
+	fs.IntVar(&c.startRate, "start-limit", envInt(getenv, "PASSKEYS_START_LIMIT", 0), "passkey login/mediation starts allowed per minute per client IP; 0 = library default (600), -1 = unlimited, e.g. for a load test from one address (PASSKEYS_START_LIMIT)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	c.origins = origins.values
 	return c, nil
+}
+
+func envInt(getenv func(string) string, name string, def int) int {
+	if v, err := strconv.Atoi(getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 // run serves until ctx ends. When ready is not nil it receives the
@@ -119,7 +129,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	auth, err := passkeys.New(passkeys.Options{Backend: engine, JWTKey: secret, Logger: logger})
+	opts := passkeys.Options{Backend: engine, JWTKey: secret, Logger: logger}
+	if c.startRate != 0 {
+		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
+	}
+	auth, err := passkeys.New(opts)
 	if err != nil {
 		return err
 	}
