@@ -267,10 +267,11 @@ func (e *Engine) putCeremony(ctx context.Context, kind CeremonyKind, userID stri
 	if err != nil {
 		return err
 	}
+	now := e.now()
 	return e.cfg.Store.PutCeremony(ctx, Ceremony{
 		Challenge: s.Challenge, Kind: kind, UserID: userID, Session: data,
-		ExpiresAt: e.now().Add(e.cfg.CeremonyTimeout),
-	})
+		ExpiresAt: now.Add(e.cfg.CeremonyTimeout),
+	}, now)
 }
 
 var errCeremony = passkeys.ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil)

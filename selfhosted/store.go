@@ -123,12 +123,15 @@ type Ceremony struct {
 type CeremonyStore interface {
 	// PutCeremony stores c. It returns ErrDuplicate, and changes nothing,
 	// when a ceremony with the same Challenge exists; it never overwrites.
-	// Implementations may purge expired ceremonies here.
-	PutCeremony(ctx context.Context, c Ceremony) error
+	// Implementations purge ceremonies expired at now here, a bounded
+	// number at a time and at least as many as they add on average, so
+	// that abandoned ceremonies cannot accumulate.
+	PutCeremony(ctx context.Context, c Ceremony, now time.Time) error
 	// TakeCeremony removes and returns the ceremony with this challenge in
 	// one atomic step, if it has not expired at now (ExpiresAt after now).
 	// Of concurrent callers exactly one gets it; the others, and any caller
-	// after an expiry, get ErrNotFound.
+	// after an expiry, get ErrNotFound. An expired ceremony need not be
+	// removed here; PutCeremony purges it.
 	TakeCeremony(ctx context.Context, challenge string, now time.Time) (Ceremony, error)
 }
 

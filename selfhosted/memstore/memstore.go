@@ -23,7 +23,15 @@ type Store struct {
 	credentials  map[string]selfhosted.CredentialRecord
 	ceremonies   map[string]selfhosted.Ceremony
 	otps         map[string]selfhosted.OTPRecord
+	puts         uint64 // PutCeremony calls so far
 }
+
+// PutCeremony purges on every purgeEvery-th call, up to purgeLimit expired
+// ceremonies: more than the calls in between add.
+const (
+	purgeEvery = 16
+	purgeLimit = 100
+)
 
 var _ selfhosted.Store = (*Store)(nil)
 
@@ -190,12 +198,26 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte) 
 	return nil
 }
 
-// PutCeremony implements [selfhosted.CeremonyStore].
-func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony) error {
+// PutCeremony implements [selfhosted.CeremonyStore]. On every
+// purgeEvery-th call it first drops up to purgeLimit ceremonies expired at
+// now.
+func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time.Time) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
+	if s.puts++; s.puts%purgeEvery == 1 {
+		dropped := 0
+		for k, old := range s.ceremonies {
+			if dropped == purgeLimit {
+				break
+			}
+			if !old.ExpiresAt.After(now) {
+				delete(s.ceremonies, k)
+				dropped++
+			}
+		}
+	}
 	if _, ok := s.ceremonies[c.Challenge]; ok {
 		return selfhosted.ErrDuplicate
 	}
@@ -204,20 +226,14 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony) error {
 	return nil
 }
 
-// TakeCeremony implements [selfhosted.CeremonyStore]. It also drops every
-// ceremony that has expired at now.
+// TakeCeremony implements [selfhosted.CeremonyStore].
 func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, error) {
 	if err := s.lock(ctx); err != nil {
 		return selfhosted.Ceremony{}, err
 	}
 	defer s.mu.Unlock()
-	for k, c := range s.ceremonies {
-		if !c.ExpiresAt.After(now) {
-			delete(s.ceremonies, k)
-		}
-	}
 	c, ok := s.ceremonies[challenge]
-	if !ok {
+	if !ok || !c.ExpiresAt.After(now) {
 		return selfhosted.Ceremony{}, selfhosted.ErrNotFound
 	}
 	delete(s.ceremonies, challenge)

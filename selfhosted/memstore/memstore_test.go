@@ -1,6 +1,8 @@
 package memstore
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,25 +14,46 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) selfhosted.Store { return New() })
 }
 
-func TestTakeCeremonyPurgesExpired(t *testing.T) {
+func TestPutCeremonyPurgesAbandoned(t *testing.T) {
+	s := New()
+	storetest.AbandonCeremonies(t, s, 1000)
+	if n := len(s.ceremonies); n >= 150 {
+		t.Errorf("%d of 1000 abandoned ceremonies still stored, want fewer than 150", n)
+	}
+}
+
+func TestPutCeremonyPurgeIsBounded(t *testing.T) {
 	ctx, s := t.Context(), New()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, c := range []selfhosted.Ceremony{
-		{Challenge: "old", Kind: selfhosted.CeremonyLogin, ExpiresAt: now.Add(time.Minute)},
-		{Challenge: "live", Kind: selfhosted.CeremonyLogin, ExpiresAt: now.Add(time.Hour)},
-	} {
-		if err := s.PutCeremony(ctx, c); err != nil {
-			t.Fatal(err)
+	put := func(name string, n int, at time.Time) {
+		t.Helper()
+		for i := range n {
+			c := selfhosted.Ceremony{Challenge: fmt.Sprint(name, i), Kind: selfhosted.CeremonyLogin, ExpiresAt: at.Add(time.Minute)}
+			if err := s.PutCeremony(ctx, c, at); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if _, err := s.TakeCeremony(ctx, "missing", now.Add(2*time.Minute)); err == nil {
-		t.Fatal("TakeCeremony(missing): no error")
+	put("old-", 250, now)
+	// Of the next sixteen puts one purges, and deletes a hundred.
+	put("new-", purgeEvery, now.Add(2*time.Minute))
+	if n, want := len(s.ceremonies), 250+purgeEvery-purgeLimit; n != want {
+		t.Errorf("%d ceremonies stored, want %d", n, want)
 	}
-	if _, ok := s.ceremonies["old"]; ok {
-		t.Error("expired ceremony still stored after TakeCeremony")
+}
+
+func TestTakeCeremonyLeavesExpired(t *testing.T) {
+	ctx, s := t.Context(), New()
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := selfhosted.Ceremony{Challenge: "old", Kind: selfhosted.CeremonyLogin, ExpiresAt: now}
+	if err := s.PutCeremony(ctx, c, now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := s.ceremonies["live"]; !ok {
-		t.Error("live ceremony dropped by TakeCeremony")
+	if _, err := s.TakeCeremony(ctx, "old", now); !errors.Is(err, selfhosted.ErrNotFound) {
+		t.Fatalf("TakeCeremony(expired) = %v, want ErrNotFound", err)
+	}
+	if _, ok := s.ceremonies["old"]; !ok {
+		t.Error("TakeCeremony deleted an expired ceremony; purging is PutCeremony's")
 	}
 }
 

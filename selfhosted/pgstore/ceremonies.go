@@ -7,8 +7,20 @@ import (
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
-// PutCeremony implements [selfhosted.CeremonyStore].
-func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony) error {
+// PutCeremony implements [selfhosted.CeremonyStore]. On every
+// purgeEvery-th call of this Store it first deletes up to purgeLimit
+// ceremonies expired at now that no other call is deleting.
+func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time.Time) error {
+	if s.ceremonyPuts.Add(1)%purgeEvery == 1 {
+		if _, err := s.pool.Exec(ctx,
+			s.sql(`DELETE FROM {schema}.ceremonies WHERE expires_at <= $1 AND challenge IN (
+				SELECT challenge FROM {schema}.ceremonies WHERE expires_at <= $1
+				ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+			now, purgeLimit,
+		); err != nil {
+			return storeErr("purge ceremonies", err)
+		}
+	}
 	_, err := s.pool.Exec(ctx,
 		s.sql(`INSERT INTO {schema}.ceremonies (challenge, kind, user_id, session, expires_at) VALUES ($1, $2, $3, $4, $5)`),
 		c.Challenge, string(c.Kind), c.UserID, c.Session, c.ExpiresAt)
@@ -18,18 +30,9 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony) error {
 	return nil
 }
 
-// TakeCeremony implements [selfhosted.CeremonyStore]. It first deletes this
-// challenge's ceremony if it has expired at now, and up to a hundred other
-// expired ceremonies that no other call is deleting.
+// TakeCeremony implements [selfhosted.CeremonyStore] with one DELETE ...
+// RETURNING. An expired ceremony is left for PutCeremony to purge.
 func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, error) {
-	if _, err := s.pool.Exec(ctx,
-		s.sql(`DELETE FROM {schema}.ceremonies WHERE expires_at <= $1 AND (challenge = $2 OR challenge IN (
-			SELECT challenge FROM {schema}.ceremonies WHERE expires_at <= $1
-			ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED))`),
-		now, challenge, purgeLimit,
-	); err != nil {
-		return selfhosted.Ceremony{}, storeErr("purge ceremonies", err)
-	}
 	c := selfhosted.Ceremony{Challenge: challenge}
 	var kind string
 	err := s.pool.QueryRow(ctx,

@@ -43,6 +43,16 @@ var migrations = []string{
 		attempts   integer NOT NULL
 	);
 	CREATE INDEX otps_by_expiry ON {schema}.otps (expires_at);`,
+	// The limiter's token buckets; see Store.Allow for what tokens holds.
+	// full_at is a time by which the bucket has refilled completely, so
+	// that forgetting it changes nothing.
+	`CREATE TABLE {schema}.rate_limits (
+		key        text PRIMARY KEY,
+		tokens     double precision NOT NULL,
+		updated_at timestamptz NOT NULL,
+		full_at    timestamptz NOT NULL
+	);
+	CREATE INDEX rate_limits_by_full ON {schema}.rate_limits (full_at);`,
 }
 
 // migrate creates the schema if missing and applies the migrations it

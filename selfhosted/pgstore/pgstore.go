@@ -10,6 +10,12 @@
 //
 // Every check-and-change the store contract calls atomic is a single SQL
 // statement, safe under PostgreSQL's default READ COMMITTED isolation.
+//
+// A Store is also a [passkeys.Limiter] keeping its token buckets in the
+// database, so that rate limits hold across every instance using the
+// schema: set it as the handler's Options.Limiter. One-time codes, their
+// attempts and resend cooldown live in the store already, so they count
+// across instances with or without it.
 package pgstore
 
 import (
@@ -17,12 +23,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
@@ -31,23 +39,35 @@ import (
 const DefaultSchema = "passkeys"
 
 // purgeLimit bounds how many expired rows one call deletes in passing.
-const purgeLimit = 100
+// PutCeremony and Allow purge on every purgeEvery-th call: up to
+// purgeLimit rows, more than the calls in between add.
+const (
+	purgeLimit = 100
+	purgeEvery = 16
+)
 
-// Store is a [selfhosted.Store] on PostgreSQL. It is safe for concurrent
-// use.
+// Store is a [selfhosted.Store] and a [passkeys.Limiter] on PostgreSQL. It
+// is safe for concurrent use.
 type Store struct {
-	pool     *pgxpool.Pool
-	ownsPool bool   // Close closes pool: Open opened it
-	schema   string // quoted identifier
+	pool         *pgxpool.Pool
+	ownsPool     bool   // Close closes pool: Open opened it
+	schema       string // quoted identifier
+	clock        func() time.Time
+	ceremonyPuts atomic.Uint64 // PutCeremony calls so far
+	allows       atomic.Uint64 // Allow calls so far
 }
 
-var _ selfhosted.Store = (*Store)(nil)
+var (
+	_ selfhosted.Store = (*Store)(nil)
+	_ passkeys.Limiter = (*Store)(nil)
+)
 
 // Option configures [Open] and [New].
 type Option func(*config)
 
 type config struct {
 	schema string
+	clock  func() time.Time
 }
 
 // WithSchema sets the schema that holds the store's tables; the default is
@@ -55,6 +75,13 @@ type config struct {
 // matters) and must be at most 63 bytes without NUL bytes.
 func WithSchema(name string) Option {
 	return func(c *config) { c.schema = name }
+}
+
+// WithClock sets the clock [Store.Allow] reads; the default, also for nil,
+// is time.Now. The methods of [selfhosted.Store] take their times as
+// arguments instead.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.clock = now }
 }
 
 // Open connects to the database at dsn (a PostgreSQL URL or key=value
@@ -82,10 +109,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	for _, opt := range opts {
 		opt(&cfg)
 	}
+	if cfg.clock == nil {
+		cfg.clock = time.Now
+	}
 	if cfg.schema == "" || len(cfg.schema) > 63 || strings.ContainsRune(cfg.schema, 0) {
 		return nil, fmt.Errorf("pgstore: WithSchema: invalid schema name %q", cfg.schema)
 	}
-	s := &Store{pool: pool, schema: pgx.Identifier{cfg.schema}.Sanitize()}
+	s := &Store{pool: pool, schema: pgx.Identifier{cfg.schema}.Sanitize(), clock: cfg.clock}
 	if err := s.migrate(ctx, cfg.schema); err != nil {
 		return nil, err
 	}

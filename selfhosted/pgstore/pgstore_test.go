@@ -167,14 +167,16 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	applied := len(migrations)
 	withMigrations(t, append(slices.Clip(migrations),
 		`CREATE TABLE {schema}.good (x integer)`,
 		`CREATE TABLE {schema}.partial (x integer); CREATE TABLE {schema}.users (x integer)`))
-	if _, err := New(t.Context(), pool, WithSchema(schema)); err == nil || !strings.Contains(err.Error(), "step 3") {
-		t.Fatalf("New with a failing step: error = %v, want one naming step 3", err)
+	failing := fmt.Sprint("step ", applied+2)
+	if _, err := New(t.Context(), pool, WithSchema(schema)); err == nil || !strings.Contains(err.Error(), failing) {
+		t.Fatalf("New with a failing step: error = %v, want one naming %s", err, failing)
 	}
-	if got := count(t, s, `SELECT count(*) FROM {schema}.schema_migrations`); got != 1 {
-		t.Errorf("%d migrations recorded after a failed migration, want 1", got)
+	if got := count(t, s, `SELECT count(*) FROM {schema}.schema_migrations`); got != applied {
+		t.Errorf("%d migrations recorded after a failed migration, want %d", got, applied)
 	}
 	if got := count(t, s, `SELECT count(*) FROM pg_tables WHERE schemaname = '`+strings.ReplaceAll(schema, "'", "''")+`' AND tablename IN ('good', 'partial')`); got != 0 {
 		t.Errorf("%d tables of the failed migration remain, want 0", got)
@@ -217,46 +219,60 @@ func TestCloseLeavesPoolOpen(t *testing.T) {
 	}
 }
 
-func TestTakeCeremonyPurgesExpired(t *testing.T) {
+// newStore returns a Store on a fresh schema of the test server.
+func newStore(t *testing.T, opts ...Option) *Store {
+	t.Helper()
 	pool := testPool(t)
-	ctx := t.Context()
-	s, err := New(ctx, pool, WithSchema(freshSchema(t, pool)))
+	s, err := New(t.Context(), pool, append([]Option{WithSchema(freshSchema(t, pool))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 150 {
-		c := selfhosted.Ceremony{Challenge: fmt.Sprint("old-", i), Kind: selfhosted.CeremonyLogin, ExpiresAt: day0.Add(time.Minute)}
-		if err := s.PutCeremony(ctx, c); err != nil {
-			t.Fatal(err)
+	return s
+}
+
+func TestPutCeremonyPurgesAbandoned(t *testing.T) {
+	s := newStore(t)
+	storetest.AbandonCeremonies(t, s, 1000)
+	if n := count(t, s, `SELECT count(*) FROM {schema}.ceremonies`); n >= 150 {
+		t.Errorf("%d of 1000 abandoned ceremonies still stored, want fewer than 150", n)
+	}
+}
+
+func TestPutCeremonyPurgeIsBounded(t *testing.T) {
+	ctx, s := t.Context(), newStore(t)
+	put := func(name string, n int, at time.Time) {
+		t.Helper()
+		for i := range n {
+			c := selfhosted.Ceremony{Challenge: fmt.Sprint(name, i), Kind: selfhosted.CeremonyLogin, ExpiresAt: at.Add(time.Minute)}
+			if err := s.PutCeremony(ctx, c, at); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	live := selfhosted.Ceremony{Challenge: "live", Kind: selfhosted.CeremonyLogin, ExpiresAt: day0.Add(time.Hour)}
-	if err := s.PutCeremony(ctx, live); err != nil {
+	put("old-", 250, day0)
+	// Of the next sixteen puts one purges, and deletes a hundred.
+	put("new-", purgeEvery, day0.Add(2*time.Minute))
+	if n, want := count(t, s, `SELECT count(*) FROM {schema}.ceremonies`), 250+purgeEvery-purgeLimit; n != want {
+		t.Errorf("%d ceremonies stored, want %d", n, want)
+	}
+}
+
+func TestTakeCeremonyLeavesExpired(t *testing.T) {
+	ctx, s := t.Context(), newStore(t)
+	c := selfhosted.Ceremony{Challenge: "old", Kind: selfhosted.CeremonyLogin, ExpiresAt: day0}
+	if err := s.PutCeremony(ctx, c, day0.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-
-	// One take deletes the asked-for expired ceremony and a hundred others.
-	if _, err := s.TakeCeremony(ctx, "old-149", day0.Add(2*time.Minute)); !errors.Is(err, selfhosted.ErrNotFound) {
+	if _, err := s.TakeCeremony(ctx, "old", day0); !errors.Is(err, selfhosted.ErrNotFound) {
 		t.Fatalf("TakeCeremony(expired) = %v, want ErrNotFound", err)
 	}
-	if n := count(t, s, `SELECT count(*) FROM {schema}.ceremonies`); n != 50 {
-		t.Errorf("%d ceremonies left after the first purge, want 50", n)
-	}
-	if _, err := s.TakeCeremony(ctx, "missing", day0.Add(2*time.Minute)); !errors.Is(err, selfhosted.ErrNotFound) {
-		t.Fatalf("TakeCeremony(missing) = %v, want ErrNotFound", err)
-	}
 	if n := count(t, s, `SELECT count(*) FROM {schema}.ceremonies`); n != 1 {
-		t.Errorf("%d ceremonies left after the second purge, want 1 (the live one)", n)
+		t.Error("TakeCeremony deleted an expired ceremony; purging is PutCeremony's")
 	}
 }
 
 func TestPutOTPPurgesExpired(t *testing.T) {
-	pool := testPool(t)
-	ctx := t.Context()
-	s, err := New(ctx, pool, WithSchema(freshSchema(t, pool)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s := t.Context(), newStore(t)
 	put := func(email string, created, expires time.Time) {
 		t.Helper()
 		o := selfhosted.OTPRecord{Email: email, Hash: []byte{1}, CreatedAt: created, ExpiresAt: expires}

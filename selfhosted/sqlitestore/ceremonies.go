@@ -7,8 +7,19 @@ import (
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
-// PutCeremony implements [selfhosted.CeremonyStore].
-func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony) error {
+// PutCeremony implements [selfhosted.CeremonyStore]. On every
+// purgeEvery-th call of this Store it first deletes up to purgeLimit
+// ceremonies expired at now.
+func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time.Time) error {
+	if s.ceremonyPuts.Add(1)%purgeEvery == 1 {
+		if _, err := s.db.ExecContext(ctx,
+			`DELETE FROM ceremonies WHERE challenge IN (
+				SELECT challenge FROM ceremonies WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+			micros(now), purgeLimit,
+		); err != nil {
+			return storeErr("purge ceremonies", err)
+		}
+	}
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO ceremonies (challenge, kind, user_id, session, expires_at) VALUES (?, ?, ?, ?, ?)`,
 		c.Challenge, string(c.Kind), c.UserID, c.Session, micros(c.ExpiresAt))
@@ -18,17 +29,9 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony) error {
 	return nil
 }
 
-// TakeCeremony implements [selfhosted.CeremonyStore]. It first deletes this
-// challenge's ceremony if it has expired at now, and up to a hundred other
-// expired ceremonies.
+// TakeCeremony implements [selfhosted.CeremonyStore] with one DELETE ...
+// RETURNING. An expired ceremony is left for PutCeremony to purge.
 func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, error) {
-	if _, err := s.db.ExecContext(ctx,
-		`DELETE FROM ceremonies WHERE expires_at <= ?1 AND (challenge = ?2 OR challenge IN (
-			SELECT challenge FROM ceremonies WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?3))`,
-		micros(now), challenge, purgeLimit,
-	); err != nil {
-		return selfhosted.Ceremony{}, storeErr("purge ceremonies", err)
-	}
 	c := selfhosted.Ceremony{Challenge: challenge}
 	var expires int64
 	err := s.db.QueryRowContext(ctx,

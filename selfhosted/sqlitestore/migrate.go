@@ -50,11 +50,11 @@ var migrations = []string{
 func migrate(ctx context.Context, db *sql.DB) (err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
+		return fmt.Errorf("sqlitestore: migrate: connect: %w", err)
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
+		return fmt.Errorf("sqlitestore: migrate: begin: %w", err)
 	}
 	defer func() {
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -27,13 +28,19 @@ import (
 )
 
 // purgeLimit bounds how many expired rows one call deletes in passing.
-const purgeLimit = 100
+// PutCeremony purges on every purgeEvery-th call: up to purgeLimit expired
+// ceremonies, more than the calls in between add.
+const (
+	purgeLimit = 100
+	purgeEvery = 16
+)
 
 // Store is a [selfhosted.Store] on a SQLite database. It is safe for
 // concurrent use.
 type Store struct {
-	db     *sql.DB
-	ownsDB bool // Close closes db: Open opened it
+	db           *sql.DB
+	ownsDB       bool          // Close closes db: Open opened it
+	ceremonyPuts atomic.Uint64 // PutCeremony calls so far
 }
 
 var _ selfhosted.Store = (*Store)(nil)
@@ -47,10 +54,13 @@ func Open(path string) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
 	}
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	if err := useWAL(db, 10*time.Second); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	s, err := New(context.Background(), db)
@@ -60,6 +70,28 @@ func Open(path string) (*Store, error) {
 	}
 	s.ownsDB = true
 	return s, nil
+}
+
+// useWAL switches the database file to write-ahead logging, which then
+// stays on in the file. SQLite does not wait for a lock to make this
+// switch, so while another connection holds one (another process opening
+// the same new file, say) it is retried for up to timeout.
+func useWAL(db *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var mode string
+		err := db.QueryRow("PRAGMA journal_mode = WAL").Scan(&mode)
+		var se *sqlite.Error
+		switch {
+		case err == nil && mode == "wal":
+			return nil
+		case err == nil:
+			return fmt.Errorf("journal mode is %s, not wal", mode)
+		case !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline):
+			return fmt.Errorf("enable write-ahead logging: %w", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // New returns a Store on db, which must have been opened with the

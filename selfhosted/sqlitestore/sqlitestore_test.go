@@ -214,31 +214,44 @@ func rows(t *testing.T, s *Store, table string) int {
 	return n
 }
 
-func TestTakeCeremonyPurgesExpired(t *testing.T) {
+func TestPutCeremonyPurgesAbandoned(t *testing.T) {
+	s := openTemp(t)
+	storetest.AbandonCeremonies(t, s, 1000)
+	if n := rows(t, s, "ceremonies"); n >= 150 {
+		t.Errorf("%d of 1000 abandoned ceremonies still stored, want fewer than 150", n)
+	}
+}
+
+func TestPutCeremonyPurgeIsBounded(t *testing.T) {
 	ctx, s := t.Context(), openTemp(t)
-	for i := range 150 {
-		c := selfhosted.Ceremony{Challenge: fmt.Sprint("old-", i), Kind: selfhosted.CeremonyLogin, ExpiresAt: day0.Add(time.Minute)}
-		if err := s.PutCeremony(ctx, c); err != nil {
-			t.Fatal(err)
+	put := func(name string, n int, at time.Time) {
+		t.Helper()
+		for i := range n {
+			c := selfhosted.Ceremony{Challenge: fmt.Sprint(name, i), Kind: selfhosted.CeremonyLogin, ExpiresAt: at.Add(time.Minute)}
+			if err := s.PutCeremony(ctx, c, at); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	live := selfhosted.Ceremony{Challenge: "live", Kind: selfhosted.CeremonyLogin, ExpiresAt: day0.Add(time.Hour)}
-	if err := s.PutCeremony(ctx, live); err != nil {
+	put("old-", 250, day0)
+	// Of the next sixteen puts one purges, and deletes a hundred.
+	put("new-", purgeEvery, day0.Add(2*time.Minute))
+	if n, want := rows(t, s, "ceremonies"), 250+purgeEvery-purgeLimit; n != want {
+		t.Errorf("%d ceremonies stored, want %d", n, want)
+	}
+}
+
+func TestTakeCeremonyLeavesExpired(t *testing.T) {
+	ctx, s := t.Context(), openTemp(t)
+	c := selfhosted.Ceremony{Challenge: "old", Kind: selfhosted.CeremonyLogin, ExpiresAt: day0}
+	if err := s.PutCeremony(ctx, c, day0.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-
-	// One take deletes the asked-for expired ceremony and a hundred others.
-	if _, err := s.TakeCeremony(ctx, "old-149", day0.Add(2*time.Minute)); !errors.Is(err, selfhosted.ErrNotFound) {
+	if _, err := s.TakeCeremony(ctx, "old", day0); !errors.Is(err, selfhosted.ErrNotFound) {
 		t.Fatalf("TakeCeremony(expired) = %v, want ErrNotFound", err)
 	}
-	if n := rows(t, s, "ceremonies"); n != 50 {
-		t.Errorf("%d ceremonies left after the first purge, want 50", n)
-	}
-	if _, err := s.TakeCeremony(ctx, "missing", day0.Add(2*time.Minute)); !errors.Is(err, selfhosted.ErrNotFound) {
-		t.Fatalf("TakeCeremony(missing) = %v, want ErrNotFound", err)
-	}
 	if n := rows(t, s, "ceremonies"); n != 1 {
-		t.Errorf("%d ceremonies left after the second purge, want 1 (the live one)", n)
+		t.Error("TakeCeremony deleted an expired ceremony; purging is PutCeremony's")
 	}
 }
 

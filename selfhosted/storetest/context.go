@@ -76,7 +76,7 @@ func testCancelledContext(t *testing.T, newStore newStoreFunc) {
 			return s.DeleteCredential(ctx, "user-1", cred.ID)
 		}, credentialUnchanged},
 		{"PutCeremony", func(ctx context.Context, s selfhosted.Store) error {
-			return s.PutCeremony(ctx, ceremony("other", selfhosted.CeremonyLogin, "user-1", now.Add(time.Minute)))
+			return s.PutCeremony(ctx, ceremony("other", selfhosted.CeremonyLogin, "user-1", now.Add(time.Minute)), now)
 		}, func(t *testing.T, s selfhosted.Store) {
 			_, err := s.TakeCeremony(t.Context(), "other", now)
 			wantErr(t, "TakeCeremony", err, selfhosted.ErrNotFound)
@@ -102,7 +102,7 @@ func testCancelledContext(t *testing.T, newStore newStoreFunc) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := withUsers(t, newStore, now)
 			setup(t, "AddCredential", s.AddCredential(t.Context(), cred))
-			setup(t, "PutCeremony", s.PutCeremony(t.Context(), cer))
+			setup(t, "PutCeremony", s.PutCeremony(t.Context(), cer, now))
 			setup(t, "PutOTP", putOTP(t, s, code))
 
 			ctx, cancel := context.WithCancel(t.Context())

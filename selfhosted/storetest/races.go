@@ -65,7 +65,7 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		for i := range cs {
 			cs[i] = ceremony("same", selfhosted.CeremonyLogin, user(i, now).ID, now.Add(time.Minute))
 		}
-		errs := race(len(cs), func(i int) error { return s.PutCeremony(ctx, cs[i]) })
+		errs := race(len(cs), func(i int) error { return s.PutCeremony(ctx, cs[i], now) })
 		tally(t, "PutCeremony(same challenge)", errs, 1, selfhosted.ErrDuplicate)
 		if w := winner(errs); w >= 0 {
 			got, err := s.TakeCeremony(ctx, "same", now)
@@ -76,7 +76,7 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 	t.Run("TakeCeremony", func(t *testing.T) {
 		ctx, s, now := t.Context(), newStore(t), anchor()
 		c := ceremony("contested", selfhosted.CeremonyMediation, "", now.Add(time.Minute))
-		setup(t, "PutCeremony", s.PutCeremony(ctx, c))
+		setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
 		got := make([]selfhosted.Ceremony, 20)
 		errs := race(len(got), func(i int) (err error) {
 			got[i], err = s.TakeCeremony(ctx, c.Challenge, now)

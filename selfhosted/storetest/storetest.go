@@ -11,10 +11,14 @@
 //
 // The suite feeds only UTC times truncated to the microsecond and expects
 // them back equal at that precision. Expiry is driven by the times it passes
-// to TakeCeremony, PutOTP and ReserveOTPAttempt, never by sleeping; the
-// expiry times it stores lie in the future of the wall clock, so a store
-// that also expires records by its own clock is not disturbed. Credentials
-// are only added for users created beforehand.
+// to PutCeremony, TakeCeremony, PutOTP and ReserveOTPAttempt, never by
+// sleeping; the expiry times it stores lie in the future of the wall clock,
+// so a store that also expires records by its own clock is not disturbed.
+// Credentials are only added for users created beforehand.
+//
+// The suite cannot count what a store holds, so it cannot see whether
+// PutCeremony purges enough; a store's own tests check that with
+// [AbandonCeremonies] and a count of their rows.
 package storetest
 
 import (
