@@ -1,0 +1,70 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/passkeyready/passkeys"
+)
+
+// Allow implements [passkeys.Limiter] with a token bucket per key in the
+// schema's rate_limits table, so that every instance using the schema
+// shares the limits. Each call reads and changes its bucket in one
+// statement, reading the time from the Store's clock ([WithClock]); on
+// every purgeEvery-th call it first deletes up to purgeLimit buckets that
+// have refilled completely. A negative r.Events allows every event without
+// a query; otherwise r.Events, r.Per and r.Burst must be positive, as the
+// handler's Options make them.
+func (s *Store) Allow(ctx context.Context, key string, r passkeys.Rate) (bool, time.Duration, error) {
+	if r.Events < 0 {
+		return true, 0, nil
+	}
+	if r.Events == 0 || r.Per <= 0 || r.Burst <= 0 {
+		return false, 0, fmt.Errorf("pgstore: rate limit %+v: Events, Per and Burst must be positive", r)
+	}
+	now := s.clock()
+	perSecond := float64(r.Events) / r.Per.Seconds()
+	if s.allows.Add(1)%purgeEvery == 1 {
+		if _, err := s.pool.Exec(ctx,
+			s.sql(`DELETE FROM {schema}.rate_limits WHERE full_at <= $1 AND key IN (
+				SELECT key FROM {schema}.rate_limits WHERE full_at <= $1
+				ORDER BY full_at LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+			now, purgeLimit,
+		); err != nil {
+			return false, 0, fmt.Errorf("pgstore: purge rate limits: %w", err)
+		}
+	}
+	var tokens float64
+	if err := s.pool.QueryRow(ctx, s.sql(takeToken), key, now, float64(r.Burst), perSecond).Scan(&tokens); err != nil {
+		return false, 0, fmt.Errorf("pgstore: rate limit: %w", err)
+	}
+	if tokens >= 0 {
+		return true, 0, nil
+	}
+	// Refused: -tokens is the part of a token still missing.
+	return false, time.Duration(math.Ceil(-tokens / perSecond * float64(time.Second))), nil
+}
+
+// A bucket's tokens column holds what was left after the last call took
+// one token: a negative value means that call found less than one token,
+// took nothing and left tokens + 1.
+//
+// takeToken takes one token from bucket $1 at time $2, for a burst of $3
+// tokens refilling at $4 a second, and returns the new tokens: a new
+// bucket starts full; an existing one gains what flowed in since it was
+// last updated, up to the burst. Under concurrent calls on one key the
+// row lock makes each see the one before.
+const takeToken = `INSERT INTO {schema}.rate_limits AS b (key, tokens, updated_at, full_at)
+	VALUES ($1, $3::float8 - 1, $2, $2::timestamptz + make_interval(secs => 1 / $4::float8))
+	ON CONFLICT (key) DO UPDATE SET
+		tokens = ` + refilled + ` - 1,
+		updated_at = greatest(b.updated_at, $2::timestamptz),
+		full_at = greatest(b.updated_at, $2::timestamptz) + make_interval(secs => ($3::float8 + 1 - ` + refilled + `) / $4::float8)
+	RETURNING tokens`
+
+// refilled is the existing bucket's tokens at $2 before this call takes
+// one. A clock behind the bucket's adds nothing.
+const refilled = `least($3::float8, b.tokens + (CASE WHEN b.tokens < 0 THEN 1 ELSE 0 END)
+	+ $4::float8 * extract(epoch FROM greatest($2::timestamptz - b.updated_at, interval '0'))::float8)`
