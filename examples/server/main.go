@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	store, closeStore, err := openStore(ctx, c)
+	store, limiter, closeStore, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	opts := passkeys.Options{Backend: engine, JWTKey: secret, Logger: logger}
+	opts := passkeys.Options{Backend: engine, JWTKey: secret, Logger: logger, Limiter: limiter}
 	if c.startRate != 0 {
 		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
 	}
@@ -171,20 +171,22 @@ func storeName(c config) string {
 	return "sqlite " + c.db
 }
 
-// openStore opens PostgreSQL when a DSN is given, SQLite otherwise.
-func openStore(ctx context.Context, c config) (selfhosted.Store, func(), error) {
+// openStore opens PostgreSQL when a DSN is given, SQLite otherwise. On
+// PostgreSQL the rate limits live in the database too, so they hold across
+// instances; on SQLite the limiter is nil (in memory).
+func openStore(ctx context.Context, c config) (selfhosted.Store, passkeys.Limiter, func(), error) {
 	if c.postgres != "" {
 		s, err := pgstore.Open(ctx, c.postgres)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s, s.Close, nil
+		return s, s, s.Close, nil
 	}
 	s, err := sqlitestore.Open(c.db)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return s, func() { s.Close() }, nil
+	return s, nil, func() { s.Close() }, nil
 }
 
 // me is the application's own protected route.
