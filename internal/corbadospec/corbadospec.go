@@ -1,0 +1,210 @@
+// Package corbadospec checks HTTP traffic against Corbado's OpenAPI
+// description of the Backend API v2 (backend_api_public_v2.yml with its
+// common.yml). The Corbado client's tests check every request they send,
+// and the emulator in passkeystest checks every request it receives and
+// every response it returns, whenever CORBADO_SPEC_DIR names the folder
+// holding the two files.
+package corbadospec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+// EnvVar names the environment variable holding the spec folder.
+const EnvVar = "CORBADO_SPEC_DIR"
+
+// File is the name of the Backend API description inside the spec folder.
+const File = "backend_api_public_v2.yml"
+
+// Spec validates requests and responses of the Backend API. Paths are
+// matched after the "/v2" base path, wherever the API is mounted. A Spec
+// is safe for concurrent use.
+type Spec struct {
+	router routers.Router
+}
+
+// loaded holds the Spec of each folder already read.
+var loaded sync.Map // absolute folder -> *Spec
+
+// Load reads File (and the files it refers to) from dir, once per folder
+// and process.
+func Load(dir string) (*Spec, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("corbadospec: %w", err)
+	}
+	if s, ok := loaded.Load(abs); ok {
+		return s.(*Spec), nil
+	}
+	loader := openapi3.NewLoader()
+	loader.IsExternalRefsAllowed = true
+	doc, err := loader.LoadFromFile(filepath.Join(abs, File))
+	if err != nil {
+		return nil, fmt.Errorf("corbadospec: loading %s: %w", filepath.Join(abs, File), err)
+	}
+	// Routes are matched on the path below the base path, on any host.
+	doc.Servers = nil
+	router, err := legacy.NewRouter(doc, openapi3.DisableExamplesValidation())
+	if err != nil {
+		return nil, fmt.Errorf("corbadospec: %w", err)
+	}
+	s, _ := loaded.LoadOrStore(abs, &Spec{router: router})
+	return s.(*Spec), nil
+}
+
+// FromEnv loads the spec from the folder named by [EnvVar]. It returns nil
+// and no error when the variable is unset.
+func FromEnv() (*Spec, error) {
+	dir := os.Getenv(EnvVar)
+	if dir == "" {
+		return nil, nil
+	}
+	return Load(dir)
+}
+
+// route finds the operation of r, whose path holds the API's "/v2" base.
+func (s *Spec) route(r *http.Request) (*routers.Route, map[string]string, error) {
+	_, rest, ok := strings.Cut(r.URL.EscapedPath(), "/v2/")
+	if !ok {
+		return nil, nil, fmt.Errorf("corbadospec: %s %s is not under the /v2 base path", r.Method, r.URL.Path)
+	}
+	p, err := url.PathUnescape("/" + rest)
+	if err != nil {
+		return nil, nil, fmt.Errorf("corbadospec: %s %s: %w", r.Method, r.URL.Path, err)
+	}
+	u := *r.URL
+	u.Path, u.RawPath = p, ""
+	rr := r.Clone(r.Context())
+	rr.URL = &u
+	route, params, err := s.router.FindRoute(rr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("corbadospec: %s %s matches no operation: %w", r.Method, r.URL.Path, err)
+	}
+	return route, params, nil
+}
+
+func (s *Spec) input(r *http.Request, body []byte) (*openapi3filter.RequestValidationInput, error) {
+	route, params, err := s.route(r)
+	if err != nil {
+		return nil, err
+	}
+	rr := r.Clone(r.Context())
+	rr.Body = io.NopCloser(bytes.NewReader(body))
+	rr.GetBody = nil
+	rr.ContentLength = int64(len(body))
+	return &openapi3filter.RequestValidationInput{
+		Request: rr, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{
+			AuthenticationFunc:  basicAuth,
+			SkipSettingDefaults: true,
+			MultiError:          true,
+		},
+	}, nil
+}
+
+// ValidateRequest checks r, whose body is body, against its operation:
+// path, query parameters, Basic authentication and the JSON body.
+func (s *Spec) ValidateRequest(r *http.Request, body []byte) error {
+	in, err := s.input(r, body)
+	if err != nil {
+		return err
+	}
+	if err := openapi3filter.ValidateRequest(in.Request.Context(), in); err != nil {
+		return fmt.Errorf("corbadospec: request %s %s does not match %s: %w", r.Method, r.URL.Path, in.Route.Operation.OperationID, err)
+	}
+	return nil
+}
+
+// ValidateResponse checks a response (status, header, body) to r, whose
+// body was reqBody, against its operation's responses.
+func (s *Spec) ValidateResponse(r *http.Request, reqBody []byte, status int, header http.Header, body []byte) error {
+	in, err := s.input(r, reqBody)
+	if err != nil {
+		return err
+	}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: status, Header: header,
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	out.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(in.Request.Context(), out); err != nil {
+		return fmt.Errorf("corbadospec: response %d to %s %s does not match %s: %w", status, r.Method, r.URL.Path, in.Route.Operation.OperationID, err)
+	}
+	return nil
+}
+
+// basicAuth accepts the Basic scheme the description requires; the
+// credentials themselves are the server's business.
+func basicAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	user, pass, ok := in.RequestValidationInput.Request.BasicAuth()
+	if in.SecurityScheme.Type != "http" || in.SecurityScheme.Scheme != "basic" {
+		return fmt.Errorf("unsupported security scheme %s", in.SecuritySchemeName)
+	}
+	if !ok || user == "" || pass == "" {
+		return errors.New("no Basic credentials")
+	}
+	return nil
+}
+
+// Transport returns a RoundTripper that validates each request before
+// sending it through next (nil means http.DefaultTransport) and each
+// response it gets back. A request that does not match is not sent and a
+// response that does not match is dropped; either way the caller gets the
+// error.
+func (s *Spec) Transport(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &transport{spec: s, next: next}
+}
+
+type transport struct {
+	spec *Spec
+	next http.RoundTripper
+}
+
+func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	if err := t.spec.ValidateRequest(r, body); err != nil {
+		return nil, err
+	}
+	out := r.Clone(r.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	res, err := t.next.RoundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	resBody, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := t.spec.ValidateResponse(r, body, res.StatusCode, res.Header, resBody); err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(resBody))
+	return res, nil
+}
