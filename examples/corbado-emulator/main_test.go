@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"sync"
+	"testing"
+
+	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/passkeystest"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The emulator runs on its own, prints what it accepts, and prints each
+// code it would have emailed; the Corbado backend signs up against it.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-rp-id", "localhost", "-origin", "http://localhost:3000"}, out, ready)
+	}()
+	addr := <-ready
+
+	if !regexp.MustCompile(`listening on http://` + regexp.QuoteMeta(addr) + `.*project_id=` + passkeystest.EmulatorProjectID + ` api_secret=` + passkeystest.EmulatorAPISecret).MatchString(out.String()) {
+		t.Errorf("start-up line: %s", out.String())
+	}
+	b, err := passkeys.NewCorbado(passkeys.CorbadoOptions{
+		ProjectID: passkeystest.EmulatorProjectID, APISecret: passkeystest.EmulatorAPISecret, BaseURL: "http://" + addr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.StartOTP(ctx, "run@example.com", passkeys.Client{RemoteAddr: "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`email=run@example\.com code=(\d{6})\n`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no code line: %s", out.String())
+	}
+	u, created, err := b.FinishOTP(ctx, "run@example.com", m[1], passkeys.Client{RemoteAddr: "127.0.0.1"})
+	if err != nil || !created || u.Email != "run@example.com" {
+		t.Errorf("FinishOTP = %+v, %v, %v", u, created, err)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	out := &syncBuffer{}
+	if err := run(context.Background(), []string{"-rp-id", "localhost", "-origin", "https://evil.example"}, out, nil); err == nil {
+		t.Error("an origin off the RP ID was accepted")
+	}
+}

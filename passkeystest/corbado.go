@@ -1,0 +1,368 @@
+package passkeystest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/passkeyready/passkeys/internal/corbadoapi"
+	"github.com/passkeyready/passkeys/internal/corbadospec"
+	"github.com/passkeyready/passkeys/selfhosted"
+	"github.com/passkeyready/passkeys/selfhosted/memstore"
+)
+
+// The credentials a [CorbadoEmulator] accepts unless told otherwise.
+const (
+	EmulatorProjectID = "pro-1000000000"
+	EmulatorAPISecret = "corbado1_emulator0000000000000000"
+)
+
+// CorbadoEmulatorOptions configures [NewCorbadoEmulator]. RPID and Origins
+// are required.
+type CorbadoEmulatorOptions struct {
+	// ProjectID and APISecret are the Basic credentials the emulator
+	// accepts; any other gets 401. Default EmulatorProjectID and
+	// EmulatorAPISecret.
+	ProjectID string
+	APISecret string
+
+	// RPID and Origins are the relying party, as for selfhosted.Config.
+	RPID    string
+	Origins []string
+
+	// Clock returns the current time. Default time.Now.
+	Clock func() time.Time
+	// OnOTP receives each email one-time code the emulator would have
+	// emailed. Default: codes are dropped.
+	OnOTP func(email, code string)
+
+	// SpecDir is the folder holding Corbado's OpenAPI description. When it
+	// is set, every request is checked against it (a mismatch gets 400)
+	// and so is every response (a mismatch becomes a 500), and each
+	// mismatch is reported to Errorf. Default: the CORBADO_SPEC_DIR
+	// environment variable; empty turns the checks off.
+	SpecDir string
+	// Errorf reports mismatches with the OpenAPI description; tests pass
+	// t.Errorf. Default log.Printf.
+	Errorf func(format string, args ...any)
+}
+
+// CorbadoEmulator is a stand-in for Corbado's Backend API v2 that speaks its
+// wire format, for testing a Corbado integration without the network. It is
+// an http.Handler serving the API under /v2; run it in an httptest.Server
+// and point the client's base URL at the server.
+//
+// It covers the operations the passkeys Corbado backend uses: users
+// (create, get, update, delete), login identifiers (list with filters,
+// create, update), email OTP challenges (create, update), credentials (list,
+// delete) and the six passkey append, login and mediation calls. The
+// WebAuthn ceremonies run on the self-hosted engine with real checks; its
+// users are the emulator's users, created when they first add a passkey.
+// One-time codes go to [CorbadoEmulatorOptions.OnOTP] instead of an email.
+type CorbadoEmulator struct {
+	opts   CorbadoEmulatorOptions
+	spec   *corbadospec.Spec
+	engine *selfhosted.Engine
+	store  *memstore.Store
+
+	mu          sync.Mutex
+	intercept   func(http.ResponseWriter, *http.Request) bool
+	users       map[string]*corbadoapi.User
+	identifiers map[string]*corbadoapi.Identifier
+	challenges  map[string]*emuChallenge
+	processes   map[string]emuProcess
+	credObjects map[string]string // credential ID (base64url) -> Corbado object ID
+	deleted     map[string]bool   // credential IDs (base64url) deleted
+	devices     map[string]corbadoapi.ParsedDeviceInfo
+}
+
+// emuChallenge is an email OTP challenge with its code.
+type emuChallenge struct {
+	corbadoapi.Challenge
+	userID   string
+	code     string
+	attempts int
+}
+
+// emuProcess is a started append or login: finish must present the same
+// processID, user and challenge.
+type emuProcess struct {
+	kind      string
+	userID    string
+	challenge string
+	expires   time.Time
+}
+
+// emuMaxAttempts is how many wrong codes a challenge survives.
+const emuMaxAttempts = 5
+
+// NewCorbadoEmulator validates o and returns an emulator with no users.
+func NewCorbadoEmulator(o CorbadoEmulatorOptions) (*CorbadoEmulator, error) {
+	if o.ProjectID == "" {
+		o.ProjectID = EmulatorProjectID
+	}
+	if o.APISecret == "" {
+		o.APISecret = EmulatorAPISecret
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.OnOTP == nil {
+		o.OnOTP = func(string, string) {}
+	}
+	if o.Errorf == nil {
+		o.Errorf = log.Printf
+	}
+	if o.SpecDir == "" {
+		o.SpecDir = strings.TrimSpace(os.Getenv(corbadospec.EnvVar))
+	}
+	e := &CorbadoEmulator{
+		opts: o, store: memstore.New(),
+		users: map[string]*corbadoapi.User{}, identifiers: map[string]*corbadoapi.Identifier{},
+		challenges: map[string]*emuChallenge{}, processes: map[string]emuProcess{},
+		credObjects: map[string]string{}, deleted: map[string]bool{}, devices: map[string]corbadoapi.ParsedDeviceInfo{},
+	}
+	if o.SpecDir != "" {
+		spec, err := corbadospec.Load(o.SpecDir)
+		if err != nil {
+			return nil, fmt.Errorf("passkeystest: %w", err)
+		}
+		e.spec = spec
+	}
+	engine, err := selfhosted.New(selfhosted.Config{
+		RPID: o.RPID, Origins: o.Origins, Store: e.store, OTPSender: noSender{}, Clock: o.Clock,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("passkeystest: corbado emulator: %w", err)
+	}
+	e.engine = engine
+	return e, nil
+}
+
+// ProjectID returns the project ID the emulator accepts.
+func (e *CorbadoEmulator) ProjectID() string { return e.opts.ProjectID }
+
+// APISecret returns the API secret the emulator accepts.
+func (e *CorbadoEmulator) APISecret() string { return e.opts.APISecret }
+
+// SetIntercept installs fn, for fault tests: fn sees every request first
+// and, when it returns true, has answered it itself (with a 500, a 429,
+// garbage, or by blocking until the test ends); nothing is checked
+// against the OpenAPI description then. nil removes it.
+func (e *CorbadoEmulator) SetIntercept(fn func(w http.ResponseWriter, r *http.Request) bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.intercept = fn
+}
+
+// noSender stands in for the engine's OTP sender, which the emulator never
+// uses: its codes come from challenges.
+type noSender struct{}
+
+func (noSender) SendOTP(context.Context, string, string, time.Duration) error {
+	return errors.New("passkeystest: the corbado emulator sends codes through challenges")
+}
+
+// apiError is an errorRsp answer.
+type apiError struct {
+	status  int
+	typ     string
+	details string
+}
+
+func (a *apiError) Error() string { return a.typ + ": " + a.details }
+
+func notFound(what string) *apiError {
+	return &apiError{http.StatusNotFound, "not_found", what + " not found"}
+}
+
+func invalid(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "validation_error", fmt.Sprintf(format, args...)}
+}
+
+// ServeHTTP serves the Backend API under /v2.
+func (e *CorbadoEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	intercept := e.intercept
+	e.mu.Unlock()
+	if intercept != nil && intercept(w, r) {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	var status int
+	var out any
+	if err != nil {
+		status, out = e.errorRsp(invalid("reading the body: %v", err))
+	} else {
+		status, out = e.handle(r, body)
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		status, raw = http.StatusInternalServerError, e.mustJSON(e.errorBody(&apiError{500, "internal_error", err.Error()}))
+	}
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	if e.spec != nil {
+		if err := e.spec.ValidateResponse(r, body, status, hdr, raw); err != nil {
+			e.opts.Errorf("corbado emulator: its own answer does not match the OpenAPI description: %v", err)
+			status = http.StatusInternalServerError
+			raw = e.mustJSON(e.errorBody(&apiError{status, "internal_error", "emulator answer does not match the OpenAPI description: " + err.Error()}))
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(raw)
+}
+
+// handle authenticates, checks and routes one request.
+func (e *CorbadoEmulator) handle(r *http.Request, body []byte) (int, any) {
+	user, pass, ok := r.BasicAuth()
+	if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(e.opts.ProjectID)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(pass), []byte(e.opts.APISecret)) != 1 {
+		return e.errorRsp(&apiError{http.StatusUnauthorized, "login_error", "wrong project ID or API secret"})
+	}
+	if e.spec != nil {
+		if err := e.spec.ValidateRequest(r, body); err != nil {
+			e.opts.Errorf("corbado emulator: a request does not match the OpenAPI description: %v", err)
+			return e.errorRsp(invalid("%v", err))
+		}
+	}
+	path, ok := strings.CutPrefix(r.URL.Path, "/v2/")
+	if !ok {
+		return e.errorRsp(notFound("path"))
+	}
+	out, err := e.route(r, strings.Split(path, "/"), body)
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			ae = &apiError{http.StatusInternalServerError, "internal_error", err.Error()}
+		}
+		return e.errorRsp(ae)
+	}
+	return http.StatusOK, out
+}
+
+// route dispatches on method and path segments below /v2.
+func (e *CorbadoEmulator) route(r *http.Request, seg []string, body []byte) (any, error) {
+	ctx := r.Context()
+	m := r.Method
+	switch {
+	case m == http.MethodPost && match(seg, "users"):
+		return e.userCreate(body)
+	case m == http.MethodGet && match(seg, "users", "*"):
+		return e.userGet(seg[1])
+	case m == http.MethodPatch && match(seg, "users", "*"):
+		return e.userUpdate(seg[1], body)
+	case m == http.MethodDelete && match(seg, "users", "*"):
+		return e.userDelete(seg[1])
+	case m == http.MethodGet && match(seg, "identifiers"):
+		return e.identifierList(r)
+	case m == http.MethodPost && match(seg, "users", "*", "identifiers"):
+		return e.identifierCreate(seg[1], body)
+	case m == http.MethodPatch && match(seg, "users", "*", "identifiers", "*"):
+		return e.identifierUpdate(seg[1], seg[3], body)
+	case m == http.MethodPost && match(seg, "users", "*", "challenges"):
+		return e.challengeCreate(seg[1], body)
+	case m == http.MethodPatch && match(seg, "users", "*", "challenges", "*"):
+		return e.challengeUpdate(seg[1], seg[3], body)
+	case m == http.MethodGet && match(seg, "users", "*", "credentials"):
+		return e.credentialList(ctx, r, seg[1])
+	case m == http.MethodDelete && match(seg, "users", "*", "credentials", "*"):
+		return e.credentialDelete(ctx, seg[1], seg[3])
+	case m == http.MethodPost && match(seg, "passkey", "append", "start"):
+		return e.appendStart(ctx, body)
+	case m == http.MethodPost && match(seg, "passkey", "append", "finish"):
+		return e.appendFinish(ctx, body)
+	case m == http.MethodPost && match(seg, "passkey", "login", "start"):
+		return e.loginStart(ctx, body)
+	case m == http.MethodPost && match(seg, "passkey", "login", "finish"):
+		return e.loginFinish(ctx, body)
+	case m == http.MethodPost && match(seg, "passkey", "mediation", "start"):
+		return e.mediationStart(ctx, body)
+	case m == http.MethodPost && match(seg, "passkey", "mediation", "finish"):
+		return e.mediationFinish(ctx, body)
+	}
+	return nil, &apiError{http.StatusNotFound, "not_found", "the emulator does not serve " + m + " /v2/" + strings.Join(seg, "/")}
+}
+
+// match reports whether seg has the pattern's shape; "*" stands for any
+// non-empty segment.
+func match(seg []string, pattern ...string) bool {
+	if len(seg) != len(pattern) {
+		return false
+	}
+	for i, p := range pattern {
+		if seg[i] == "" || p != "*" && p != seg[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *CorbadoEmulator) errorRsp(ae *apiError) (int, any) { return ae.status, e.errorBody(ae) }
+
+func (e *CorbadoEmulator) errorBody(ae *apiError) corbadoapi.ErrorRsp {
+	return corbadoapi.ErrorRsp{
+		GenericRsp: e.generic(ae.status),
+		Error:      corbadoapi.ErrorDetail{Type: ae.typ, Details: ae.details},
+	}
+}
+
+func (e *CorbadoEmulator) generic(status int) corbadoapi.GenericRsp {
+	return corbadoapi.GenericRsp{
+		HTTPStatusCode: status, Message: http.StatusText(status),
+		RequestData: corbadoapi.RequestData{RequestID: newID("req")}, Runtime: 0.001,
+	}
+}
+
+func (e *CorbadoEmulator) mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("passkeystest: " + err.Error()) // the error bodies are plain structs
+	}
+	return b
+}
+
+// decodeReq reads a JSON request body.
+func decodeReq(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return invalid("the body is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+// newID returns prefix-<19 digits>, the shape of Corbado's IDs.
+func newID(prefix string) string {
+	n, err := rand.Int(rand.Reader, big.NewInt(8e18)) // + 1e18: 19 digits, within int64
+	if err != nil {
+		panic("passkeystest: crypto/rand failed: " + err.Error())
+	}
+	return prefix + "-" + strconv.FormatInt(n.Int64()+1e18, 10)
+}
+
+// newCode returns six random digits.
+func newCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		panic("passkeystest: crypto/rand failed: " + err.Error())
+	}
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// corbadoTime is Corbado's yyyy-MM-dd'T'HH:mm:ss timestamp format.
+const corbadoTime = "2006-01-02T15:04:05"
+
+func (e *CorbadoEmulator) now() time.Time { return e.opts.Clock().UTC() }
