@@ -129,7 +129,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	opts := passkeys.Options{Backend: engine, JWTKey: secret, Logger: logger, Limiter: limiter}
+	backend, err := corbadoBackend(getenv, store, logger)
+	if err != nil {
+		return err
+	}
+	name := "corbado"
+	if backend == nil {
+		backend, name = engine, "self-hosted"
+	}
+	opts := passkeys.Options{Backend: backend, JWTKey: secret, Logger: logger, Limiter: limiter}
 	if c.startRate != 0 {
 		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
 	}
@@ -148,7 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c))
+	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c), "backend", name)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -187,6 +195,21 @@ func openStore(ctx context.Context, c config) (selfhosted.Store, passkeys.Limite
 		return nil, nil, nil, err
 	}
 	return s, nil, func() { s.Close() }, nil
+}
+
+// corbadoBackend returns the Corbado backend when CORBADO_PROJECT_ID and
+// CORBADO_API_SECRET are set (CORBADO_BACKEND_API optionally points at
+// another base URL, such as the emulator), and nil otherwise. Its pending
+// ceremonies are kept in the store, so they too are shared by instances.
+func corbadoBackend(getenv func(string) string, store selfhosted.Store, logger *slog.Logger) (passkeys.Backend, error) {
+	pid, secret := getenv("CORBADO_PROJECT_ID"), getenv("CORBADO_API_SECRET")
+	if pid == "" && secret == "" {
+		return nil, nil
+	}
+	return passkeys.NewCorbado(passkeys.CorbadoOptions{
+		ProjectID: pid, APISecret: secret, BaseURL: getenv("CORBADO_BACKEND_API"),
+		Ceremonies: selfhosted.Keeper(store), Logger: logger,
+	})
 }
 
 // me is the application's own protected route.

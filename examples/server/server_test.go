@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,14 +42,14 @@ func (l *lockedBuffer) String() string {
 
 // startServer runs the example in-process on a free port with args and
 // returns its base URL and its stderr.
-func startServer(t *testing.T, args ...string) (string, *lockedBuffer) {
+func startServer(t *testing.T, env map[string]string, args ...string) (string, *lockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &lockedBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, stderr, ready)
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, stderr, ready)
 	}()
 	select {
 	case addr := <-ready:
@@ -133,7 +135,7 @@ func lastCode(t *testing.T, stderr *lockedBuffer, email string) string {
 // server, as a browser would, with the software authenticator.
 func TestExampleServerFlow(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "passkeys.db")
-	flow(t, "dev@example.com", "-db", db)
+	flow(t, "dev@example.com", nil, nil, "-db", db)
 	if b, err := os.ReadFile(db + ".jwt-secret"); err != nil || len(b) < 64 {
 		t.Errorf("development key file: %v (%d bytes)", err, len(b))
 	}
@@ -146,18 +148,43 @@ func TestExampleServerPostgres(t *testing.T) {
 		t.Skip("set PASSKEYS_TEST_POSTGRES_DSN to run the example server on PostgreSQL")
 	}
 	email := "pg-" + strings.ToLower(rand.Text()) + "@example.com"
-	flow(t, email, "-postgres", dsn, "-jwt-secret", "a development key of at least 32 bytes")
+	flow(t, email, nil, nil, "-postgres", dsn, "-jwt-secret", "a development key of at least 32 bytes")
 }
 
-func flow(t *testing.T, email string, args ...string) {
-	base, stderr := startServer(t, args...)
+// TestExampleServerCorbado runs the same flow with the Corbado backend,
+// pointed at the emulator by CORBADO_BACKEND_API.
+func TestExampleServerCorbado(t *testing.T) {
+	codes := &lockedBuffer{}
+	emu, err := passkeystest.NewCorbadoEmulator(passkeystest.CorbadoEmulatorOptions{
+		RPID: "localhost", Origins: []string{"http://localhost:3000"},
+		OnOTP: func(email, code string) {
+			fmt.Fprintf(codes, "passkeys DEVELOPMENT ONLY otp email=%s code=%s\n", email, code)
+		},
+		SpecDir: os.Getenv("CORBADO_SPEC_DIR"), Errorf: t.Errorf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	env := map[string]string{"CORBADO_PROJECT_ID": emu.ProjectID(), "CORBADO_API_SECRET": emu.APISecret(), "CORBADO_BACKEND_API": srv.URL}
+	flow(t, "corbado@example.com", env, codes, "-db", filepath.Join(t.TempDir(), "passkeys.db"))
+}
+
+// flow runs the whole flow against a server started with env and args,
+// reading codes from codes, or from the server's stderr when codes is nil.
+func flow(t *testing.T, email string, env map[string]string, codes *lockedBuffer, args ...string) {
+	base, stderr := startServer(t, env, args...)
+	if codes == nil {
+		codes = stderr
+	}
 	c := client{t, base}
 
 	st, body := c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": email}, "")
 	if st != 200 || body["otpSent"] != true {
 		t.Fatalf("request code: %d %v", st, body)
 	}
-	st, body = c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": email, "otp": lastCode(t, stderr, email)}, "")
+	st, body = c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": email, "otp": lastCode(t, codes, email)}, "")
 	if st != 200 || body["newUser"] != true {
 		t.Fatalf("sign up: %d %v", st, body)
 	}
@@ -230,13 +257,13 @@ func flow(t *testing.T, email string, args ...string) {
 // key is reused, so a session survives a restart on the same database.
 func TestExampleServerKeepsSessionsAcrossRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "passkeys.db")
-	base, stderr := startServer(t, "-db", db)
+	base, stderr := startServer(t, nil, "-db", db)
 	c := client{t, base}
 	c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": "r@example.com"}, "")
 	_, body := c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": "r@example.com", "otp": lastCode(t, stderr, "r@example.com")}, "")
 	token, _ := body["sessionToken"].(string)
 
-	base2, _ := startServer(t, "-db", db)
+	base2, _ := startServer(t, nil, "-db", db)
 	if st, body := (client{t, base2}).call("GET", "/api/me", nil, token); st != 200 || field(body, "user", "email") != "r@example.com" {
 		t.Errorf("after restart: %d %v", st, body)
 	}
