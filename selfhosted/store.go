@@ -122,7 +122,10 @@ type Ceremony struct {
 // CeremonyStore stores pending ceremonies.
 type CeremonyStore interface {
 	// PutCeremony stores c. It returns ErrDuplicate, and changes nothing,
-	// when a ceremony with the same Challenge exists; it never overwrites.
+	// when a ceremony with the same Challenge exists and is live at now; it
+	// never overwrites a live ceremony. One that has expired at now is
+	// replaced, in the same atomic step, so of concurrent puts of one
+	// challenge exactly one succeeds either way.
 	// Implementations purge ceremonies expired at now here, a bounded
 	// number at a time and at least as many as they add on average, so
 	// that abandoned ceremonies cannot accumulate.

@@ -218,7 +218,7 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time
 			}
 		}
 	}
-	if _, ok := s.ceremonies[c.Challenge]; ok {
+	if old, ok := s.ceremonies[c.Challenge]; ok && old.ExpiresAt.After(now) {
 		return selfhosted.ErrDuplicate
 	}
 	c.Session = bytes.Clone(c.Session)

@@ -21,11 +21,17 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time
 			return storeErr("purge ceremonies", err)
 		}
 	}
-	_, err := s.pool.Exec(ctx,
-		s.sql(`INSERT INTO {schema}.ceremonies (challenge, kind, user_id, session, expires_at) VALUES ($1, $2, $3, $4, $5)`),
-		c.Challenge, string(c.Kind), c.UserID, c.Session, c.ExpiresAt)
+	tag, err := s.pool.Exec(ctx,
+		s.sql(`INSERT INTO {schema}.ceremonies AS c (challenge, kind, user_id, session, expires_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (challenge) DO UPDATE SET kind = excluded.kind, user_id = excluded.user_id,
+			session = excluded.session, expires_at = excluded.expires_at
+		WHERE c.expires_at <= $6`),
+		c.Challenge, string(c.Kind), c.UserID, c.Session, c.ExpiresAt, now)
 	if err != nil {
 		return storeErr("put ceremony", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return selfhosted.ErrDuplicate
 	}
 	return nil
 }

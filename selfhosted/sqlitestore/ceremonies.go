@@ -20,11 +20,19 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time
 			return storeErr("purge ceremonies", err)
 		}
 	}
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO ceremonies (challenge, kind, user_id, session, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		c.Challenge, string(c.Kind), c.UserID, c.Session, micros(c.ExpiresAt))
+	res, err := s.db.ExecContext(ctx,
+		`INSERT INTO ceremonies (challenge, kind, user_id, session, expires_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (challenge) DO UPDATE SET kind = excluded.kind, user_id = excluded.user_id,
+			session = excluded.session, expires_at = excluded.expires_at
+		WHERE ceremonies.expires_at <= ?`,
+		c.Challenge, string(c.Kind), c.UserID, c.Session, micros(c.ExpiresAt), micros(now))
 	if err != nil {
 		return storeErr("put ceremony", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return storeErr("put ceremony", err)
+	} else if n == 0 {
+		return selfhosted.ErrDuplicate
 	}
 	return nil
 }

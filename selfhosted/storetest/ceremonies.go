@@ -52,6 +52,18 @@ func testCeremonies(t *testing.T, newStore newStoreFunc) {
 		wantValue(t, "TakeCeremony(original)", showCeremony, orig, got, err)
 	})
 
+	t.Run("ReplacesExpired", func(t *testing.T) {
+		ctx, s, now := t.Context(), newStore(t), anchor()
+		old := ceremony("reused", selfhosted.CeremonyLogin, "user-1", now.Add(time.Minute))
+		setup(t, "PutCeremony", s.PutCeremony(ctx, old, now))
+		later := old.ExpiresAt // expired at its expiry instant
+		repl := ceremony("reused", selfhosted.CeremonyMediation, "", later.Add(time.Minute))
+		repl.Session = []byte("replacement")
+		wantErr(t, "PutCeremony(over an expired ceremony)", s.PutCeremony(ctx, repl, later), nil)
+		got, err := s.TakeCeremony(ctx, repl.Challenge, later)
+		wantValue(t, "TakeCeremony(replacement)", showCeremony, repl, got, err)
+	})
+
 	t.Run("Expiry", func(t *testing.T) {
 		cases := []struct {
 			name  string

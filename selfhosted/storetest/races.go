@@ -73,6 +73,22 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		}
 	})
 
+	t.Run("PutCeremonyOverExpired", func(t *testing.T) {
+		ctx, s, now := t.Context(), newStore(t), anchor()
+		setup(t, "PutCeremony", s.PutCeremony(ctx, ceremony("same", selfhosted.CeremonyLogin, "old", now.Add(time.Minute)), now))
+		later := now.Add(2 * time.Minute)
+		cs := make([]selfhosted.Ceremony, 20)
+		for i := range cs {
+			cs[i] = ceremony("same", selfhosted.CeremonyLogin, user(i, now).ID, later.Add(time.Minute))
+		}
+		errs := race(len(cs), func(i int) error { return s.PutCeremony(ctx, cs[i], later) })
+		tally(t, "PutCeremony(same expired challenge)", errs, 1, selfhosted.ErrDuplicate)
+		if w := winner(errs); w >= 0 {
+			got, err := s.TakeCeremony(ctx, "same", later)
+			wantValue(t, "TakeCeremony", showCeremony, cs[w], got, err)
+		}
+	})
+
 	t.Run("TakeCeremony", func(t *testing.T) {
 		ctx, s, now := t.Context(), newStore(t), anchor()
 		c := ceremony("contested", selfhosted.CeremonyMediation, "", now.Add(time.Minute))
