@@ -47,17 +47,18 @@ type CorbadoOptions struct {
 	Timeout time.Duration
 
 	// Ceremonies keeps, per pending ceremony, the process and user it
-	// belongs to, and per email the one-time code in flight. Default:
-	// NewMemoryKeeper(0), in this process's memory and so per instance.
-	// Several instances share it through selfhosted.Keeper on their common
-	// database.
+	// belongs to, and per email the one-time code in flight and its resend
+	// cooldown. Default: NewMemoryKeeper(0), in this process's memory and so
+	// per instance. Several instances share it through selfhosted.Keeper on
+	// their common database.
 	Ceremonies CeremonyKeeper
 
 	// OTPValidity is how long a one-time code stays usable; it is sent to
 	// Corbado as the challenge's lifetime. Default 10 minutes.
 	OTPValidity time.Duration
 	// OTPCooldown is how long after sending a code a new request sends
-	// nothing and keeps the code already sent. Default 30 seconds.
+	// nothing and keeps the code already sent; it ends early once that code
+	// is used up. Default 30 seconds.
 	OTPCooldown time.Duration
 
 	// Clock returns the current time. Default time.Now.
@@ -243,13 +244,13 @@ func (c *Corbado) finishFailed(err error) error {
 	return c.upstream(err)
 }
 
-// keep stores v as JSON under key.
-func (c *Corbado) keep(ctx context.Context, key string, v any, expires time.Time) error {
+// add keeps v as JSON under key unless a live entry is kept there.
+func (c *Corbado) add(ctx context.Context, key string, v any, expires time.Time) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return c.keeper.Keep(ctx, key, b, c.now(), expires)
+	return c.keeper.Add(ctx, key, b, c.now(), expires)
 }
 
 // take takes the JSON kept under key into v. It reports false when
@@ -279,38 +280,71 @@ type otpState struct {
 	Attempts         int       `json:"a"`
 }
 
-// otpKey is the keeper key of an email's code; it holds a hash, not the
-// address.
-func otpKey(email string) string {
+// otpKeys are the keeper keys of an email's code in flight and of its
+// resend cooldown; they hold a hash, not the address.
+func otpKeys(email string) (code, cooldown string) {
 	h := sha256.Sum256([]byte(email))
-	return "corbado-otp:" + hex.EncodeToString(h[:])
+	x := hex.EncodeToString(h[:])
+	return "corbado-otp:" + x, "corbado-otp-cooldown:" + x
 }
 
 // StartOTP implements [Backend]. It finds the user by their email
 // identifier, creating both when absent, and has Corbado email a code.
-// Within the cooldown after a send it sends nothing and the code already
-// sent stays valid; so does it when sending a new one fails.
+//
+// A request claims the email's cooldown first and sends only when it got
+// the claim, so that of concurrent requests one sends; within the cooldown
+// nothing is sent and the code already sent stays valid. So does it when
+// sending a new one fails, and the claim is given up again then. The
+// cooldown ends early when the code is used up: confirmed, checked too
+// often, or lost in a check Corbado did not answer.
 func (c *Corbado) StartOTP(ctx context.Context, email string, cl Client) (OTPStart, error) {
 	res := OTPStart{ExpiresIn: c.validity}
-	key := otpKey(email)
-	var st otpState
-	found, err := c.take(ctx, key, &st)
+	key, cooldown := otpKeys(email)
+	now := c.now()
+	err := c.keeper.Add(ctx, cooldown, []byte{}, now, now.Add(c.cooldown))
+	if errors.Is(err, ErrKeeperExists) {
+		return res, nil
+	}
 	if err != nil {
 		return res, err
-	}
-	if found && c.now().Sub(st.SentAt) < c.cooldown {
-		return res, c.keep(ctx, key, st, st.ExpiresAt)
 	}
 	next, err := c.sendOTP(ctx, email, cl)
-	if err != nil {
-		if found {
-			if kerr := c.keep(ctx, key, st, st.ExpiresAt); kerr != nil {
-				return res, kerr
-			}
-		}
-		return res, err
+	if err == nil {
+		err = c.storeOTP(ctx, key, next)
 	}
-	return res, c.keep(ctx, key, next, next.ExpiresAt)
+	if err != nil {
+		c.endCooldown(ctx, cooldown)
+	}
+	return res, err
+}
+
+// storeOTP makes st the code in flight under key, in place of an older
+// one. A code sent later by an overlapping request is kept instead, and
+// so is anything a check puts back meanwhile.
+func (c *Corbado) storeOTP(ctx context.Context, key string, st otpState) error {
+	const tries = 3
+	for range tries {
+		var old otpState
+		found, err := c.take(ctx, key, &old)
+		if err != nil {
+			return err
+		}
+		if found && old.SentAt.After(st.SentAt) {
+			st = old
+		}
+		if err := c.add(ctx, key, st, st.ExpiresAt); !errors.Is(err, ErrKeeperExists) {
+			return err
+		}
+	}
+	return fmt.Errorf("the code in flight changed %d times while a new one was stored", tries)
+}
+
+// endCooldown lets the next request for the email send a code at once.
+func (c *Corbado) endCooldown(ctx context.Context, cooldown string) {
+	_, err := c.keeper.Take(context.WithoutCancel(ctx), cooldown, c.now())
+	if err != nil && !errors.Is(err, ErrKeeperMiss) {
+		c.logger.Warn("passkeys: could not end a one-time-code cooldown", "cause", err.Error())
+	}
 }
 
 // sendOTP has Corbado email a new code to email.
@@ -374,7 +408,7 @@ func (c *Corbado) findIdentifier(ctx context.Context, email string) (corbadoapi.
 		return corbadoapi.Identifier{}, false, c.upstream(err)
 	}
 	for _, id := range l.Identifiers {
-		if id.Type == "email" && strings.EqualFold(id.Value, email) && id.UserID != "" {
+		if id.Type == "email" && strings.EqualFold(id.Value, email) && id.UserID != "" && id.IdentifierID != "" {
 			return id, true, nil
 		}
 	}
@@ -384,8 +418,14 @@ func (c *Corbado) findIdentifier(ctx context.Context, email string) (corbadoapi.
 // FinishOTP implements [Backend]. Corbado checks the code; this side
 // also allows at most five checks per code. The first correct code of a
 // new account verifies its identifier and activates the user.
+//
+// The code is taken out of the keeper for the check and put back after a
+// failed one only if no newer code took its place meanwhile. When Corbado
+// does not answer the check, it may still have applied it, so the code is
+// put back for a retry and the cooldown ends, letting the next request
+// send a new one.
 func (c *Corbado) FinishOTP(ctx context.Context, email, code string, cl Client) (User, bool, error) {
-	key := otpKey(email)
+	key, cooldown := otpKeys(email)
 	var st otpState
 	found, err := c.take(ctx, key, &st)
 	if err != nil {
@@ -395,26 +435,49 @@ func (c *Corbado) FinishOTP(ctx context.Context, email, code string, cl Client) 
 		return User{}, false, ErrOTPInvalid.With("", errors.New("no code in flight for this email"))
 	}
 	ch, err := c.api.ChallengeUpdate(ctx, st.UserID, st.ChallengeID, corbadoapi.ChallengeUpdateReq{Value: code})
-	if err != nil || ch.Status != corbadoapi.ChallengeCompleted {
-		st.Attempts++
-		if st.Attempts < corbadoOTPAttempts {
-			if kerr := c.keep(ctx, key, st, st.ExpiresAt); kerr != nil {
-				return User{}, false, kerr
-			}
+	if err == nil && ch.Status == corbadoapi.ChallengeCompleted {
+		c.endCooldown(ctx, cooldown)
+		created, err := c.confirm(ctx, st)
+		if err != nil {
+			return User{}, false, err
 		}
-		if err != nil && !refused(err) {
-			return User{}, false, c.upstream(err)
-		}
-		if err == nil {
-			err = fmt.Errorf("challenge status %q after the check", ch.Status)
-		}
-		return User{}, false, ErrOTPInvalid.With("", fmt.Errorf("attempt %d: %w", st.Attempts, err))
+		return User{ID: st.UserID, Email: email}, created, nil
 	}
-	created, err := c.confirm(ctx, st)
+	st.Attempts++
+	unanswered := err != nil && !refused(err)
+	spent := st.Attempts >= corbadoOTPAttempts
+	if !spent {
+		if err := c.add(ctx, key, st, st.ExpiresAt); err != nil && !errors.Is(err, ErrKeeperExists) {
+			return User{}, false, err
+		}
+	}
+	if spent || unanswered {
+		c.endCooldown(ctx, cooldown)
+	}
+	if unanswered {
+		return User{}, false, c.upstream(err)
+	}
+	if err == nil {
+		err = fmt.Errorf("challenge status %q after the check", ch.Status)
+	}
+	return User{}, false, ErrOTPInvalid.With("", fmt.Errorf("attempt %d: %w", st.Attempts, err))
+}
+
+// activeUser refuses a user that Corbado does not list as active, so
+// that a disabled account gets neither a session nor a new passkey.
+func (c *Corbado) activeUser(ctx context.Context, userID string) error {
+	u, err := c.api.UserGet(ctx, userID)
+	var ae *corbadoapi.Error
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
+		return ErrUnauthorized.With("The account no longer exists.", err)
+	}
 	if err != nil {
-		return User{}, false, err
+		return c.upstream(err)
 	}
-	return User{ID: st.UserID, Email: email}, created, nil
+	if u.Status != corbadoapi.UserActive {
+		return ErrUnauthorized.With("This account is disabled.", fmt.Errorf("corbado user status %q", u.Status))
+	}
+	return nil
 }
 
 // confirm activates a pending user after their first correct code and
@@ -502,7 +565,7 @@ func (c *Corbado) started(ctx context.Context, st ceremonyState, options string)
 	if err != nil {
 		return nil, ErrUpstream.With("", err)
 	}
-	if err := c.keep(ctx, ceremonyKey(challenge), st, c.now().Add(corbadoCeremonyTimeout)); err != nil {
+	if err := c.add(ctx, ceremonyKey(challenge), st, c.now().Add(corbadoCeremonyTimeout)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -588,8 +651,9 @@ func (c *Corbado) StartAppend(ctx context.Context, u User, cl Client) (AppendSta
 	return AppendStart{Allow: err == nil, Options: opts}, err
 }
 
-// FinishAppend implements [Backend]. The passkey returned is the one
-// Corbado lists for the user under the response's credential ID.
+// FinishAppend implements [Backend]. A user Corbado does not list as
+// active gets no passkey. The passkey returned is the one Corbado lists
+// for the user under the response's credential ID.
 func (c *Corbado) FinishAppend(ctx context.Context, u User, response json.RawMessage, cl Client) (Passkey, error) {
 	st, err := c.takeCeremony(ctx, response, kindAppend)
 	if err != nil {
@@ -603,6 +667,9 @@ func (c *Corbado) FinishAppend(ctx context.Context, u User, response json.RawMes
 	}
 	if err := json.Unmarshal(response, &cred); err != nil || cred.ID == "" {
 		return Passkey{}, ErrVerificationFailed.With("", errors.New("the response has no credential id"))
+	}
+	if err := c.activeUser(ctx, st.UserID); err != nil {
+		return Passkey{}, err
 	}
 	rsp, err := c.api.PasskeyAppendFinish(ctx, corbadoapi.PasskeyAppendFinishReq{
 		UserID: st.UserID, ProcessID: st.ProcessID, AttestationResponse: string(response),
@@ -649,7 +716,8 @@ func (c *Corbado) StartLogin(ctx context.Context, email string, cl Client) (Logi
 	return LoginStart{Allow: err == nil, Options: opts}, err
 }
 
-// FinishLogin implements [Backend].
+// FinishLogin implements [Backend]. A user Corbado does not list as
+// active gets no session, whatever their passkey.
 func (c *Corbado) FinishLogin(ctx context.Context, response json.RawMessage, cl Client) (User, error) {
 	st, err := c.takeCeremony(ctx, response, kindLogin)
 	if err != nil {
@@ -664,6 +732,9 @@ func (c *Corbado) FinishLogin(ctx context.Context, response json.RawMessage, cl 
 	}
 	if rsp.PasskeyData.UserID != st.UserID {
 		return User{}, ErrVerificationFailed.With("", fmt.Errorf("login of user %s answered for user %q", st.UserID, rsp.PasskeyData.UserID))
+	}
+	if err := c.activeUser(ctx, st.UserID); err != nil {
+		return User{}, err
 	}
 	return User{ID: st.UserID, Email: st.Email}, nil
 }
@@ -683,7 +754,8 @@ func (c *Corbado) StartMediation(ctx context.Context, cl Client) (LoginStart, er
 }
 
 // FinishMediation implements [Backend]. The user is the one Corbado
-// reports; the email is the username the passkey was appended with.
+// reports, and gets a session only when Corbado lists them as active; the
+// email is the username the passkey was appended with.
 func (c *Corbado) FinishMediation(ctx context.Context, response json.RawMessage, cl Client) (User, error) {
 	st, err := c.takeCeremony(ctx, response, kindMediation)
 	if err != nil {
@@ -701,6 +773,9 @@ func (c *Corbado) FinishMediation(ctx context.Context, response json.RawMessage,
 	}
 	if rsp.PasskeyData.UserID == "" || rsp.PasskeyData.Username == "" {
 		return User{}, ErrUpstream.With("", errors.New("corbado mediation finish names no user"))
+	}
+	if err := c.activeUser(ctx, rsp.PasskeyData.UserID); err != nil {
+		return User{}, err
 	}
 	return User{ID: rsp.PasskeyData.UserID, Email: strings.ToLower(strings.TrimSpace(rsp.PasskeyData.Username))}, nil
 }

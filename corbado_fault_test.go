@@ -282,8 +282,39 @@ func TestCorbadoConnectionRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	r := newCorbadoRig(t, func(o *passkeys.CorbadoOptions) { o.BaseURL = "http://" + addr })
-	expectUpstreamFailure(t, "request code", r.do("POST", "/signUpOrLogin", map[string]string{"email": "a@example.com"}, ""), 502, "upstream_error")
+	expectUpstreamFailure(t, "request code", r.do("POST", "/signUpOrLogin", map[string]string{"email": "private.person@example.com"}, ""), 502, "upstream_error")
 	expectUpstreamFailure(t, "mediation start", r.do("POST", "/passkey/mediation/start", map[string]any{}, ""), 502, "upstream_error")
+	expectNoEmail(t, r.logs.String(), "connection refused")
+}
+
+// expectNoEmail checks that the log holds the cause of the failure but
+// not the email address private.person@example.com, in any spelling.
+func expectNoEmail(t *testing.T, logs, cause string) {
+	t.Helper()
+	if !strings.Contains(logs, "IdentifierList GET") || !strings.Contains(logs, cause) {
+		t.Errorf("the log does not tell the failed call and its cause %q:\n%s", cause, logs)
+	}
+	for _, spelling := range []string{"private.person", "private.person%40example.com"} {
+		if strings.Contains(logs, spelling) {
+			t.Errorf("the email address reached the log:\n%s", logs)
+		}
+	}
+}
+
+// The log of a lookup that timed out tells the call, not the address it
+// looked up.
+func TestCorbadoTimeoutLogsNoEmail(t *testing.T) {
+	r := newCorbadoRig(t, func(o *passkeys.CorbadoOptions) { o.Timeout = 50 * time.Millisecond })
+	stall := make(chan struct{})
+	t.Cleanup(func() { close(stall) })
+	r.breakAPI("GET", "/identifiers", func(_ http.ResponseWriter, req *http.Request) {
+		select {
+		case <-stall:
+		case <-req.Context().Done():
+		}
+	})
+	expectUpstreamFailure(t, "request code", r.do("POST", "/signUpOrLogin", map[string]string{"email": "private.person@example.com"}, ""), 504, "upstream_timeout")
+	expectNoEmail(t, r.logs.String(), "deadline exceeded")
 }
 
 func TestCorbadoWrongSecret(t *testing.T) {
@@ -367,7 +398,8 @@ func TestCorbadoDeletedUser(t *testing.T) {
 	}
 }
 
-// Two sign-ups racing for one new email end with one account.
+// Sign-ups racing for one new email end with one account, one code
+// mailed, and that code signs the account up.
 func TestCorbadoConcurrentSignUps(t *testing.T) {
 	r := newCorbadoRig(t, nil)
 	var wg sync.WaitGroup
@@ -387,6 +419,13 @@ func TestCorbadoConcurrentSignUps(t *testing.T) {
 	l, err := api.IdentifierList(context.Background(), corbadoapi.ListParams{Filter: []string{"identifierValue:eq:race@example.com"}})
 	if err != nil || len(l.Identifiers) != 1 {
 		t.Errorf("identifiers: %+v, %v", l, err)
+	}
+	codes := r.env.Mailbox.Codes("race@example.com")
+	if len(codes) != 1 {
+		t.Fatalf("%d codes mailed, want 1", len(codes))
+	}
+	if res := r.checkCode("race@example.com", codes[0], 200); res.body["newUser"] != true {
+		t.Errorf("sign-up with the code: %s", res.raw)
 	}
 }
 
@@ -435,4 +474,109 @@ func TestCorbadoFailedResendKeepsCode(t *testing.T) {
 	if res.status != 200 || res.body["sessionToken"] == nil {
 		t.Errorf("the first code after a failed resend: %d %s", res.status, res.raw)
 	}
+}
+
+// A 2xx answer without the members Corbado always sends is a failure,
+// and nothing is built on it.
+func TestCorbadoIncompleteAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, pattern, answer string
+		// prepare signs the email up first and returns the session token.
+		prepare bool
+		call    func(r *corbadoRig, token string) rigResponse
+	}{
+		{"user without ID", "POST", "/users", `{"userID":"","status":"pending","updated":"2030-01-02T03:04:05","updatedMs":1}`, false, requestCode},
+		{"identifier without ID", "POST", "/users/*/identifiers", `{"identifierID":"","type":"email","value":"partial@example.com","status":"pending","userID":"usr-1"}`, false, requestCode},
+		{"challenge without ID", "POST", "/users/*/challenges", `{"challengeID":"","type":"email_otp","identifierValue":"partial@example.com","value":"","expires":1,"status":"pending"}`, false, requestCode},
+		{"empty challenge", "POST", "/users/*/challenges", `{}`, false, requestCode},
+		{"login start without options", "POST", "/passkey/login/start", `{"loginAllow":true,"assertionOptions":""}`, true, func(r *corbadoRig, _ string) rigResponse {
+			return r.do("POST", "/passkey/login/start", map[string]string{"email": "partial@example.com"}, "")
+		}},
+		{"append start without options", "POST", "/passkey/append/start", `{"appendAllow":true,"attestationOptions":""}`, true, func(r *corbadoRig, token string) rigResponse {
+			return r.do("POST", "/passkey/append/start", map[string]any{}, token)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newCorbadoRig(t, nil)
+			var token string
+			if tc.prepare {
+				token = r.signUp("partial@example.com")
+			}
+			var mu sync.Mutex
+			var after []string
+			faulted := false
+			r.emu.SetIntercept(func(w http.ResponseWriter, req *http.Request) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				if ok, _ := path.Match("/v2"+tc.pattern, req.URL.Path); ok && req.Method == tc.method && !faulted {
+					faulted = true
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = io.WriteString(w, tc.answer)
+					return true
+				}
+				if faulted {
+					after = append(after, req.Method+" "+req.URL.Path)
+				}
+				return false
+			})
+			expectUpstreamFailure(t, tc.name, tc.call(r, token), 502, "upstream_error")
+			mu.Lock()
+			for _, call := range after {
+				if !strings.HasPrefix(call, "DELETE /v2/users/usr-") {
+					t.Errorf("after the incomplete answer the backend went on with %s", call)
+				}
+			}
+			mu.Unlock()
+			if tc.prepare {
+				return
+			}
+			// Nothing is left in the way of the next request.
+			r.emu.SetIntercept(nil)
+			before := len(r.env.Mailbox.Codes("partial@example.com"))
+			if res := requestCode(r, ""); res.status != 200 || len(r.env.Mailbox.Codes("partial@example.com")) != before+1 {
+				t.Fatalf("request code after the fault: %d %s; %d codes mailed before", res.status, res.raw, before)
+			}
+			codes := r.env.Mailbox.Codes("partial@example.com")
+			r.checkCode("partial@example.com", codes[len(codes)-1], 200)
+		})
+	}
+}
+
+func requestCode(r *corbadoRig, _ string) rigResponse {
+	return r.do("POST", "/signUpOrLogin", map[string]string{"email": "partial@example.com"}, "")
+}
+
+// A check that Corbado applied but did not answer in time leaves the
+// code spent; the next request sends a new code at once instead of
+// waiting out the cooldown of the spent one.
+func TestCorbadoCheckAppliedThenLost(t *testing.T) {
+	r := newCorbadoRig(t, func(o *passkeys.CorbadoOptions) { o.Timeout = 250 * time.Millisecond })
+	const email = "lost@example.com"
+	r.do("POST", "/signUpOrLogin", map[string]string{"email": email}, "")
+	code := r.env.Mailbox.Codes(email)[0]
+	stall := make(chan struct{})
+	t.Cleanup(func() { close(stall) })
+	var applied atomic.Bool
+	r.emu.SetIntercept(func(_ http.ResponseWriter, req *http.Request) bool {
+		if ok, _ := path.Match("/v2/users/*/challenges/*", req.URL.Path); !ok || req.Method != "PATCH" || !applied.CompareAndSwap(false, true) {
+			return false
+		}
+		// Corbado checks the code, and its answer never arrives.
+		r.emu.ServeHTTP(httptest.NewRecorder(), req)
+		select {
+		case <-stall:
+		case <-req.Context().Done():
+		}
+		return true
+	})
+	expectUpstreamFailure(t, "check", r.do("POST", "/signUpOrLogin", map[string]string{"email": email, "otp": code}, ""), 504, "upstream_timeout")
+	r.checkCode(email, code, 401)
+	if res := r.do("POST", "/signUpOrLogin", map[string]string{"email": email}, ""); res.status != 200 {
+		t.Fatalf("request code: %d %s", res.status, res.raw)
+	}
+	codes := r.env.Mailbox.Codes(email)
+	if len(codes) != 2 {
+		t.Fatalf("%d codes mailed, want a second one at once", len(codes))
+	}
+	r.checkCode(email, codes[1], 200)
 }

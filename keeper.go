@@ -2,6 +2,7 @@ package passkeys
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"errors"
 	"sync"
@@ -10,11 +11,15 @@ import (
 
 // CeremonyKeeper keeps small pieces of server-side state until they are
 // used once or expire: the Corbado backend keeps each pending ceremony
-// under its challenge, and the one-time code in flight under its email.
+// under its challenge, and per email the one-time code in flight and the
+// resend cooldown.
 type CeremonyKeeper interface {
-	// Keep stores state under key until expires, replacing whatever is
-	// kept under key. Implementations may drop entries expired at now.
-	Keep(ctx context.Context, key string, state []byte, now, expires time.Time) error
+	// Add stores state under key until expires, unless a live entry (one
+	// that expires after now) is kept under key: then it returns
+	// [ErrKeeperExists] and changes nothing. An expired entry does not
+	// count; Add replaces it. Of concurrent Adds on a key without a live
+	// entry exactly one succeeds.
+	Add(ctx context.Context, key string, state []byte, now, expires time.Time) error
 	// Take removes and returns the state kept under key in one atomic
 	// step, if it has not expired at now (expires after now). Of
 	// concurrent callers exactly one gets it; the others, and any caller
@@ -22,31 +27,33 @@ type CeremonyKeeper interface {
 	Take(ctx context.Context, key string, now time.Time) ([]byte, error)
 }
 
-// ErrKeeperMiss is returned by [CeremonyKeeper.Take] when nothing live is
-// kept under the key.
-var ErrKeeperMiss = errors.New("passkeys: nothing kept under this key")
+var (
+	// ErrKeeperMiss is returned by [CeremonyKeeper.Take] when nothing live
+	// is kept under the key.
+	ErrKeeperMiss = errors.New("passkeys: nothing kept under this key")
+	// ErrKeeperExists is returned by [CeremonyKeeper.Add] when a live entry
+	// is kept under the key.
+	ErrKeeperExists = errors.New("passkeys: a live entry is kept under this key")
+)
 
 // MemoryKeeper is a [CeremonyKeeper] in this process's memory, the
 // default of [CorbadoOptions.Ceremonies]. It holds at most a fixed number
-// of entries: expired ones are dropped, oldest first, at every Keep and
-// Take, and when it is full the entry kept longest ago makes room.
+// of entries: expired ones are dropped at every Add and Take, and when it
+// is full the entry closest to its expiry makes room, so that a flood of
+// short-lived entries cannot push out the longer-lived ones.
 type MemoryKeeper struct {
-	mu    sync.Mutex
-	limit int
-	seq   uint64
-	items map[string]keptState
-	order []keptRef // in the order kept; may hold replaced or taken entries
+	mu       sync.Mutex
+	limit    int
+	items    map[string]*keptItem
+	byExpiry expiryHeap
 }
 
-type keptState struct {
+// keptItem is one entry, both in the map and in the heap.
+type keptItem struct {
+	key     string
 	state   []byte
 	expires time.Time
-	seq     uint64
-}
-
-type keptRef struct {
-	key string
-	seq uint64
+	index   int // in byExpiry
 }
 
 var _ CeremonyKeeper = (*MemoryKeeper)(nil)
@@ -57,26 +64,26 @@ func NewMemoryKeeper(limit int) *MemoryKeeper {
 	if limit <= 0 {
 		limit = corbadoKeeperLimit
 	}
-	return &MemoryKeeper{limit: limit, items: make(map[string]keptState)}
+	return &MemoryKeeper{limit: limit, items: make(map[string]*keptItem)}
 }
 
-// Keep implements [CeremonyKeeper].
-func (m *MemoryKeeper) Keep(ctx context.Context, key string, state []byte, now, expires time.Time) error {
+// Add implements [CeremonyKeeper].
+func (m *MemoryKeeper) Add(ctx context.Context, key string, state []byte, now, expires time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for len(m.order) > 0 && m.dropFront(now, false) {
+	m.dropExpired(now)
+	if _, ok := m.items[key]; ok {
+		return ErrKeeperExists
 	}
-	if _, ok := m.items[key]; !ok {
-		for len(m.items) >= m.limit && len(m.order) > 0 {
-			m.dropFront(now, true)
-		}
+	for len(m.items) >= m.limit {
+		m.remove(m.byExpiry[0])
 	}
-	m.seq++
-	m.items[key] = keptState{state: bytes.Clone(state), expires: expires, seq: m.seq}
-	m.order = append(m.order, keptRef{key: key, seq: m.seq})
+	it := &keptItem{key: key, state: bytes.Clone(state), expires: expires}
+	m.items[key] = it
+	heap.Push(&m.byExpiry, it)
 	return nil
 }
 
@@ -87,29 +94,48 @@ func (m *MemoryKeeper) Take(ctx context.Context, key string, now time.Time) ([]b
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for len(m.order) > 0 && m.dropFront(now, false) {
-	}
+	m.dropExpired(now)
 	it, ok := m.items[key]
-	delete(m.items, key)
-	if !ok || !it.expires.After(now) {
+	if !ok {
 		return nil, ErrKeeperMiss
 	}
+	m.remove(it)
 	return it.state, nil
 }
 
-// dropFront removes the oldest reference when it is stale, expired at
-// now or (with force) live, and reports whether it removed one. m.mu must
-// be held.
-func (m *MemoryKeeper) dropFront(now time.Time, force bool) bool {
-	ref := m.order[0]
-	it, ok := m.items[ref.key]
-	live := ok && it.seq == ref.seq
-	if live && !force && it.expires.After(now) {
-		return false
+// dropExpired removes every entry expired at now. m.mu must be held.
+func (m *MemoryKeeper) dropExpired(now time.Time) {
+	for len(m.byExpiry) > 0 && !m.byExpiry[0].expires.After(now) {
+		m.remove(m.byExpiry[0])
 	}
-	if live {
-		delete(m.items, ref.key)
-	}
-	m.order = m.order[1:]
-	return true
+}
+
+// remove deletes it from the map and the heap. m.mu must be held.
+func (m *MemoryKeeper) remove(it *keptItem) {
+	heap.Remove(&m.byExpiry, it.index)
+	delete(m.items, it.key)
+}
+
+// expiryHeap orders entries by expiry, the soonest first.
+type expiryHeap []*keptItem
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+
+func (h *expiryHeap) Push(x any) {
+	it := x.(*keptItem)
+	it.index = len(*h)
+	*h = append(*h, it)
+}
+
+func (h *expiryHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return it
 }

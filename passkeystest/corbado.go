@@ -71,6 +71,7 @@ type CorbadoEmulatorOptions struct {
 // delete) and the six passkey append, login and mediation calls. The
 // WebAuthn ceremonies run on the self-hosted engine with real checks; its
 // users are the emulator's users, created when they first add a passkey.
+// A disabled user neither starts nor finishes a passkey ceremony.
 // One-time codes go to [CorbadoEmulatorOptions.OnOTP] instead of an email.
 type CorbadoEmulator struct {
 	opts   CorbadoEmulatorOptions

@@ -378,6 +378,9 @@ func (e *CorbadoEmulator) appendFinish(ctx context.Context, body []byte) (any, e
 	if err := e.finishProcess(req.ProcessID, "append", req.UserID, req.AttestationResponse); err != nil {
 		return nil, err
 	}
+	if err := e.notDisabled(req.UserID); err != nil {
+		return nil, err
+	}
 	pk, err := e.engine.FinishAppend(ctx, passkeys.User{ID: req.UserID}, json.RawMessage(req.AttestationResponse), engineClient(req.ClientInformation))
 	if err != nil {
 		return nil, engineErr(err)
@@ -442,6 +445,9 @@ func (e *CorbadoEmulator) loginFinish(ctx context.Context, body []byte) (any, er
 	if err := e.finishProcess(req.ProcessID, "login", req.UserID, req.AssertionResponse); err != nil {
 		return nil, err
 	}
+	if err := e.notDisabled(req.UserID); err != nil {
+		return nil, err
+	}
 	u, err := e.engine.FinishLogin(ctx, json.RawMessage(req.AssertionResponse), engineClient(req.ClientInformation))
 	if err != nil {
 		return nil, engineErr(err)
@@ -486,6 +492,9 @@ func (e *CorbadoEmulator) mediationFinish(ctx context.Context, body []byte) (any
 		}
 		return nil, engineErr(err)
 	}
+	if err := e.notDisabled(u.ID); err != nil {
+		return nil, err
+	}
 	return corbadoapi.PasskeyFinishRsp{PasskeyData: e.passkeyData(credID, u.ID, u.Email, "")}, nil
 }
 
@@ -498,6 +507,19 @@ func (e *CorbadoEmulator) userStatus(id string) (string, error) {
 		return "", notFound("user")
 	}
 	return u.Status, nil
+}
+
+// notDisabled refuses to finish a ceremony of a disabled user, as the
+// starts refuse to begin one.
+func (e *CorbadoEmulator) notDisabled(userID string) error {
+	status, err := e.userStatus(userID)
+	if err != nil {
+		return err
+	}
+	if status == corbadoapi.UserDisabled {
+		return invalid("userID: the user is disabled")
+	}
+	return nil
 }
 
 // engineUser creates the engine's user for a Corbado user the first time

@@ -273,6 +273,61 @@ func TestCorbadoEmulatorPasskeys(t *testing.T) {
 	}
 }
 
+// A disabled user finishes no ceremony, as they start none.
+func TestCorbadoEmulatorDisabledUser(t *testing.T) {
+	e := newEmulator(t)
+	ctx := context.Background()
+	id := e.user(t, "off@example.com")
+	auth := passkeystest.New(emuOrigin)
+	e.appendPasskey(t, id, "off@example.com", auth)
+	login, err := e.api.PasskeyLoginStart(ctx, corbadoapi.PasskeyLoginStartReq{UserID: id, ClientInformation: emuClient, CrossDeviceAuthenticationStrategy: "standard", ProcessID: "proc-login"})
+	if err != nil || !login.LoginAllow {
+		t.Fatalf("login start: %+v, %v", login, err)
+	}
+	med, err := e.api.PasskeyMediationStart(ctx, corbadoapi.PasskeyMediationStartReq{ClientInformation: emuClient})
+	if err != nil || !med.LoginAllow {
+		t.Fatalf("mediation start: %+v, %v", med, err)
+	}
+	app, err := e.api.PasskeyAppendStart(ctx, corbadoapi.PasskeyAppendStartReq{
+		UserID: id, ProcessID: "proc-append", Username: "off@example.com", ClientInformation: emuClient,
+		PasskeyIntelFlags: corbadoapi.PasskeyIntelFlags{ForcePasskeyAppend: true},
+	})
+	if err != nil || !app.AppendAllow {
+		t.Fatalf("append start: %+v, %v", app, err)
+	}
+	if _, err := e.api.UserUpdate(ctx, id, corbadoapi.UserUpdateReq{Status: corbadoapi.UserDisabled}); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, err := auth.Get([]byte(login.AssertionOptions))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.api.PasskeyLoginFinish(ctx, corbadoapi.PasskeyLoginFinishReq{UserID: id, AssertionResponse: string(resp), ClientInformation: emuClient, ProcessID: "proc-login", TrackingID: "trk"})
+	if statusOf(err) != 400 || !strings.Contains(err.Error(), "disabled") {
+		t.Errorf("login finish of a disabled user: %v", err)
+	}
+	resp, err = auth.Get([]byte(med.AssertionOptions))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.api.PasskeyMediationFinish(ctx, corbadoapi.PasskeyMediationFinishReq{AssertionResponse: string(resp), ClientInformation: emuClient, ProcessID: "proc-med", TrackingID: "trk"})
+	if statusOf(err) != 400 || !strings.Contains(err.Error(), "disabled") {
+		t.Errorf("mediation finish of a disabled user: %v", err)
+	}
+	att, err := passkeystest.New(emuOrigin).Create([]byte(app.AttestationOptions))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.api.PasskeyAppendFinish(ctx, corbadoapi.PasskeyAppendFinishReq{UserID: id, ProcessID: "proc-append", AttestationResponse: string(att), ClientInformation: emuClient, TrackingID: "trk"})
+	if statusOf(err) != 400 || !strings.Contains(err.Error(), "disabled") {
+		t.Errorf("append finish of a disabled user: %v", err)
+	}
+	if l, err := e.api.CredentialList(ctx, id, corbadoapi.ListParams{}); err != nil || len(l.Credentials) != 1 {
+		t.Errorf("credentials after the refused append: %+v, %v", l, err)
+	}
+}
+
 func TestCorbadoEmulatorIntercept(t *testing.T) {
 	e := newEmulator(t)
 	e.emu.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {

@@ -15,29 +15,27 @@ const keptKind CeremonyKind = "kept"
 // several instances running the Corbado backend
 // (passkeys.CorbadoOptions.Ceremonies) share their pending ceremonies and
 // one-time-code state through the engine's SQLite or PostgreSQL database.
-// Each key is a row of the ceremonies table, with the state as its
-// session data.
+// Each key is a ceremony row with the state as its session data; the
+// store's PutCeremony already adds only where no live row is, and replaces
+// an expired one atomically.
 func Keeper(s CeremonyStore) passkeys.CeremonyKeeper { return keeper{s} }
 
 type keeper struct{ s CeremonyStore }
 
-// Keep implements [passkeys.CeremonyKeeper]. A ceremony store never
-// overwrites, so a key already in use is taken first and written again.
-func (k keeper) Keep(ctx context.Context, key string, state []byte, now, expires time.Time) error {
-	c := Ceremony{Challenge: key, Kind: keptKind, Session: state, ExpiresAt: expires}
-	err := k.s.PutCeremony(ctx, c, now)
-	if !errors.Is(err, ErrDuplicate) {
-		return err
+var _ passkeys.CeremonyKeeper = keeper{}
+
+// Add implements [passkeys.CeremonyKeeper].
+func (k keeper) Add(ctx context.Context, key string, state []byte, now, expires time.Time) error {
+	err := k.s.PutCeremony(ctx, Ceremony{Challenge: "kept:" + key, Kind: keptKind, Session: state, ExpiresAt: expires}, now)
+	if errors.Is(err, ErrDuplicate) {
+		return passkeys.ErrKeeperExists
 	}
-	if _, err := k.s.TakeCeremony(ctx, key, time.Time{}); err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return k.s.PutCeremony(ctx, c, now)
+	return err
 }
 
 // Take implements [passkeys.CeremonyKeeper].
 func (k keeper) Take(ctx context.Context, key string, now time.Time) ([]byte, error) {
-	c, err := k.s.TakeCeremony(ctx, key, now)
+	c, err := k.s.TakeCeremony(ctx, "kept:"+key, now)
 	if errors.Is(err, ErrNotFound) {
 		return nil, passkeys.ErrKeeperMiss
 	}

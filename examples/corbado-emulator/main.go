@@ -4,10 +4,10 @@
 //
 //	go run ./examples/corbado-emulator -addr 127.0.0.1:8090 -rp-id localhost -origin http://localhost:3000
 //
-// It prints the project ID and API secret it accepts, and then every
-// one-time code it would have emailed, as a line holding email=<email> and
-// code=<digits>, to stderr. Its users and passkeys live in memory and are
-// gone when it stops.
+// It prints the project ID it accepts, and the API secret only when it is
+// the built-in test secret, and then every one-time code it would have
+// emailed, as a line holding email=<email> and code=<digits>, to stderr.
+// Its users and passkeys live in memory and are gone when it stops.
 package main
 
 import (
@@ -52,6 +52,10 @@ func (o *origins) Set(v string) error {
 	return nil
 }
 
+// flagNames turns the configuration fields named in the emulator's errors
+// into the flags that set them.
+var flagNames = strings.NewReplacer("Config.RPID", "-rp-id", "Config.Origins", "-origin")
+
 // lineWriter writes whole lines from concurrent requests one at a time.
 type lineWriter struct {
 	mu sync.Mutex
@@ -87,14 +91,18 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		Errorf: func(format string, args ...any) { out.printf("corbado-emulator: "+format, args...) },
 	})
 	if err != nil {
-		return err
+		return errors.New(flagNames.Replace(err.Error()))
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("-addr: %w", err)
+	}
+	shown := "(set, not shown)"
+	if emu.APISecret() == passkeystest.EmulatorAPISecret {
+		shown = emu.APISecret() + " (the built-in test secret)"
 	}
 	out.printf("corbado-emulator listening on http://%s (Backend API under /v2) project_id=%s api_secret=%s rp_id=%s origins=%s",
-		ln.Addr(), emu.ProjectID(), emu.APISecret(), *rpID, origin)
+		ln.Addr(), emu.ProjectID(), shown, *rpID, origin)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -40,7 +42,7 @@ func TestRun(t *testing.T) {
 	}()
 	addr := <-ready
 
-	if !regexp.MustCompile(`listening on http://` + regexp.QuoteMeta(addr) + `.*project_id=` + passkeystest.EmulatorProjectID + ` api_secret=` + passkeystest.EmulatorAPISecret).MatchString(out.String()) {
+	if !regexp.MustCompile(`listening on http://` + regexp.QuoteMeta(addr) + `.*project_id=` + passkeystest.EmulatorProjectID + ` api_secret=` + passkeystest.EmulatorAPISecret + ` \(the built-in test secret\)`).MatchString(out.String()) {
 		t.Errorf("start-up line: %s", out.String())
 	}
 	b, err := passkeys.NewCorbado(passkeys.CorbadoOptions{
@@ -67,9 +69,59 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func TestRunRejectsBadFlags(t *testing.T) {
+// A secret of the user's own is never printed.
+func TestRunHidesOwnSecret(t *testing.T) {
+	const secret = "corbado1_mySecretValue"
+	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
-	if err := run(context.Background(), []string{"-rp-id", "localhost", "-origin", "https://evil.example"}, out, nil); err == nil {
-		t.Error("an origin off the RP ID was accepted")
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-api-secret", secret}, out, ready)
+	}()
+	<-ready
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if s := out.String(); strings.Contains(s, "mySecretValue") || !strings.Contains(s, "api_secret=(set, not shown)") {
+		t.Errorf("start-up line: %s", s)
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a run that wrongly starts returns at once
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"origin off the RP ID", []string{"-rp-id", "localhost", "-origin", "https://evil.example"}, []string{"-origin", "https://evil.example"}},
+		{"RP ID with a port", []string{"-rp-id", "localhost:3000"}, []string{"-rp-id", "localhost:3000"}},
+		{"unknown flag", []string{"-secret", "x"}, []string{"-secret"}},
+		{"address in use", nil, []string{"-addr"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if tc.args == nil {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				addr = ln.Addr().String()
+			}
+			out := &syncBuffer{}
+			err := run(ctx, append([]string{"-addr", addr}, tc.args...), out, nil)
+			if err == nil {
+				t.Fatalf("run accepted %q", tc.args)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+		})
 	}
 }

@@ -3,7 +3,8 @@
 // authenticates with HTTP Basic (project ID and API secret), bounds each
 // call with a timeout, retries GETs (and only GETs) with backoff, and
 // reports every answer that is not a 2xx as an [*Error] that keeps the
-// status and the errorRsp body.
+// status and the errorRsp body. Its errors name the operation and method,
+// never the URL, whose query may hold an email address.
 package corbadoapi
 
 import (
@@ -175,7 +176,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, body []byt
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return 0, fmt.Errorf("corbado %s: %w", op, err)
+		return 0, fmt.Errorf("corbado %s %s: building the request: %w", op, method, withoutURL(err))
 	}
 	req.SetBasicAuth(c.c.ProjectID, c.c.APISecret)
 	req.Header.Set("Accept", "application/json")
@@ -185,12 +186,12 @@ func (c *Client) once(ctx context.Context, op, method, target string, body []byt
 	}
 	res, err := c.c.HTTPClient.Do(req)
 	if err != nil {
-		return 0, &transportError{op: op, err: err}
+		return 0, &transportError{op: op, method: method, err: withoutURL(err)}
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
 	if err != nil {
-		return 0, &transportError{op: op, err: err}
+		return 0, &transportError{op: op, method: method, err: withoutURL(err)}
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		e := &Error{Op: op, StatusCode: res.StatusCode, Body: raw}
@@ -206,7 +207,26 @@ func (c *Client) once(ctx context.Context, op, method, target string, body []byt
 	if err := decode(raw, out); err != nil {
 		return 0, fmt.Errorf("corbado %s: malformed answer (HTTP %d): %w", op, res.StatusCode, err)
 	}
+	if v, ok := out.(completer); ok {
+		if err := v.complete(); err != nil {
+			return 0, fmt.Errorf("corbado %s: incomplete answer (HTTP %d): %w", op, res.StatusCode, err)
+		}
+	}
 	return 0, nil
+}
+
+// completer is an answer with members Corbado always fills in; a 2xx
+// answer without them is not a success.
+type completer interface{ complete() error }
+
+// withoutURL drops the *url.Error around an error of net/http: it quotes
+// the request URL.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // decode reads exactly one JSON value from raw into v.
@@ -234,11 +254,13 @@ func retryAfter(res *http.Response) time.Duration {
 
 // transportError is a failure to get an answer at all.
 type transportError struct {
-	op  string
-	err error
+	op, method string
+	err        error
 }
 
-func (e *transportError) Error() string { return "corbado " + e.op + ": " + e.err.Error() }
+func (e *transportError) Error() string {
+	return "corbado " + e.op + " " + e.method + ": " + e.err.Error()
+}
 func (e *transportError) Unwrap() error { return e.err }
 
 // retryable reports whether a GET that failed with err may be sent again:

@@ -198,3 +198,111 @@ func TestRedirectNotFollowed(t *testing.T) {
 		t.Errorf("error %v after %d requests", err, n.Load())
 	}
 }
+
+// A call that gets no answer reports the operation and method, never the
+// URL: the query of a lookup holds the email address.
+func TestTransportErrorsHoldNoURL(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	stalling := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(stalling.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	for _, tc := range []struct {
+		name, base string
+		timeout    bool
+	}{
+		{"timeout", stalling.URL, true},
+		{"connection refused", closed.URL, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := corbadoapi.New(corbadoapi.Config{
+				BaseURL: tc.base, ProjectID: "pro-1", APISecret: "corbado1_x",
+				Timeout: 50 * time.Millisecond, MaxAttempts: 1,
+			})
+			_, err := c.IdentifierList(context.Background(), corbadoapi.ListParams{Filter: []string{"identifierValue:eq:private.person@example.com"}})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "corbado IdentifierList GET: ") || strings.Contains(msg, "private.person") || strings.Contains(msg, "identifiers") {
+				t.Errorf("error %q", msg)
+			}
+			if corbadoapi.IsTimeout(err) != tc.timeout {
+				t.Errorf("IsTimeout(%q) = %v", msg, !tc.timeout)
+			}
+		})
+	}
+}
+
+// A 2xx answer without the members Corbado always fills in is an error.
+func TestIncompleteAnswers(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, body, member string
+		call               func(c *corbadoapi.Client) error
+	}{
+		{"user without ID", `{"status":"active"}`, "userID", func(c *corbadoapi.Client) error {
+			_, err := c.UserGet(ctx, "usr-1")
+			return err
+		}},
+		{"user without status", `{"userID":"usr-1"}`, "status", func(c *corbadoapi.Client) error {
+			_, err := c.UserCreate(ctx, corbadoapi.UserCreateReq{Status: "pending"})
+			return err
+		}},
+		{"identifier without ID", `{"userID":"usr-1","type":"email"}`, "identifierID", func(c *corbadoapi.Client) error {
+			_, err := c.IdentifierCreate(ctx, "usr-1", corbadoapi.IdentifierCreateReq{})
+			return err
+		}},
+		{"identifier without user", `{"identifierID":"ide-1"}`, "userID", func(c *corbadoapi.Client) error {
+			_, err := c.IdentifierUpdate(ctx, "usr-1", "ide-1", corbadoapi.IdentifierUpdateReq{})
+			return err
+		}},
+		{"challenge without ID", `{"status":"pending"}`, "challengeID", func(c *corbadoapi.Client) error {
+			_, err := c.ChallengeCreate(ctx, "usr-1", corbadoapi.ChallengeCreateReq{})
+			return err
+		}},
+		{"checked challenge without status", `{"challengeID":"cha-1"}`, "status", func(c *corbadoapi.Client) error {
+			_, err := c.ChallengeUpdate(ctx, "usr-1", "cha-1", corbadoapi.ChallengeUpdateReq{})
+			return err
+		}},
+		{"append allowed without options", `{"appendAllow":true}`, "attestationOptions", func(c *corbadoapi.Client) error {
+			_, err := c.PasskeyAppendStart(ctx, corbadoapi.PasskeyAppendStartReq{})
+			return err
+		}},
+		{"login allowed without options", `{"loginAllow":true,"assertionOptions":""}`, "assertionOptions", func(c *corbadoapi.Client) error {
+			_, err := c.PasskeyLoginStart(ctx, corbadoapi.PasskeyLoginStartReq{})
+			return err
+		}},
+		{"mediation allowed without options", `{"loginAllow":true}`, "assertionOptions", func(c *corbadoapi.Client) error {
+			_, err := c.PasskeyMediationStart(ctx, corbadoapi.PasskeyMediationStartReq{})
+			return err
+		}},
+		{"login refused without options", `{"loginAllow":false}`, "", func(c *corbadoapi.Client) error {
+			_, err := c.PasskeyLoginStart(ctx, corbadoapi.PasskeyLoginStartReq{})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, n := server(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, tc.body) })
+			err := tc.call(c)
+			if tc.member == "" {
+				if err != nil {
+					t.Errorf("error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "incomplete answer") || !strings.Contains(err.Error(), tc.member+" is empty") {
+				t.Errorf("error %v, want one naming %s", err, tc.member)
+			}
+			if n.Load() != 1 {
+				t.Errorf("an incomplete answer was retried: %d requests", n.Load())
+			}
+		})
+	}
+}

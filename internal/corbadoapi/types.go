@@ -1,5 +1,7 @@
 package corbadoapi
 
+import "fmt"
+
 // The request and response bodies of the operations this package covers,
 // named after the schemas of backend_api_public_v2.yml. Only the fields the
 // library sends or reads are declared; responses may carry more.
@@ -349,4 +351,58 @@ type ErrorDetail struct {
 type ValidationError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+}
+
+// missing is the error of an answer without member.
+func missing(member string) error { return fmt.Errorf("%s is empty", member) }
+
+func (u *User) complete() error {
+	switch {
+	case u.UserID == "":
+		return missing("userID")
+	case u.Status == "":
+		return missing("status")
+	}
+	return nil
+}
+
+func (i *Identifier) complete() error {
+	switch {
+	case i.IdentifierID == "":
+		return missing("identifierID")
+	case i.UserID == "":
+		return missing("userID")
+	}
+	return nil
+}
+
+func (c *Challenge) complete() error {
+	switch {
+	case c.ChallengeID == "":
+		return missing("challengeID")
+	case c.Status == "":
+		return missing("status")
+	}
+	return nil
+}
+
+func (r *PasskeyAppendStartRsp) complete() error {
+	if r.AppendAllow && r.AttestationOptions == "" {
+		return missing("attestationOptions")
+	}
+	return nil
+}
+
+func (r *PasskeyLoginStartRsp) complete() error {
+	if r.LoginAllow && r.AssertionOptions == "" {
+		return missing("assertionOptions")
+	}
+	return nil
+}
+
+func (r *PasskeyMediationStartRsp) complete() error {
+	if r.LoginAllow && r.AssertionOptions == "" {
+		return missing("assertionOptions")
+	}
+	return nil
 }
