@@ -30,31 +30,14 @@ type corbadoRig struct {
 	emu    *passkeystest.CorbadoEmulator
 	emuURL string
 	url    string
-	logs   *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs   *e2e.Buffer
 }
 
 func newCorbadoRig(t *testing.T, mod func(*passkeys.CorbadoOptions)) *corbadoRig {
 	t.Helper()
 	env := &e2e.Env{Clock: e2e.NewClock(), Mailbox: e2e.NewMailbox()}
 	emu, ts := corbadoEmulator(t, env)
-	logs := &lockedBuffer{}
+	logs := &e2e.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	backend := corbadoOn(t, env, emu, ts.URL, func(o *passkeys.CorbadoOptions) {
 		// The faults are off the OpenAPI description on purpose: the client

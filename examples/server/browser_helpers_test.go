@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+
+	"github.com/passkeyready/passkeys/internal/e2e"
 )
 
 // browserTimeout bounds each browser test, from starting Chromium to the
@@ -45,32 +46,13 @@ func chromiumPath(t *testing.T) string {
 	return path
 }
 
-// browserLog is an io.Writer that goroutines share: the server writes its
-// log to it while the test reads one-time codes from it.
-type browserLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *browserLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *browserLog) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // browserDemo is the example server and one Chromium tab with a virtual
 // authenticator, driven like a person would.
 type browserDemo struct {
 	t      *testing.T
 	ctx    context.Context
 	url    string
-	log    *browserLog
+	log    *e2e.Buffer
 	auth   webauthn.AuthenticatorID
 	shots  string
 	nshots int
@@ -200,7 +182,7 @@ func (d *browserDemo) presence(on bool) {
 
 // startBrowserServer runs the example server in this process with a fresh
 // database and returns its origin and its log.
-func startBrowserServer(t *testing.T) (string, *browserLog) {
+func startBrowserServer(t *testing.T) (string, *e2e.Buffer) {
 	t.Helper()
 	// The origin names the port before the server listens, so take a port
 	// that was free a moment ago.
@@ -212,7 +194,7 @@ func startBrowserServer(t *testing.T) (string, *browserLog) {
 	ln.Close()
 
 	origin := fmt.Sprintf("http://localhost:%d", port)
-	log := &browserLog{}
+	log := &e2e.Buffer{}
 	args := []string{
 		"-addr", fmt.Sprintf("127.0.0.1:%d", port),
 		"-db", filepath.Join(t.TempDir(), "passkeys.db"),

@@ -14,38 +14,19 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/passkeystest"
 )
 
-// lockedBuffer collects the server's stderr, where the development sender
-// writes codes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startServer runs the example in-process on a free port with args and
 // returns its base URL and its stderr.
-func startServer(t *testing.T, env map[string]string, args ...string) (string, *lockedBuffer) {
+func startServer(t *testing.T, env map[string]string, args ...string) (string, *e2e.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &lockedBuffer{}
+	stderr := &e2e.Buffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -117,7 +98,7 @@ func obj(v any) []byte {
 
 var codeLine = regexp.MustCompile(`DEVELOPMENT ONLY otp email=(\S+) code=(\d{6})`)
 
-func lastCode(t *testing.T, stderr *lockedBuffer, email string) string {
+func lastCode(t *testing.T, stderr *e2e.Buffer, email string) string {
 	t.Helper()
 	code := ""
 	for _, m := range codeLine.FindAllStringSubmatch(stderr.String(), -1) {
@@ -154,7 +135,7 @@ func TestExampleServerPostgres(t *testing.T) {
 // TestExampleServerCorbado runs the same flow with the Corbado backend,
 // pointed at the emulator by CORBADO_BACKEND_API.
 func TestExampleServerCorbado(t *testing.T) {
-	codes := &lockedBuffer{}
+	codes := &e2e.Buffer{}
 	emu, err := passkeystest.NewCorbadoEmulator(passkeystest.CorbadoEmulatorOptions{
 		RPID: "localhost", Origins: []string{"http://localhost:3000"},
 		OnOTP: func(email, code string) {
@@ -173,7 +154,7 @@ func TestExampleServerCorbado(t *testing.T) {
 
 // flow runs the whole flow against a server started with env and args,
 // reading codes from codes, or from the server's stderr when codes is nil.
-func flow(t *testing.T, email string, env map[string]string, codes *lockedBuffer, args ...string) {
+func flow(t *testing.T, email string, env map[string]string, codes *e2e.Buffer, args ...string) {
 	base, stderr := startServer(t, env, args...)
 	if codes == nil {
 		codes = stderr

@@ -112,22 +112,26 @@ type server struct {
 	t       *testing.T
 	env     *Env
 	url     string
-	logs    *syncBuffer
+	logs    *Buffer
 	handler *passkeys.Handler
 }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer that goroutines may share: a server writes its
+// log to it while a test reads it.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write implements io.Writer.
+func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String returns everything written so far.
+func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -136,7 +140,7 @@ func (s *syncBuffer) String() string {
 func newServer(t *testing.T, setup Setup, tweak func(*passkeys.Options)) *server {
 	t.Helper()
 	env := &Env{Clock: NewClock(), Mailbox: NewMailbox()}
-	logs := &syncBuffer{}
+	logs := &Buffer{}
 	opts := passkeys.Options{
 		Backend: setup(t, env),
 		JWTKey:  JWTKey,
