@@ -26,14 +26,11 @@ var credentialParameters = []protocol.CredentialParameter{
 // sessionUser loads the account behind a session. A session whose account
 // no longer exists is unauthorized.
 func (e *Engine) sessionUser(ctx context.Context, u passkeys.User) (*waUser, error) {
-	rec, err := e.cfg.Store.UserByID(ctx, u.ID)
+	wu, err := e.loadUser(ctx, UserKey{ID: u.ID})
 	if errors.Is(err, ErrNotFound) {
 		return nil, passkeys.ErrUnauthorized.With("The account of this session no longer exists.", err)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return e.loadUser(ctx, rec)
+	return wu, err
 }
 
 // StartAppend implements [passkeys.Backend]. The options exclude the
@@ -78,7 +75,7 @@ func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response jso
 	if err != nil {
 		return passkeys.Passkey{}, verificationFailed(err)
 	}
-	data, err := json.Marshal(cred)
+	data, err := encode(cred)
 	if err != nil {
 		return passkeys.Passkey{}, err
 	}
@@ -99,14 +96,10 @@ func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response jso
 // StartLogin implements [passkeys.Backend]. Unknown emails and accounts
 // without passkeys get Allow false.
 func (e *Engine) StartLogin(ctx context.Context, email string, _ passkeys.Client) (passkeys.LoginStart, error) {
-	rec, err := e.cfg.Store.UserByEmail(ctx, email)
+	wu, err := e.loadUser(ctx, UserKey{Email: email})
 	if errors.Is(err, ErrNotFound) {
 		return passkeys.LoginStart{}, nil
 	}
-	if err != nil {
-		return passkeys.LoginStart{}, err
-	}
-	wu, err := e.loadUser(ctx, rec)
 	if err != nil || len(wu.creds) == 0 {
 		return passkeys.LoginStart{}, err
 	}
@@ -114,7 +107,7 @@ func (e *Engine) StartLogin(ctx context.Context, email string, _ passkeys.Client
 	if err != nil {
 		return passkeys.LoginStart{}, err
 	}
-	return e.loginStarted(ctx, CeremonyLogin, rec.ID, assertion, session)
+	return e.loginStarted(ctx, CeremonyLogin, wu.rec.ID, assertion, session)
 }
 
 // StartMediation implements [passkeys.Backend].
@@ -144,11 +137,10 @@ func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ pa
 	if err != nil {
 		return passkeys.User{}, err
 	}
-	rec, err := e.cfg.Store.UserByID(ctx, cer.UserID)
-	if err != nil {
+	wu, err := e.loadUser(ctx, UserKey{ID: cer.UserID})
+	if errors.Is(err, ErrNotFound) {
 		return passkeys.User{}, verificationFailed(err)
 	}
-	wu, err := e.loadUser(ctx, rec)
 	if err != nil {
 		return passkeys.User{}, err
 	}
@@ -172,11 +164,7 @@ func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, 
 	}
 	var wu *waUser
 	_, cred, err := e.wa.ValidatePasskeyLogin(func(_, handle []byte) (webauthn.User, error) {
-		rec, err := e.cfg.Store.UserByHandle(ctx, handle)
-		if err != nil {
-			return nil, err
-		}
-		wu, err = e.loadUser(ctx, rec)
+		wu, err = e.loadUser(ctx, UserKey{Handle: handle})
 		return wu, err
 	}, session, parsed)
 	if err != nil {

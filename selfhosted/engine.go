@@ -224,10 +224,11 @@ func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
 func (u *waUser) public() passkeys.User { return passkeys.User{ID: u.rec.ID, Email: u.rec.Email} }
 
-// loadUser reads a user and their credentials, with the counters and
-// backup state of the store's columns laid over the stored records.
-func (e *Engine) loadUser(ctx context.Context, rec UserRecord) (*waUser, error) {
-	recs, err := e.cfg.Store.CredentialsByUser(ctx, rec.ID)
+// loadUser reads the user k selects and their credentials, with the
+// counters and backup state of the store's columns laid over the stored
+// records. It returns ErrNotFound when there is no such user.
+func (e *Engine) loadUser(ctx context.Context, k UserKey) (*waUser, error) {
+	rec, recs, err := e.cfg.Store.UserWithCredentials(ctx, k)
 	if err != nil {
 		return nil, err
 	}
@@ -242,14 +243,42 @@ func (e *Engine) loadUser(ctx context.Context, rec UserRecord) (*waUser, error) 
 	return u, nil
 }
 
+// decodeCredential decodes a stored credential record and lays the
+// store's counter and backup state over it.
 func decodeCredential(r CredentialRecord) (webauthn.Credential, error) {
 	var c webauthn.Credential
-	if err := json.Unmarshal(r.Data, &c); err != nil {
+	if err := decode(r.Data, &c); err != nil {
 		return c, fmt.Errorf("decoding credential %s: %w", b64.EncodeToString(r.ID), err)
 	}
 	c.Authenticator.SignCount = r.SignCount
 	c.Flags.BackupState = r.BackupState
 	return c, nil
+}
+
+// msgpValue is a go-webauthn type with generated MessagePack methods:
+// webauthn.Credential and webauthn.SessionData.
+type msgpValue interface {
+	MarshalMsg(b []byte) ([]byte, error)
+	UnmarshalMsg(b []byte) ([]byte, error)
+}
+
+// encode encodes v as MessagePack, the format of CredentialRecord.Data
+// and Ceremony.Session: go-webauthn's own compact encoding of these
+// types, far faster to decode than JSON.
+func encode(v msgpValue) ([]byte, error) { return v.MarshalMsg(nil) }
+
+// decode decodes what encode encodes, and the JSON that earlier versions
+// stored: a MessagePack map never starts with '{', a JSON object always
+// does.
+func decode(data []byte, v msgpValue) error {
+	if len(data) > 0 && data[0] == '{' {
+		return json.Unmarshal(data, v)
+	}
+	rest, err := v.UnmarshalMsg(data)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("%d bytes after the value", len(rest))
+	}
+	return err
 }
 
 func (u *waUser) record(id []byte) (CredentialRecord, bool) {
@@ -263,7 +292,7 @@ func (u *waUser) record(id []byte) (CredentialRecord, bool) {
 
 // putCeremony stores the session data whole under its challenge.
 func (e *Engine) putCeremony(ctx context.Context, kind CeremonyKind, userID string, s *webauthn.SessionData) error {
-	data, err := json.Marshal(s)
+	data, err := encode(s)
 	if err != nil {
 		return err
 	}
@@ -294,7 +323,7 @@ func (e *Engine) takeCeremony(ctx context.Context, challenge string, kind Ceremo
 	if c.Kind != kind {
 		return c, s, passkeys.ErrVerificationFailed.With("", fmt.Errorf("ceremony of kind %s finished as %s", c.Kind, kind))
 	}
-	if err := json.Unmarshal(c.Session, &s); err != nil {
+	if err := decode(c.Session, &s); err != nil {
 		return c, s, fmt.Errorf("decoding ceremony: %w", err)
 	}
 	return c, s, nil

@@ -3,6 +3,7 @@ package selfhosted
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -32,6 +33,30 @@ type UserRecord struct {
 	CreatedAt time.Time
 }
 
+// UserKey selects a user by exactly one of its unique keys: ID, Email or
+// Handle. The others stay empty.
+type UserKey struct {
+	ID     string
+	Email  string
+	Handle []byte
+}
+
+// Check returns an error unless exactly one of k's fields is set (not
+// empty). Stores call it first and return its error, which is none of the
+// contract's sentinels.
+func (k UserKey) Check() error {
+	set := 0
+	for _, ok := range []bool{k.ID != "", k.Email != "", len(k.Handle) > 0} {
+		if ok {
+			set++
+		}
+	}
+	if set != 1 {
+		return fmt.Errorf("selfhosted: UserKey sets %d of ID, Email and Handle, want exactly one", set)
+	}
+	return nil
+}
+
 // UserStore stores accounts.
 type UserStore interface {
 	// CreateUser stores u. It returns ErrDuplicate, and changes nothing,
@@ -41,8 +66,13 @@ type UserStore interface {
 	UserByID(ctx context.Context, id string) (UserRecord, error)
 	// UserByEmail returns the user with this (normalised) email, or ErrNotFound.
 	UserByEmail(ctx context.Context, email string) (UserRecord, error)
-	// UserByHandle returns the user with this WebAuthn user handle, or ErrNotFound.
-	UserByHandle(ctx context.Context, handle []byte) (UserRecord, error)
+	// UserWithCredentials returns the user k selects together with that
+	// user's credentials, ordered as CredentialsByUser orders them (an
+	// empty slice when there are none); it returns ErrNotFound when no
+	// user matches. It is what every passkey ceremony reads first, so
+	// stores on a database answer it in one round trip. It returns
+	// k.Check's error, and reads nothing, for an invalid k.
+	UserWithCredentials(ctx context.Context, k UserKey) (UserRecord, []CredentialRecord, error)
 }
 
 // CredentialRecord is a stored passkey.
@@ -51,8 +81,10 @@ type CredentialRecord struct {
 	ID     []byte
 	UserID string
 	Name   string
-	// Data is the credential record (go-webauthn's webauthn.Credential as
-	// JSON). Stores keep it whole and return it byte for byte.
+	// Data is the credential record: go-webauthn's webauthn.Credential in
+	// its MessagePack encoding, or as JSON, as earlier versions of the
+	// engine wrote it. The engine reads both; earlier versions read only
+	// JSON. Stores keep it whole and return it byte for byte.
 	Data []byte
 	// SignCount, BackupState and LastUsedAt change after each login; they
 	// take precedence over the same values inside Data.
@@ -113,8 +145,9 @@ type Ceremony struct {
 	Kind      CeremonyKind
 	// UserID is the account the ceremony is bound to; empty for mediation.
 	UserID string
-	// Session is go-webauthn's SessionData as JSON, stored whole and
-	// returned byte for byte.
+	// Session is go-webauthn's webauthn.SessionData in its MessagePack
+	// encoding (the engine also reads the JSON of earlier versions), or
+	// the state a [Keeper] stores; stored whole and returned byte for byte.
 	Session   []byte
 	ExpiresAt time.Time
 }

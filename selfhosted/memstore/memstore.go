@@ -21,6 +21,7 @@ type Store struct {
 	userByEmail  map[string]string                // email to ID
 	userByHandle map[string]string                // handle to ID
 	credentials  map[string]selfhosted.CredentialRecord
+	credsByUser  map[string][]string // user ID to credential IDs, ordered by CreatedAt, then ID
 	ceremonies   map[string]selfhosted.Ceremony
 	otps         map[string]selfhosted.OTPRecord
 	puts         uint64 // PutCeremony calls so far
@@ -42,6 +43,7 @@ func New() *Store {
 		userByEmail:  make(map[string]string),
 		userByHandle: make(map[string]string),
 		credentials:  make(map[string]selfhosted.CredentialRecord),
+		credsByUser:  make(map[string][]string),
 		ceremonies:   make(map[string]selfhosted.Ceremony),
 		otps:         make(map[string]selfhosted.OTPRecord),
 	}
@@ -97,17 +99,30 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (selfhosted.UserR
 	return s.user(id)
 }
 
-// UserByHandle implements [selfhosted.UserStore].
-func (s *Store) UserByHandle(ctx context.Context, handle []byte) (selfhosted.UserRecord, error) {
+// UserWithCredentials implements [selfhosted.UserStore].
+func (s *Store) UserWithCredentials(ctx context.Context, k selfhosted.UserKey) (selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
+	if err := k.Check(); err != nil {
+		return selfhosted.UserRecord{}, nil, err
+	}
 	if err := s.lock(ctx); err != nil {
-		return selfhosted.UserRecord{}, err
+		return selfhosted.UserRecord{}, nil, err
 	}
 	defer s.mu.Unlock()
-	id, ok := s.userByHandle[string(handle)]
-	if !ok {
-		return selfhosted.UserRecord{}, selfhosted.ErrNotFound
+	id, ok := k.ID, true
+	switch {
+	case k.Email != "":
+		id, ok = s.userByEmail[k.Email]
+	case len(k.Handle) > 0:
+		id, ok = s.userByHandle[string(k.Handle)]
 	}
-	return s.user(id)
+	if !ok {
+		return selfhosted.UserRecord{}, nil, selfhosted.ErrNotFound
+	}
+	u, err := s.user(id)
+	if err != nil {
+		return selfhosted.UserRecord{}, nil, err
+	}
+	return u, s.userCredentials(id), nil
 }
 
 // user returns a copy of the user with this ID; s.mu must be held.
@@ -129,7 +144,20 @@ func (s *Store) AddCredential(ctx context.Context, c selfhosted.CredentialRecord
 		return selfhosted.ErrDuplicate
 	}
 	s.credentials[string(c.ID)] = cloneCredential(c)
+	ids := s.credsByUser[c.UserID]
+	i, _ := slices.BinarySearchFunc(ids, c, func(id string, c selfhosted.CredentialRecord) int {
+		return compareCredentials(s.credentials[id], c)
+	})
+	s.credsByUser[c.UserID] = slices.Insert(ids, i, string(c.ID))
 	return nil
+}
+
+// compareCredentials orders credentials by CreatedAt, then ID.
+func compareCredentials(a, b selfhosted.CredentialRecord) int {
+	if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.ID, b.ID)
 }
 
 // Credential implements [selfhosted.CredentialStore].
@@ -151,19 +179,18 @@ func (s *Store) CredentialsByUser(ctx context.Context, userID string) ([]selfhos
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	list := []selfhosted.CredentialRecord{}
-	for _, c := range s.credentials {
-		if c.UserID == userID {
-			list = append(list, cloneCredential(c))
-		}
+	return s.userCredentials(userID), nil
+}
+
+// userCredentials returns copies of the user's credentials in order;
+// s.mu must be held.
+func (s *Store) userCredentials(userID string) []selfhosted.CredentialRecord {
+	ids := s.credsByUser[userID]
+	list := make([]selfhosted.CredentialRecord, len(ids))
+	for i, id := range ids {
+		list[i] = cloneCredential(s.credentials[id])
 	}
-	slices.SortFunc(list, func(a, b selfhosted.CredentialRecord) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return bytes.Compare(a.ID, b.ID)
-	})
-	return list, nil
+	return list
 }
 
 // RecordCredentialUse implements [selfhosted.CredentialStore].
@@ -195,6 +222,12 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte) 
 		return selfhosted.ErrNotFound
 	}
 	delete(s.credentials, string(id))
+	ids := slices.DeleteFunc(s.credsByUser[userID], func(other string) bool { return other == string(id) })
+	if len(ids) == 0 {
+		delete(s.credsByUser, userID)
+	} else {
+		s.credsByUser[userID] = ids
+	}
 	return nil
 }
 

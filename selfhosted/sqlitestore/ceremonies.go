@@ -12,7 +12,7 @@ import (
 // ceremonies expired at now.
 func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time.Time) error {
 	if s.ceremonyPuts.Add(1)%purgeEvery == 1 {
-		if _, err := s.db.ExecContext(ctx,
+		if _, err := s.exec(ctx,
 			`DELETE FROM ceremonies WHERE challenge IN (
 				SELECT challenge FROM ceremonies WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
 			micros(now), purgeLimit,
@@ -20,7 +20,7 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time
 			return storeErr("purge ceremonies", err)
 		}
 	}
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.exec(ctx,
 		`INSERT INTO ceremonies (challenge, kind, user_id, session, expires_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (challenge) DO UPDATE SET kind = excluded.kind, user_id = excluded.user_id,
 			session = excluded.session, expires_at = excluded.expires_at
@@ -42,7 +42,7 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time
 func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, error) {
 	c := selfhosted.Ceremony{Challenge: challenge}
 	var expires int64
-	err := s.db.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`DELETE FROM ceremonies WHERE challenge = ? AND expires_at > ?
 		RETURNING kind, user_id, session, expires_at`,
 		challenge, micros(now),

@@ -13,7 +13,7 @@ const credentialColumns = `id, user_id, name, data, sign_count, backup_state, cr
 // AddCredential implements [selfhosted.CredentialStore]. The user must
 // exist.
 func (s *Store) AddCredential(ctx context.Context, c selfhosted.CredentialRecord) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.UserID, c.Name, c.Data, c.SignCount, c.BackupState, micros(c.CreatedAt), nullMicros(c.LastUsedAt))
 	if err != nil {
@@ -24,7 +24,7 @@ func (s *Store) AddCredential(ctx context.Context, c selfhosted.CredentialRecord
 
 // Credential implements [selfhosted.CredentialStore].
 func (s *Store) Credential(ctx context.Context, id []byte) (selfhosted.CredentialRecord, error) {
-	c, err := scanCredential(s.db.QueryRowContext(ctx,
+	c, err := scanCredential(s.queryRow(ctx,
 		`SELECT `+credentialColumns+` FROM credentials WHERE id = ?`, id))
 	if err != nil {
 		return selfhosted.CredentialRecord{}, storeErr("read credential", err)
@@ -34,7 +34,7 @@ func (s *Store) Credential(ctx context.Context, id []byte) (selfhosted.Credentia
 
 // CredentialsByUser implements [selfhosted.CredentialStore].
 func (s *Store) CredentialsByUser(ctx context.Context, userID string) ([]selfhosted.CredentialRecord, error) {
-	rows, err := s.db.QueryContext(ctx,
+	rows, err := s.query(ctx,
 		`SELECT `+credentialColumns+` FROM credentials WHERE user_id = ? ORDER BY created_at, id`, userID)
 	if err != nil {
 		return nil, storeErr("list credentials", err)
@@ -56,7 +56,7 @@ func (s *Store) CredentialsByUser(ctx context.Context, userID string) ([]selfhos
 
 // RecordCredentialUse implements [selfhosted.CredentialStore].
 func (s *Store) RecordCredentialUse(ctx context.Context, u selfhosted.CredentialUse) error {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.exec(ctx,
 		`UPDATE credentials SET sign_count = ?2, backup_state = ?3, last_used_at = ?4
 		WHERE id = ?1 AND (sign_count < ?2 OR (sign_count = 0 AND ?2 = 0))`,
 		u.ID, u.SignCount, u.BackupState, micros(u.UsedAt))
@@ -69,7 +69,7 @@ func (s *Store) RecordCredentialUse(ctx context.Context, u selfhosted.Credential
 	// Nothing changed: either there is no such credential or its counter
 	// did not advance.
 	var one int
-	err = s.db.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE id = ?`, u.ID).Scan(&one)
+	err = s.queryRow(ctx, `SELECT 1 FROM credentials WHERE id = ?`, u.ID).Scan(&one)
 	if err != nil {
 		return storeErr("record credential use", err)
 	}
@@ -78,7 +78,7 @@ func (s *Store) RecordCredentialUse(ctx context.Context, u selfhosted.Credential
 
 // DeleteCredential implements [selfhosted.CredentialStore].
 func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM credentials WHERE id = ? AND user_id = ?`, id, userID)
+	res, err := s.exec(ctx, `DELETE FROM credentials WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return storeErr("delete credential", err)
 	}
@@ -86,11 +86,11 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte) 
 }
 
 // scanCredential reads one row of credentialColumns.
-func scanCredential(row interface{ Scan(...any) error }) (selfhosted.CredentialRecord, error) {
+func scanCredential(r row) (selfhosted.CredentialRecord, error) {
 	var c selfhosted.CredentialRecord
 	var created int64
 	var lastUsed sql.NullInt64
-	err := row.Scan(&c.ID, &c.UserID, &c.Name, &c.Data, &c.SignCount, &c.BackupState, &created, &lastUsed)
+	err := r.Scan(&c.ID, &c.UserID, &c.Name, &c.Data, &c.SignCount, &c.BackupState, &created, &lastUsed)
 	c.CreatedAt, c.LastUsedAt = fromMicros(created), fromNullMicros(lastUsed)
 	return c, err
 }

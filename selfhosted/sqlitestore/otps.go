@@ -10,7 +10,7 @@ import (
 // PutOTP implements [selfhosted.OTPStore]. It first deletes up to a hundred
 // codes expired at o.CreatedAt.
 func (s *Store) PutOTP(ctx context.Context, o selfhosted.OTPRecord, keepIfCreatedAfter time.Time) (bool, error) {
-	if _, err := s.db.ExecContext(ctx,
+	if _, err := s.exec(ctx,
 		`DELETE FROM otps WHERE email IN (
 			SELECT email FROM otps WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
 		micros(o.CreatedAt), purgeLimit,
@@ -19,7 +19,7 @@ func (s *Store) PutOTP(ctx context.Context, o selfhosted.OTPRecord, keepIfCreate
 	}
 	// The upsert leaves a live code created after keepIfCreatedAfter alone;
 	// then no row changes.
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.exec(ctx,
 		`INSERT INTO otps (email, hash, created_at, expires_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5)
 		ON CONFLICT (email) DO UPDATE SET
 			hash = excluded.hash, created_at = excluded.created_at,
@@ -40,7 +40,7 @@ func (s *Store) PutOTP(ctx context.Context, o selfhosted.OTPRecord, keepIfCreate
 func (s *Store) ReserveOTPAttempt(ctx context.Context, email string, now time.Time, maxAttempts int) (selfhosted.OTPRecord, error) {
 	o := selfhosted.OTPRecord{Email: email}
 	var created, expires int64
-	err := s.db.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`UPDATE otps SET attempts = attempts + 1 WHERE email = ? AND expires_at > ? AND attempts < ?
 		RETURNING hash, created_at, expires_at, attempts`,
 		email, micros(now), maxAttempts,
@@ -54,7 +54,7 @@ func (s *Store) ReserveOTPAttempt(ctx context.Context, email string, now time.Ti
 
 // DeleteOTP implements [selfhosted.OTPStore].
 func (s *Store) DeleteOTP(ctx context.Context, email string, hash []byte) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM otps WHERE email = ? AND hash = ?`, email, hash)
+	res, err := s.exec(ctx, `DELETE FROM otps WHERE email = ? AND hash = ?`, email, hash)
 	if err != nil {
 		return storeErr("delete code", err)
 	}

@@ -8,8 +8,9 @@
 // it lacks.
 //
 // Every check-and-change the store contract calls atomic is a single SQL
-// statement, so several processes may share one database file. Times are
-// stored as integer Unix microseconds in UTC.
+// statement, so several processes may share one database file. Each
+// statement is prepared once, on first use, and kept until Close. Times
+// are stored as integer Unix microseconds in UTC.
 package sqlitestore
 
 import (
@@ -18,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,16 +42,20 @@ const (
 type Store struct {
 	db           *sql.DB
 	ownsDB       bool          // Close closes db: Open opened it
+	stmts        sync.Map      // query text to its *sql.Stmt, prepared on first use
 	ceremonyPuts atomic.Uint64 // PutCeremony calls so far
 }
 
 var _ selfhosted.Store = (*Store)(nil)
 
 // Open opens the SQLite database file at path, creating it if needed, and
-// brings its schema up to date. The connections use write-ahead logging,
-// synchronous=NORMAL, enforced foreign keys and a ten-second busy timeout.
-// path is a file name, not a URI, and must not contain '?'. Close the Store
-// to close the database.
+// brings its schema up to date. It keeps one connection, which uses
+// write-ahead logging, synchronous=NORMAL, enforced foreign keys and a
+// ten-second busy timeout: SQLite runs one writer at a time anyway, and
+// with one connection concurrent requests queue in database/sql instead of
+// opening connections and contending for the file's lock. path is a file
+// name, not a URI, and must not contain '?'. Close the Store to close the
+// database.
 func Open(path string) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
@@ -59,6 +65,8 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
 	if err := useWAL(db, 10*time.Second); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -98,7 +106,10 @@ func useWAL(db *sql.DB, timeout time.Duration) error {
 // modernc.org/sqlite driver ("sqlite"), after bringing its schema up to
 // date. The application keeps ownership of db: Close leaves it open. Its
 // connections should set a busy timeout, as Open does, or concurrent
-// writers fail with SQLITE_BUSY instead of waiting.
+// writers fail with SQLITE_BUSY instead of waiting. The store is fastest
+// on a single connection (db.SetMaxOpenConns(1), as Open does), but the
+// pool is the application's to size; the store never holds a connection
+// while it issues another statement, so any size works.
 func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	if _, ok := db.Driver().(*sqlite.Driver); !ok {
 		return nil, fmt.Errorf("sqlitestore: db uses driver %T, want modernc.org/sqlite", db.Driver())
@@ -109,13 +120,72 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// Close closes the database if Open opened it; a database passed to New is
-// left open.
+// Close closes the store's prepared statements and, if Open opened it,
+// the database; a database passed to New is left open.
 func (s *Store) Close() error {
-	if !s.ownsDB {
-		return nil
+	var errs []error
+	s.stmts.Range(func(query, st any) bool {
+		errs = append(errs, st.(*sql.Stmt).Close())
+		s.stmts.Delete(query)
+		return true
+	})
+	if s.ownsDB {
+		errs = append(errs, s.db.Close())
 	}
-	return s.db.Close()
+	return errors.Join(errs...)
+}
+
+// stmt returns the prepared statement for query, preparing it on first
+// use, so that SQLite parses each statement once rather than on every call.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close() // prepared concurrently; keep the first
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// exec runs query, which changes rows, as a prepared statement.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// query runs query, which returns rows, as a prepared statement.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// row is what a query for one row returns: a *sql.Row, or errRow when the
+// statement could not be prepared.
+type row interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// queryRow runs query, which returns at most one row, as a prepared
+// statement.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) row {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // micros encodes t as Unix microseconds.

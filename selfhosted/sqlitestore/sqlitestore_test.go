@@ -187,8 +187,8 @@ func TestNewOnApplicationDB(t *testing.T) {
 	if err := s.CreateUser(ctx, alice()); err != nil {
 		t.Fatal(err)
 	}
-	if u, err := s.UserByHandle(ctx, alice().Handle); err != nil || u.ID != "alice" {
-		t.Errorf("UserByHandle = %+v, %v; want alice", u, err)
+	if u, _, err := s.UserWithCredentials(ctx, selfhosted.UserKey{Handle: alice().Handle}); err != nil || u.ID != "alice" {
+		t.Errorf("UserWithCredentials by handle = %+v, %v; want alice", u, err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -272,5 +272,47 @@ func TestPutOTPPurgesExpired(t *testing.T) {
 	}
 	if n := rows(t, s, "otps"); n != 2 {
 		t.Errorf("%d codes stored, want 2", n)
+	}
+}
+
+func TestOpenKeepsOneConnection(t *testing.T) {
+	s := openTemp(t)
+	if n := s.db.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("Open's pool allows %d connections, want 1", n)
+	}
+}
+
+// statements counts the store's prepared statements.
+func statements(s *Store) int {
+	n := 0
+	s.stmts.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+func TestStatementsPreparedOnceClosedByClose(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(filepath.Join(t.TempDir(), "passkeys.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, alice()); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.UserByID(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UserByID(ctx, "bob"); !errors.Is(err, selfhosted.ErrNotFound) {
+			t.Fatalf("UserByID(bob) = %v, want ErrNotFound", err)
+		}
+	}
+	if n := statements(s); n != 2 {
+		t.Errorf("%d statements prepared for two distinct queries, want 2", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := statements(s); n != 0 {
+		t.Errorf("%d statements left after Close, want 0", n)
 	}
 }

@@ -51,8 +51,8 @@ func testCancelledContext(t *testing.T, newStore newStoreFunc) {
 			_, err := s.UserByEmail(ctx, "user1@example.com")
 			return err
 		}, nil},
-		{"UserByHandle", func(ctx context.Context, s selfhosted.Store) error {
-			_, err := s.UserByHandle(ctx, handle(1))
+		{"UserWithCredentials", func(ctx context.Context, s selfhosted.Store) error {
+			_, _, err := s.UserWithCredentials(ctx, selfhosted.UserKey{Handle: handle(1)})
 			return err
 		}, nil},
 		{"AddCredential", func(ctx context.Context, s selfhosted.Store) error {

@@ -39,6 +39,7 @@ import (
 func Run(t *testing.T, newStore func(t *testing.T) selfhosted.Store) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, newStore) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, newStore) })
+	t.Run("UserWithCredentials", func(t *testing.T) { testUserWithCredentials(t, newStore) })
 	t.Run("Ceremonies", func(t *testing.T) { testCeremonies(t, newStore) })
 	t.Run("OTPs", func(t *testing.T) { testOTPs(t, newStore) })
 	t.Run("Races", func(t *testing.T) { testRaces(t, newStore) })
