@@ -53,6 +53,14 @@ var migrations = []string{
 		full_at    timestamptz NOT NULL
 	);
 	CREATE INDEX rate_limits_by_full ON {schema}.rate_limits (full_at);`,
+	// Ceremonies live for minutes and are written and deleted once each,
+	// so their table skips the write-ahead log. What that gives up: a
+	// crash of the database server empties the table, which cancels the
+	// ceremonies pending then (users start again; with the Corbado backend
+	// sharing state through selfhosted.Keeper, codes in flight must be
+	// requested anew); and unlogged tables are not replicated, so a standby
+	// promoted to primary starts with none either.
+	`ALTER TABLE {schema}.ceremonies SET UNLOGGED`,
 }
 
 // migrate creates the schema if missing and applies the migrations it

@@ -11,6 +11,12 @@
 // Every check-and-change the store contract calls atomic is a single SQL
 // statement, safe under PostgreSQL's default READ COMMITTED isolation.
 //
+// Pending ceremonies, which live for minutes, are kept in an UNLOGGED
+// table, which spares each login and registration two writes to the
+// write-ahead log. A crash of the database server empties that table,
+// cancelling the ceremonies pending then, and unlogged tables are not
+// replicated to standby servers.
+//
 // A Store is also a [passkeys.Limiter] keeping its token buckets in the
 // database, so that rate limits hold across every instance using the
 // schema: set it as the handler's Options.Limiter. One-time codes, their
@@ -84,11 +90,25 @@ func WithClock(now func() time.Time) Option {
 	return func(c *config) { c.clock = now }
 }
 
+// DefaultMaxConns is the size of the pool [Open] makes when dsn does not
+// set pool_max_conns. pgxpool's own default, four connections or one per
+// CPU, leaves concurrent requests waiting for a connection while the
+// database has capacity to spare.
+const DefaultMaxConns = 16
+
 // Open connects to the database at dsn (a PostgreSQL URL or key=value
-// connection string, as pgxpool.ParseConfig takes), then proceeds as [New].
-// Close the Store to close the pool.
+// connection string, as pgxpool.ParseConfig takes) with a pool of
+// [DefaultMaxConns] connections unless dsn sets pool_max_conns, then
+// proceeds as [New]. Close the Store to close the pool.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}

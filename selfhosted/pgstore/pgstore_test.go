@@ -290,3 +290,40 @@ func TestPutOTPPurgesExpired(t *testing.T) {
 		t.Errorf("%d codes stored, want 2", n)
 	}
 }
+
+func TestOpenPoolSize(t *testing.T) {
+	ctx, dsn := t.Context(), testDSN(t)
+	schema := freshSchema(t, testPool(t))
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	for _, tc := range []struct {
+		dsn  string
+		want int32
+	}{
+		{dsn, DefaultMaxConns},
+		{dsn + sep + "pool_max_conns=3", 3},
+	} {
+		s, err := Open(ctx, tc.dsn, WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.pool.Config().MaxConns; got != tc.want {
+			t.Errorf("Open(%q): pool of %d connections, want %d", tc.dsn, got, tc.want)
+		}
+		s.Close()
+	}
+}
+
+func TestCeremoniesUnlogged(t *testing.T) {
+	s := newStore(t)
+	var persistence string
+	err := s.pool.QueryRow(t.Context(), s.sql(`SELECT relpersistence FROM pg_class WHERE oid = '{schema}.ceremonies'::regclass`)).Scan(&persistence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if persistence != "u" {
+		t.Errorf("ceremonies table persistence %q, want u (unlogged)", persistence)
+	}
+}
