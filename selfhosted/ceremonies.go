@@ -164,8 +164,12 @@ func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, 
 	}
 	var wu *waUser
 	_, cred, err := e.wa.ValidatePasskeyLogin(func(_, handle []byte) (webauthn.User, error) {
-		wu, err = e.loadUser(ctx, UserKey{Handle: handle})
-		return wu, err
+		u, err := e.loadUser(ctx, UserKey{Handle: handle})
+		if err != nil {
+			return nil, err
+		}
+		wu = u
+		return u, nil
 	}, session, parsed)
 	if err != nil {
 		return passkeys.User{}, verificationFailed(err)
