@@ -539,12 +539,7 @@ func testLoginTampered(t *testing.T, setup Setup) {
 	}
 	for _, path := range []string{"login", "mediation"} {
 		for _, c := range cases {
-			var opts []byte
-			if path == "login" {
-				opts = s.loginOptions(a)
-			} else {
-				opts = s.mediationOptions()
-			}
+			opts := s.startOptions(path, a)
 			r := s.post("/auth/passkey/"+path+"/finish", finishBody(assertion(t, a.auth, opts, c.tamper)), "")
 			expect(t, path+" "+c.name, r, 401, "passkey_verification_failed")
 		}
@@ -561,12 +556,7 @@ func testLoginReplay(t *testing.T, setup Setup) {
 	a := s.signUp("loginreplay@example.com")
 	expect(t, "add passkey", s.addPasskey(a), 200, "")
 	for _, path := range []string{"login", "mediation"} {
-		var opts []byte
-		if path == "login" {
-			opts = s.loginOptions(a)
-		} else {
-			opts = s.mediationOptions()
-		}
+		opts := s.startOptions(path, a)
 		body := finishBody(assertion(t, a.auth, opts))
 		expect(t, path+" first", s.post("/auth/passkey/"+path+"/finish", body, ""), 200, "")
 		expect(t, path+" replay", s.post("/auth/passkey/"+path+"/finish", body, ""), 401, "passkey_verification_failed")
@@ -589,6 +579,16 @@ func testLoginOtherUsersHandle(t *testing.T, setup Setup) {
 	expect(t, "B's passkey for A's login ceremony", r, 401, "passkey_verification_failed")
 }
 
+// startOptions starts a ceremony of kind path ("login" or "mediation")
+// for a and returns its options.
+func (s *server) startOptions(path string, a *account) []byte {
+	s.t.Helper()
+	if path == "login" {
+		return s.loginOptions(a)
+	}
+	return s.mediationOptions()
+}
+
 // mediationOptionsFor returns a's button-login options with
 // allowCredentials removed, so that another authenticator answers them.
 func (s *server) mediationOptionsFor(a *account) []byte {
@@ -603,12 +603,7 @@ func testConcurrentFinishes(t *testing.T, setup Setup) {
 	a := s.signUp("race@example.com")
 	expect(t, "add passkey", s.addPasskey(a), 200, "")
 	for _, path := range []string{"login", "mediation"} {
-		var opts []byte
-		if path == "login" {
-			opts = s.loginOptions(a)
-		} else {
-			opts = s.mediationOptions()
-		}
+		opts := s.startOptions(path, a)
 		body := finishBody(assertion(t, a.auth, opts))
 		var wg sync.WaitGroup
 		statuses := make([]int, 20)
