@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
+
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/corbadoapi"
 	"github.com/passkeyready/passkeys/internal/e2e"
@@ -27,7 +29,7 @@ import (
 type corbadoRig struct {
 	t      *testing.T
 	env    *e2e.Env
-	emu    *passkeystest.CorbadoEmulator
+	emu    *corbadotest.Emulator
 	emuURL string
 	url    string
 	logs   *e2e.Buffer

@@ -12,18 +12,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
+
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/corbadospec"
 	"github.com/passkeyready/passkeys/internal/e2e"
-	"github.com/passkeyready/passkeys/passkeystest"
 )
 
 // corbadoEmulator starts an emulator on env's clock and mailbox. It fails
 // t on every request or response that does not match the OpenAPI
 // description when CORBADO_SPEC_DIR is set.
-func corbadoEmulator(t *testing.T, env *e2e.Env) (*passkeystest.CorbadoEmulator, *httptest.Server) {
+func corbadoEmulator(t *testing.T, env *e2e.Env) (*corbadotest.Emulator, *httptest.Server) {
 	t.Helper()
-	emu, err := passkeystest.NewCorbadoEmulator(passkeystest.CorbadoEmulatorOptions{
+	emu, err := corbadotest.New(corbadotest.Options{
 		RPID: e2e.RPID, Origins: []string{e2e.Origin},
 		Clock: env.Clock.Now, OnOTP: env.Mailbox.Deliver, Errorf: t.Errorf,
 	})
@@ -51,7 +52,7 @@ func specClient(t *testing.T) *http.Client {
 }
 
 // corbadoOn returns the Corbado backend pointed at the emulator at url.
-func corbadoOn(t *testing.T, env *e2e.Env, emu *passkeystest.CorbadoEmulator, url string, mod func(*passkeys.CorbadoOptions)) *passkeys.Corbado {
+func corbadoOn(t *testing.T, env *e2e.Env, emu *corbadotest.Emulator, url string, mod func(*passkeys.CorbadoOptions)) *passkeys.Corbado {
 	t.Helper()
 	o := passkeys.CorbadoOptions{
 		ProjectID: emu.ProjectID(), APISecret: emu.APISecret(), BaseURL: url,
@@ -162,7 +163,7 @@ func TestCorbadoSpecValidation(t *testing.T) {
 	}
 	var reports []string
 	var mu sync.Mutex
-	emu, err := passkeystest.NewCorbadoEmulator(passkeystest.CorbadoEmulatorOptions{
+	emu, err := corbadotest.New(corbadotest.Options{
 		RPID: e2e.RPID, Origins: []string{e2e.Origin},
 		Errorf: func(format string, args ...any) {
 			mu.Lock()

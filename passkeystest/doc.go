@@ -26,10 +26,6 @@
 // [Authenticator.Forget] and [Authenticator.SetSignCount] change what the
 // device holds, as when a user deletes a passkey or a credential is cloned.
 //
-// [CorbadoEmulator] is a stand-in for Corbado's Backend API v2 for tests of
-// an application that uses the Corbado backend: it speaks Corbado's wire
-// format, checks every WebAuthn response for real with the self-hosted
-// engine, and hands one-time codes to a hook instead of emailing them.
-// When CORBADO_SPEC_DIR names the folder of Corbado's OpenAPI description,
-// it validates every request and response against it.
+// The Corbado Backend API emulator lives in the sub-package corbadotest, so
+// that importing this package compiles nothing but the standard library.
 package passkeystest

@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/passkeyready/passkeys/passkeystest"
+	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
 )
 
 func main() {
@@ -75,15 +75,15 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
 	rpID := fs.String("rp-id", "localhost", "WebAuthn relying party ID")
-	projectID := fs.String("project-id", passkeystest.EmulatorProjectID, "project ID to accept")
-	secret := fs.String("api-secret", passkeystest.EmulatorAPISecret, "API secret to accept")
+	projectID := fs.String("project-id", corbadotest.DefaultProjectID, "project ID to accept")
+	secret := fs.String("api-secret", corbadotest.DefaultAPISecret, "API secret to accept")
 	origin := &origins{values: []string{"http://localhost:3000"}}
 	fs.Var(origin, "origin", "allowed origin, repeatable")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	out := &lineWriter{w: stderr}
-	emu, err := passkeystest.NewCorbadoEmulator(passkeystest.CorbadoEmulatorOptions{
+	emu, err := corbadotest.New(corbadotest.Options{
 		ProjectID: *projectID, APISecret: *secret, RPID: *rpID, Origins: origin.values,
 		OnOTP: func(email, code string) {
 			out.printf("corbado-emulator DEVELOPMENT ONLY otp email=%s code=%s", email, code)
@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		return fmt.Errorf("-addr: %w", err)
 	}
 	shown := "(set, not shown)"
-	if emu.APISecret() == passkeystest.EmulatorAPISecret {
+	if emu.APISecret() == corbadotest.DefaultAPISecret {
 		shown = emu.APISecret() + " (the built-in test secret)"
 	}
 	out.printf("corbado-emulator listening on http://%s (Backend API under /v2) project_id=%s api_secret=%s rp_id=%s origins=%s",

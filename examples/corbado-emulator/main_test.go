@@ -9,8 +9,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
+
 	"github.com/passkeyready/passkeys"
-	"github.com/passkeyready/passkeys/passkeystest"
 )
 
 type syncBuffer struct {
@@ -42,11 +43,11 @@ func TestRun(t *testing.T) {
 	}()
 	addr := <-ready
 
-	if !regexp.MustCompile(`listening on http://` + regexp.QuoteMeta(addr) + `.*project_id=` + passkeystest.EmulatorProjectID + ` api_secret=` + passkeystest.EmulatorAPISecret + ` \(the built-in test secret\)`).MatchString(out.String()) {
+	if !regexp.MustCompile(`listening on http://` + regexp.QuoteMeta(addr) + `.*project_id=` + corbadotest.DefaultProjectID + ` api_secret=` + corbadotest.DefaultAPISecret + ` \(the built-in test secret\)`).MatchString(out.String()) {
 		t.Errorf("start-up line: %s", out.String())
 	}
 	b, err := passkeys.NewCorbado(passkeys.CorbadoOptions{
-		ProjectID: passkeystest.EmulatorProjectID, APISecret: passkeystest.EmulatorAPISecret, BaseURL: "http://" + addr,
+		ProjectID: corbadotest.DefaultProjectID, APISecret: corbadotest.DefaultAPISecret, BaseURL: "http://" + addr,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
+
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/passkeystest"
 )
@@ -136,7 +138,7 @@ func TestExampleServerPostgres(t *testing.T) {
 // pointed at the emulator by CORBADO_BACKEND_API.
 func TestExampleServerCorbado(t *testing.T) {
 	codes := &e2e.Buffer{}
-	emu, err := passkeystest.NewCorbadoEmulator(passkeystest.CorbadoEmulatorOptions{
+	emu, err := corbadotest.New(corbadotest.Options{
 		RPID: "localhost", Origins: []string{"http://localhost:3000"},
 		OnOTP: func(email, code string) {
 			fmt.Fprintf(codes, "passkeys DEVELOPMENT ONLY otp email=%s code=%s\n", email, code)

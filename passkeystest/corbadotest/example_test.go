@@ -1,4 +1,4 @@
-package passkeystest_test
+package corbadotest_test
 
 import (
 	"context"
@@ -6,16 +6,17 @@ import (
 	"log"
 	"net/http/httptest"
 
+	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
+
 	"github.com/passkeyready/passkeys"
-	"github.com/passkeyready/passkeys/passkeystest"
 )
 
-// A CorbadoEmulator stands in for Corbado's Backend API in an application's
+// A Emulator stands in for Corbado's Backend API in an application's
 // tests: point the Corbado backend at it and read the codes it would have
 // emailed from OnOTP.
-func ExampleNewCorbadoEmulator() {
+func ExampleNew() {
 	codes := map[string]string{}
-	emu, err := passkeystest.NewCorbadoEmulator(passkeystest.CorbadoEmulatorOptions{
+	emu, err := corbadotest.New(corbadotest.Options{
 		RPID: "localhost", Origins: []string{"http://localhost:3000"},
 		OnOTP: func(email, code string) { codes[email] = code },
 	})

@@ -1,4 +1,4 @@
-package passkeystest_test
+package corbadotest_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
+
 	"github.com/passkeyready/passkeys/internal/corbadoapi"
 	"github.com/passkeyready/passkeys/passkeystest"
 )
@@ -21,9 +23,9 @@ const (
 	emuOrigin = "http://localhost:3000"
 )
 
-// emulator is a CorbadoEmulator on a settable clock with a client of it.
+// emulator is a Emulator on a settable clock with a client of it.
 type emulator struct {
-	emu   *passkeystest.CorbadoEmulator
+	emu   *corbadotest.Emulator
 	api   *corbadoapi.Client
 	url   string
 	mu    sync.Mutex
@@ -34,7 +36,7 @@ type emulator struct {
 func newEmulator(t *testing.T) *emulator {
 	t.Helper()
 	e := &emulator{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), codes: map[string]string{}}
-	emu, err := passkeystest.NewCorbadoEmulator(passkeystest.CorbadoEmulatorOptions{
+	emu, err := corbadotest.New(corbadotest.Options{
 		RPID: emuRPID, Origins: []string{emuOrigin}, Clock: e.clock, Errorf: t.Errorf,
 		OnOTP: func(email, code string) {
 			e.mu.Lock()
@@ -98,7 +100,7 @@ func statusOf(err error) int {
 	return 0
 }
 
-func TestCorbadoEmulatorCredentials(t *testing.T) {
+func TestEmulatorCredentials(t *testing.T) {
 	e := newEmulator(t)
 	bad := corbadoapi.New(corbadoapi.Config{BaseURL: e.url, ProjectID: e.emu.ProjectID(), APISecret: "corbado1_wrong"})
 	_, err := bad.UserCreate(context.Background(), corbadoapi.UserCreateReq{Status: "active"})
@@ -111,7 +113,7 @@ func TestCorbadoEmulatorCredentials(t *testing.T) {
 	}
 }
 
-func TestCorbadoEmulatorIdentifiers(t *testing.T) {
+func TestEmulatorIdentifiers(t *testing.T) {
 	e := newEmulator(t)
 	ctx := context.Background()
 	id := e.user(t, "a@example.com")
@@ -135,7 +137,7 @@ func TestCorbadoEmulatorIdentifiers(t *testing.T) {
 	}
 }
 
-func TestCorbadoEmulatorEmailOTP(t *testing.T) {
+func TestEmulatorEmailOTP(t *testing.T) {
 	e := newEmulator(t)
 	ctx := context.Background()
 	id := e.user(t, "otp@example.com")
@@ -218,7 +220,7 @@ func (e *emulator) appendPasskey(t *testing.T, id, email string, auth *passkeyst
 	}
 }
 
-func TestCorbadoEmulatorPasskeys(t *testing.T) {
+func TestEmulatorPasskeys(t *testing.T) {
 	e := newEmulator(t)
 	ctx := context.Background()
 	id := e.user(t, "pk@example.com")
@@ -274,7 +276,7 @@ func TestCorbadoEmulatorPasskeys(t *testing.T) {
 }
 
 // A disabled user finishes no ceremony, as they start none.
-func TestCorbadoEmulatorDisabledUser(t *testing.T) {
+func TestEmulatorDisabledUser(t *testing.T) {
 	e := newEmulator(t)
 	ctx := context.Background()
 	id := e.user(t, "off@example.com")
@@ -328,7 +330,7 @@ func TestCorbadoEmulatorDisabledUser(t *testing.T) {
 	}
 }
 
-func TestCorbadoEmulatorIntercept(t *testing.T) {
+func TestEmulatorIntercept(t *testing.T) {
 	e := newEmulator(t)
 	e.emu.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodPost {

@@ -1,10 +1,11 @@
-package passkeystest
+package corbadotest
 
 import (
 	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -20,9 +21,9 @@ import (
 )
 
 // The operations of the emulator, one method each, in the order of
-// CorbadoEmulator.route.
+// Emulator.route.
 
-func (e *CorbadoEmulator) userCreate(body []byte) (any, error) {
+func (e *Emulator) userCreate(body []byte) (any, error) {
 	var req corbadoapi.UserCreateReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func (e *CorbadoEmulator) userCreate(body []byte) (any, error) {
 	return *u, nil
 }
 
-func (e *CorbadoEmulator) userGet(id string) (any, error) {
+func (e *Emulator) userGet(id string) (any, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	u, ok := e.users[id]
@@ -51,7 +52,7 @@ func (e *CorbadoEmulator) userGet(id string) (any, error) {
 	return *u, nil
 }
 
-func (e *CorbadoEmulator) userUpdate(id string, body []byte) (any, error) {
+func (e *Emulator) userUpdate(id string, body []byte) (any, error) {
 	var req corbadoapi.UserUpdateReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -73,7 +74,7 @@ func (e *CorbadoEmulator) userUpdate(id string, body []byte) (any, error) {
 	return *u, nil
 }
 
-func (e *CorbadoEmulator) userDelete(id string) (any, error) {
+func (e *Emulator) userDelete(id string) (any, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.users[id]; !ok {
@@ -88,7 +89,7 @@ func (e *CorbadoEmulator) userDelete(id string) (any, error) {
 	return e.generic(http.StatusOK), nil
 }
 
-func (e *CorbadoEmulator) identifierList(r *http.Request) (any, error) {
+func (e *Emulator) identifierList(r *http.Request) (any, error) {
 	q := r.URL.Query()
 	var conds []func(*corbadoapi.Identifier) bool
 	for _, f := range q["filter[]"] {
@@ -125,7 +126,7 @@ func (e *CorbadoEmulator) identifierList(r *http.Request) (any, error) {
 	return corbadoapi.IdentifierList{Identifiers: items, Paging: p}, nil
 }
 
-func (e *CorbadoEmulator) identifierCreate(userID string, body []byte) (any, error) {
+func (e *Emulator) identifierCreate(userID string, body []byte) (any, error) {
 	var req corbadoapi.IdentifierCreateReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -156,7 +157,7 @@ func (e *CorbadoEmulator) identifierCreate(userID string, body []byte) (any, err
 	return *i, nil
 }
 
-func (e *CorbadoEmulator) identifierUpdate(userID, id string, body []byte) (any, error) {
+func (e *Emulator) identifierUpdate(userID, id string, body []byte) (any, error) {
 	var req corbadoapi.IdentifierUpdateReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -174,7 +175,7 @@ func (e *CorbadoEmulator) identifierUpdate(userID, id string, body []byte) (any,
 	return *i, nil
 }
 
-func (e *CorbadoEmulator) challengeCreate(userID string, body []byte) (any, error) {
+func (e *Emulator) challengeCreate(userID string, body []byte) (any, error) {
 	var req corbadoapi.ChallengeCreateReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -212,7 +213,7 @@ func (e *CorbadoEmulator) challengeCreate(userID string, body []byte) (any, erro
 	return ch.Challenge, nil
 }
 
-func (e *CorbadoEmulator) challengeUpdate(userID, id string, body []byte) (any, error) {
+func (e *Emulator) challengeUpdate(userID, id string, body []byte) (any, error) {
 	var req corbadoapi.ChallengeUpdateReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -240,7 +241,7 @@ func (e *CorbadoEmulator) challengeUpdate(userID, id string, body []byte) (any, 
 	return ch.Challenge, nil
 }
 
-func (e *CorbadoEmulator) credentialList(ctx context.Context, r *http.Request, userID string) (any, error) {
+func (e *Emulator) credentialList(ctx context.Context, r *http.Request, userID string) (any, error) {
 	q := r.URL.Query()
 	page, size, err := paging(q)
 	if err != nil {
@@ -274,7 +275,7 @@ func (e *CorbadoEmulator) credentialList(ctx context.Context, r *http.Request, u
 const zeroAAGUID = "00000000-0000-0000-0000-000000000000"
 
 // credential describes one of the engine's passkeys as Corbado does.
-func (e *CorbadoEmulator) credential(p passkeys.Passkey) corbadoapi.Credential {
+func (e *Emulator) credential(p passkeys.Passkey) corbadoapi.Credential {
 	e.mu.Lock()
 	obj := e.objectID(p.ID)
 	dev := e.devices[p.ID]
@@ -301,7 +302,7 @@ func (e *CorbadoEmulator) credential(p passkeys.Passkey) corbadoapi.Credential {
 
 // objectID returns the Corbado object ID of a credential, making one up
 // the first time. e.mu must be held.
-func (e *CorbadoEmulator) objectID(credentialID string) string {
+func (e *Emulator) objectID(credentialID string) string {
 	id, ok := e.credObjects[credentialID]
 	if !ok {
 		id = newID("cre")
@@ -310,7 +311,7 @@ func (e *CorbadoEmulator) objectID(credentialID string) string {
 	return id
 }
 
-func (e *CorbadoEmulator) credentialDelete(ctx context.Context, userID, objectID string) (any, error) {
+func (e *Emulator) credentialDelete(ctx context.Context, userID, objectID string) (any, error) {
 	e.mu.Lock()
 	credID := ""
 	for c, o := range e.credObjects {
@@ -336,7 +337,7 @@ func (e *CorbadoEmulator) credentialDelete(ctx context.Context, userID, objectID
 	return e.generic(http.StatusOK), nil
 }
 
-func (e *CorbadoEmulator) appendStart(ctx context.Context, body []byte) (any, error) {
+func (e *Emulator) appendStart(ctx context.Context, body []byte) (any, error) {
 	var req corbadoapi.PasskeyAppendStartReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -370,7 +371,7 @@ func (e *CorbadoEmulator) appendStart(ctx context.Context, body []byte) (any, er
 	return rsp, nil
 }
 
-func (e *CorbadoEmulator) appendFinish(ctx context.Context, body []byte) (any, error) {
+func (e *Emulator) appendFinish(ctx context.Context, body []byte) (any, error) {
 	var req corbadoapi.PasskeyAppendFinishReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -395,7 +396,7 @@ func (e *CorbadoEmulator) appendFinish(ctx context.Context, body []byte) (any, e
 	return corbadoapi.PasskeyFinishRsp{PasskeyData: e.passkeyData(pk.ID, rec.ID, rec.Email, pk.AAGUID)}, nil
 }
 
-func (e *CorbadoEmulator) loginStart(ctx context.Context, body []byte) (any, error) {
+func (e *Emulator) loginStart(ctx context.Context, body []byte) (any, error) {
 	var req corbadoapi.PasskeyLoginStartReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -437,7 +438,7 @@ func (e *CorbadoEmulator) loginStart(ctx context.Context, body []byte) (any, err
 	return rsp, nil
 }
 
-func (e *CorbadoEmulator) loginFinish(ctx context.Context, body []byte) (any, error) {
+func (e *Emulator) loginFinish(ctx context.Context, body []byte) (any, error) {
 	var req corbadoapi.PasskeyLoginFinishReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -458,7 +459,7 @@ func (e *CorbadoEmulator) loginFinish(ctx context.Context, body []byte) (any, er
 	return corbadoapi.PasskeyFinishRsp{PasskeyData: e.passkeyData(responseCredentialID(req.AssertionResponse), u.ID, u.Email, "")}, nil
 }
 
-func (e *CorbadoEmulator) mediationStart(ctx context.Context, body []byte) (any, error) {
+func (e *Emulator) mediationStart(ctx context.Context, body []byte) (any, error) {
 	var req corbadoapi.PasskeyMediationStartReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -470,7 +471,7 @@ func (e *CorbadoEmulator) mediationStart(ctx context.Context, body []byte) (any,
 	return corbadoapi.PasskeyMediationStartRsp{LoginAllow: start.Allow, AssertionOptions: string(start.Options)}, nil
 }
 
-func (e *CorbadoEmulator) mediationFinish(ctx context.Context, body []byte) (any, error) {
+func (e *Emulator) mediationFinish(ctx context.Context, body []byte) (any, error) {
 	var req corbadoapi.PasskeyMediationFinishReq
 	if err := decodeReq(body, &req); err != nil {
 		return nil, err
@@ -499,7 +500,7 @@ func (e *CorbadoEmulator) mediationFinish(ctx context.Context, body []byte) (any
 }
 
 // userStatus returns the status of a user, or not_found.
-func (e *CorbadoEmulator) userStatus(id string) (string, error) {
+func (e *Emulator) userStatus(id string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	u, ok := e.users[id]
@@ -511,7 +512,7 @@ func (e *CorbadoEmulator) userStatus(id string) (string, error) {
 
 // notDisabled refuses to finish a ceremony of a disabled user, as the
 // starts refuse to begin one.
-func (e *CorbadoEmulator) notDisabled(userID string) error {
+func (e *Emulator) notDisabled(userID string) error {
 	status, err := e.userStatus(userID)
 	if err != nil {
 		return err
@@ -524,7 +525,7 @@ func (e *CorbadoEmulator) notDisabled(userID string) error {
 
 // engineUser creates the engine's user for a Corbado user the first time
 // they add a passkey; the username becomes the WebAuthn user name.
-func (e *CorbadoEmulator) engineUser(ctx context.Context, id, username string) error {
+func (e *Emulator) engineUser(ctx context.Context, id, username string) error {
 	_, err := e.store.UserByID(ctx, id)
 	if !errors.Is(err, selfhosted.ErrNotFound) {
 		return err
@@ -544,7 +545,7 @@ func (e *CorbadoEmulator) engineUser(ctx context.Context, id, username string) e
 }
 
 // startProcess remembers which user and challenge a processID started.
-func (e *CorbadoEmulator) startProcess(processID, kind, userID string, options json.RawMessage) error {
+func (e *Emulator) startProcess(processID, kind, userID string, options json.RawMessage) error {
 	var o struct {
 		PublicKey struct {
 			Challenge string `json:"challenge"`
@@ -570,7 +571,7 @@ const processLifetime = 5 * time.Minute
 
 // finishProcess ends a process: the finish must name the user that
 // started it and answer its challenge.
-func (e *CorbadoEmulator) finishProcess(processID, kind, userID, response string) error {
+func (e *Emulator) finishProcess(processID, kind, userID, response string) error {
 	e.mu.Lock()
 	p, ok := e.processes[processID]
 	delete(e.processes, processID)
@@ -617,7 +618,7 @@ func responseCredentialID(response string) string {
 	return strings.TrimRight(r.ID, "=")
 }
 
-func (e *CorbadoEmulator) passkeyData(credID, userID, username, aaguid string) corbadoapi.PasskeyData {
+func (e *Emulator) passkeyData(credID, userID, username, aaguid string) corbadoapi.PasskeyData {
 	e.mu.Lock()
 	obj := e.objectID(credID)
 	e.mu.Unlock()
@@ -681,3 +682,8 @@ func pageOf[T any](items []T, page, size int) ([]T, corbadoapi.Paging) {
 }
 
 func oneOf(s string, options ...string) bool { return slices.Contains(options, s) }
+
+// decodeB64 decodes base64url with or without padding.
+func decodeB64(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}

@@ -1,4 +1,4 @@
-package passkeystest
+package corbadotest
 
 import (
 	"bytes"
@@ -24,18 +24,18 @@ import (
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
 )
 
-// The credentials a [CorbadoEmulator] accepts unless told otherwise.
+// The credentials an [Emulator] accepts unless told otherwise.
 const (
-	EmulatorProjectID = "pro-1000000000"
-	EmulatorAPISecret = "corbado1_emulator0000000000000000"
+	DefaultProjectID = "pro-1000000000"
+	DefaultAPISecret = "corbado1_emulator0000000000000000"
 )
 
-// CorbadoEmulatorOptions configures [NewCorbadoEmulator]. RPID and Origins
+// Options configures [New]. RPID and Origins
 // are required.
-type CorbadoEmulatorOptions struct {
+type Options struct {
 	// ProjectID and APISecret are the Basic credentials the emulator
-	// accepts; any other gets 401. Default EmulatorProjectID and
-	// EmulatorAPISecret.
+	// accepts; any other gets 401. Default DefaultProjectID and
+	// DefaultAPISecret.
 	ProjectID string
 	APISecret string
 
@@ -60,7 +60,7 @@ type CorbadoEmulatorOptions struct {
 	Errorf func(format string, args ...any)
 }
 
-// CorbadoEmulator is a stand-in for Corbado's Backend API v2 that speaks its
+// Emulator is a stand-in for Corbado's Backend API v2 that speaks its
 // wire format, for testing a Corbado integration without the network. It is
 // an http.Handler serving the API under /v2; run it in an httptest.Server
 // and point the client's base URL at the server.
@@ -72,9 +72,9 @@ type CorbadoEmulatorOptions struct {
 // WebAuthn ceremonies run on the self-hosted engine with real checks; its
 // users are the emulator's users, created when they first add a passkey.
 // A disabled user neither starts nor finishes a passkey ceremony.
-// One-time codes go to [CorbadoEmulatorOptions.OnOTP] instead of an email.
-type CorbadoEmulator struct {
-	opts   CorbadoEmulatorOptions
+// One-time codes go to [Options.OnOTP] instead of an email.
+type Emulator struct {
+	opts   Options
 	spec   *corbadospec.Spec
 	engine *selfhosted.Engine
 	store  *memstore.Store
@@ -110,13 +110,13 @@ type emuProcess struct {
 // emuMaxAttempts is how many wrong codes a challenge survives.
 const emuMaxAttempts = 5
 
-// NewCorbadoEmulator validates o and returns an emulator with no users.
-func NewCorbadoEmulator(o CorbadoEmulatorOptions) (*CorbadoEmulator, error) {
+// New validates o and returns an emulator with no users.
+func New(o Options) (*Emulator, error) {
 	if o.ProjectID == "" {
-		o.ProjectID = EmulatorProjectID
+		o.ProjectID = DefaultProjectID
 	}
 	if o.APISecret == "" {
-		o.APISecret = EmulatorAPISecret
+		o.APISecret = DefaultAPISecret
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -130,7 +130,7 @@ func NewCorbadoEmulator(o CorbadoEmulatorOptions) (*CorbadoEmulator, error) {
 	if o.SpecDir == "" {
 		o.SpecDir = strings.TrimSpace(os.Getenv(corbadospec.EnvVar))
 	}
-	e := &CorbadoEmulator{
+	e := &Emulator{
 		opts: o, store: memstore.New(),
 		users: map[string]*corbadoapi.User{}, identifiers: map[string]*corbadoapi.Identifier{},
 		challenges: map[string]*emuChallenge{}, processes: map[string]emuProcess{},
@@ -139,7 +139,7 @@ func NewCorbadoEmulator(o CorbadoEmulatorOptions) (*CorbadoEmulator, error) {
 	if o.SpecDir != "" {
 		spec, err := corbadospec.Load(o.SpecDir)
 		if err != nil {
-			return nil, fmt.Errorf("passkeystest: %w", err)
+			return nil, fmt.Errorf("corbadotest: %w", err)
 		}
 		e.spec = spec
 	}
@@ -147,23 +147,23 @@ func NewCorbadoEmulator(o CorbadoEmulatorOptions) (*CorbadoEmulator, error) {
 		RPID: o.RPID, Origins: o.Origins, Store: e.store, OTPSender: noSender{}, Clock: o.Clock,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("passkeystest: corbado emulator: %w", err)
+		return nil, fmt.Errorf("corbadotest: corbado emulator: %w", err)
 	}
 	e.engine = engine
 	return e, nil
 }
 
 // ProjectID returns the project ID the emulator accepts.
-func (e *CorbadoEmulator) ProjectID() string { return e.opts.ProjectID }
+func (e *Emulator) ProjectID() string { return e.opts.ProjectID }
 
 // APISecret returns the API secret the emulator accepts.
-func (e *CorbadoEmulator) APISecret() string { return e.opts.APISecret }
+func (e *Emulator) APISecret() string { return e.opts.APISecret }
 
 // SetIntercept installs fn, for fault tests: fn sees every request first
 // and, when it returns true, has answered it itself (with a 500, a 429,
 // garbage, or by blocking until the test ends); nothing is checked
 // against the OpenAPI description then. nil removes it.
-func (e *CorbadoEmulator) SetIntercept(fn func(w http.ResponseWriter, r *http.Request) bool) {
+func (e *Emulator) SetIntercept(fn func(w http.ResponseWriter, r *http.Request) bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.intercept = fn
@@ -174,7 +174,7 @@ func (e *CorbadoEmulator) SetIntercept(fn func(w http.ResponseWriter, r *http.Re
 type noSender struct{}
 
 func (noSender) SendOTP(context.Context, string, string, time.Duration) error {
-	return errors.New("passkeystest: the corbado emulator sends codes through challenges")
+	return errors.New("corbadotest: the corbado emulator sends codes through challenges")
 }
 
 // apiError is an errorRsp answer.
@@ -195,7 +195,7 @@ func invalid(format string, args ...any) *apiError {
 }
 
 // ServeHTTP serves the Backend API under /v2.
-func (e *CorbadoEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	intercept := e.intercept
 	e.mu.Unlock()
@@ -228,7 +228,7 @@ func (e *CorbadoEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // handle authenticates, checks and routes one request.
-func (e *CorbadoEmulator) handle(r *http.Request, body []byte) (int, any) {
+func (e *Emulator) handle(r *http.Request, body []byte) (int, any) {
 	user, pass, ok := r.BasicAuth()
 	if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(e.opts.ProjectID)) != 1 ||
 		subtle.ConstantTimeCompare([]byte(pass), []byte(e.opts.APISecret)) != 1 {
@@ -256,7 +256,7 @@ func (e *CorbadoEmulator) handle(r *http.Request, body []byte) (int, any) {
 }
 
 // route dispatches on method and path segments below /v2.
-func (e *CorbadoEmulator) route(r *http.Request, seg []string, body []byte) (any, error) {
+func (e *Emulator) route(r *http.Request, seg []string, body []byte) (any, error) {
 	ctx := r.Context()
 	m := r.Method
 	switch {
@@ -312,26 +312,26 @@ func match(seg []string, pattern ...string) bool {
 	return true
 }
 
-func (e *CorbadoEmulator) errorRsp(ae *apiError) (int, any) { return ae.status, e.errorBody(ae) }
+func (e *Emulator) errorRsp(ae *apiError) (int, any) { return ae.status, e.errorBody(ae) }
 
-func (e *CorbadoEmulator) errorBody(ae *apiError) corbadoapi.ErrorRsp {
+func (e *Emulator) errorBody(ae *apiError) corbadoapi.ErrorRsp {
 	return corbadoapi.ErrorRsp{
 		GenericRsp: e.generic(ae.status),
 		Error:      corbadoapi.ErrorDetail{Type: ae.typ, Details: ae.details},
 	}
 }
 
-func (e *CorbadoEmulator) generic(status int) corbadoapi.GenericRsp {
+func (e *Emulator) generic(status int) corbadoapi.GenericRsp {
 	return corbadoapi.GenericRsp{
 		HTTPStatusCode: status, Message: http.StatusText(status),
 		RequestData: corbadoapi.RequestData{RequestID: newID("req")}, Runtime: 0.001,
 	}
 }
 
-func (e *CorbadoEmulator) mustJSON(v any) []byte {
+func (e *Emulator) mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic("passkeystest: " + err.Error()) // the error bodies are plain structs
+		panic("corbadotest: " + err.Error()) // the error bodies are plain structs
 	}
 	return b
 }
@@ -349,7 +349,7 @@ func decodeReq(body []byte, v any) error {
 func newID(prefix string) string {
 	n, err := rand.Int(rand.Reader, big.NewInt(8e18)) // + 1e18: 19 digits, within int64
 	if err != nil {
-		panic("passkeystest: crypto/rand failed: " + err.Error())
+		panic("corbadotest: crypto/rand failed: " + err.Error())
 	}
 	return prefix + "-" + strconv.FormatInt(n.Int64()+1e18, 10)
 }
@@ -358,7 +358,7 @@ func newID(prefix string) string {
 func newCode() string {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
-		panic("passkeystest: crypto/rand failed: " + err.Error())
+		panic("corbadotest: crypto/rand failed: " + err.Error())
 	}
 	return fmt.Sprintf("%06d", n.Int64())
 }
@@ -366,4 +366,4 @@ func newCode() string {
 // corbadoTime is Corbado's yyyy-MM-dd'T'HH:mm:ss timestamp format.
 const corbadoTime = "2006-01-02T15:04:05"
 
-func (e *CorbadoEmulator) now() time.Time { return e.opts.Clock().UTC() }
+func (e *Emulator) now() time.Time { return e.opts.Clock().UTC() }

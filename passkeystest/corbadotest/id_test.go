@@ -1,4 +1,4 @@
-package passkeystest
+package corbadotest
 
 import (
 	"regexp"
