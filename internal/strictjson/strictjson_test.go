@@ -1,0 +1,58 @@
+package strictjson
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestCheckDuplicates(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		dup      *DuplicateError // nil: no duplicate
+	}{
+		{"empty object", `{}`, nil},
+		{"scalars", `"a" 1 null true`, nil},
+		{"distinct members", `{"email":"a@example.com","otp":"123456"}`, nil},
+		{"same name in sibling objects", `[{"a":1},{"a":2}]`, nil},
+		{"same name at two depths", `{"a":{"a":1}}`, nil},
+		{"top-level duplicate", `{"otp":"123456","otp":null}`, &DuplicateError{Name: "otp"}},
+		{"escaped spelling of one name", `{"otp":"1","\u006ftp":"2"}`, &DuplicateError{Name: "otp"}},
+		{"nested duplicate", `{"assertionResponse":{"response":{"signature":"x","signature":"y"}}}`, &DuplicateError{Name: "signature", Path: "/assertionResponse/response"}},
+		{"duplicate inside an array", `{"a":[1,{"b":1,"b":2}]}`, &DuplicateError{Name: "b", Path: "/a/1"}},
+		{"pointer escapes", `{"x/y~":{"k":1,"k":1}}`, &DuplicateError{Name: "k", Path: "/x~1y~0"}},
+		{"duplicate in the second value", `{} {"a":1,"a":1}`, &DuplicateError{Name: "a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckDuplicates([]byte(tc.in))
+			if tc.dup == nil {
+				if err != nil {
+					t.Fatalf("CheckDuplicates(%s) = %v, want nil", tc.in, err)
+				}
+				return
+			}
+			var de *DuplicateError
+			if !errors.As(err, &de) || *de != *tc.dup {
+				t.Fatalf("CheckDuplicates(%s) = %v, want %v", tc.in, err, tc.dup)
+			}
+		})
+	}
+}
+
+func TestCheckDuplicatesInvalidJSON(t *testing.T) {
+	for _, in := range []string{`{"a":`, `{"a" 1}`, `[1,]`, `}`} {
+		err := CheckDuplicates([]byte(in))
+		var de *DuplicateError
+		if err == nil || errors.As(err, &de) {
+			t.Errorf("CheckDuplicates(%s) = %v, want a syntax error", in, err)
+		}
+	}
+}
+
+func FuzzCheckDuplicates(f *testing.F) {
+	for _, s := range []string{`{"otp":"1","otp":null}`, `{"a":[{"b":1}]}`, `{"\u0061":1,"a":2}`, `[]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = CheckDuplicates(data) // must not panic
+	})
+}
