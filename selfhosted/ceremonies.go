@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/useragent"
 )
 
 // credentialParameters: ES256 first (every platform authenticator), then
@@ -80,7 +80,7 @@ func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response jso
 		return passkeys.Passkey{}, err
 	}
 	rec := CredentialRecord{
-		ID: cred.ID, UserID: wu.rec.ID, Name: passkeyName(c.UserAgent), Data: data,
+		ID: cred.ID, UserID: wu.rec.ID, Name: useragent.Parse(c.UserAgent).PasskeyName(), Data: data,
 		SignCount: cred.Authenticator.SignCount, BackupState: cred.Flags.BackupState, CreatedAt: e.now(),
 	}
 	err = e.cfg.Store.AddCredential(ctx, rec)
@@ -249,34 +249,4 @@ func toPasskey(r CredentialRecord, c webauthn.Credential) passkeys.Passkey {
 		p.AAGUID = a.String()
 	}
 	return p
-}
-
-// passkeyName names a new passkey after the browser and system it was
-// created on, so users can tell their passkeys apart.
-func passkeyName(userAgent string) string {
-	browser := ""
-	for _, b := range []struct{ token, name string }{
-		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Chromium/", "Chromium"}, {"Safari/", "Safari"},
-	} {
-		if strings.Contains(userAgent, b.token) {
-			browser = b.name
-			break
-		}
-	}
-	system := ""
-	for _, s := range []struct{ token, name string }{
-		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"Mac OS X", "macOS"}, {"Windows", "Windows"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(userAgent, s.token) {
-			system = s.name
-			break
-		}
-	}
-	switch {
-	case browser != "" && system != "":
-		return "Passkey on " + browser + " (" + system + ")"
-	case browser != "" || system != "":
-		return "Passkey on " + browser + system
-	}
-	return "Passkey"
 }
