@@ -8,30 +8,6 @@ import (
 	"github.com/passkeyready/passkeys/internal/corbadoapi"
 )
 
-func TestParseUserAgent(t *testing.T) {
-	for _, tc := range []struct {
-		ua   string
-		want corbadoapi.ParsedDeviceInfo
-	}{
-		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-			corbadoapi.ParsedDeviceInfo{BrowserName: "Chrome", BrowserVersion: "124.0.0.0", OSName: "macOS", OSVersion: "10.15.7"}},
-		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.51",
-			corbadoapi.ParsedDeviceInfo{BrowserName: "Edge", BrowserVersion: "124.0.2478.51", OSName: "Windows", OSVersion: "10.0"}},
-		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-			corbadoapi.ParsedDeviceInfo{BrowserName: "Safari", BrowserVersion: "17.4", OSName: "iOS", OSVersion: "17.4"}},
-		{"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
-			corbadoapi.ParsedDeviceInfo{BrowserName: "Chrome", BrowserVersion: "124.0.0.0", OSName: "Android", OSVersion: "14"}},
-		{"Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
-			corbadoapi.ParsedDeviceInfo{BrowserName: "Firefox", BrowserVersion: "125.0", OSName: "Linux"}},
-		{"Go-http-client/1.1", corbadoapi.ParsedDeviceInfo{}},
-		{"", corbadoapi.ParsedDeviceInfo{}},
-	} {
-		if diff := cmp.Diff(tc.want, parseUserAgent(tc.ua)); diff != "" {
-			t.Errorf("parseUserAgent(%q) (-want +got):\n%s", tc.ua, diff)
-		}
-	}
-}
-
 func TestClientInformation(t *testing.T) {
 	no, yes := false, true
 	for _, tc := range []struct {

@@ -1,8 +1,11 @@
 package passkeys
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
 	"time"
 )
@@ -84,4 +87,54 @@ func asError(err error) *Error {
 		return e
 	}
 	return ErrInternal.With("", err)
+}
+
+// errorWriter writes errors as problem+json and logs their causes.
+type errorWriter struct {
+	logger *slog.Logger
+}
+
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+func (ew *errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
+	e := asError(err)
+	logger := ew.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	level := slog.LevelInfo
+	if e.Status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code}
+	if e.Err != nil {
+		attrs = append(attrs, "cause", e.Err.Error())
+	}
+	logger.Log(r.Context(), level, "passkeys: request failed", attrs...)
+
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/problem+json")
+	hdr.Set("Cache-Control", "no-store")
+	if e.RetryAfter > 0 {
+		hdr.Set("Retry-After", fmt.Sprint(int64(math.Ceil(e.RetryAfter.Seconds()))))
+	}
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(problem{
+		Type: "urn:passkeys:error:" + e.Code, Title: e.Title, Status: e.Status, Detail: e.Detail, Code: e.Code,
+	})
+}
+
+// writeJSON writes a 200 JSON response that no cache may keep.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -1,0 +1,173 @@
+package passkeys
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/passkeyready/passkeys/internal/corbadoapi"
+)
+
+// add keeps v as JSON under key unless a live entry is kept there.
+func (c *Corbado) add(ctx context.Context, key string, v any, expires time.Time) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.keeper.Add(ctx, key, b, c.now(), expires)
+}
+
+// take takes the JSON kept under key into v. It reports false when
+// nothing is kept.
+func (c *Corbado) take(ctx context.Context, key string, v any) (bool, error) {
+	b, err := c.keeper.Take(ctx, key, c.now())
+	if errors.Is(err, ErrKeeperMiss) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("decoding kept state: %w", err)
+	}
+	return true, nil
+}
+
+// Ceremony kinds kept with each ceremony.
+const (
+	kindAppend    = "append"
+	kindLogin     = "login"
+	kindMediation = "mediation"
+)
+
+// ceremonyState is what a finish needs from its start.
+type ceremonyState struct {
+	Kind       string          `json:"k"`
+	ProcessID  string          `json:"p"`
+	TrackingID string          `json:"t"`
+	UserID     string          `json:"u,omitempty"`
+	Email      string          `json:"e,omitempty"`
+	Caps       map[string]bool `json:"c,omitempty"`
+}
+
+func newCeremony(kind, userID, email string, cl Client) ceremonyState {
+	return ceremonyState{
+		Kind: kind, ProcessID: randomID(), TrackingID: randomID(),
+		UserID: userID, Email: email, Caps: cl.Capabilities,
+	}
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// ceremonyKey is the keeper key of the ceremony with this challenge.
+func ceremonyKey(challenge []byte) string {
+	return "corbado-ceremony:" + base64.RawURLEncoding.EncodeToString(challenge)
+}
+
+// started keeps st under the challenge of the options Corbado returned
+// and returns the options as a JSON object; mediation options are marked
+// conditional.
+func (c *Corbado) started(ctx context.Context, st ceremonyState, options string) (json.RawMessage, error) {
+	var o map[string]json.RawMessage
+	var pk struct {
+		Challenge string `json:"challenge"`
+	}
+	if err := json.Unmarshal([]byte(options), &o); err != nil || o["publicKey"] == nil {
+		return nil, ErrUpstream.With("", fmt.Errorf("corbado %s options are not a JSON object with publicKey", st.Kind))
+	}
+	if err := json.Unmarshal(o["publicKey"], &pk); err != nil {
+		return nil, ErrUpstream.With("", fmt.Errorf("corbado %s options: publicKey: %w", st.Kind, err))
+	}
+	challenge, err := decodeB64(pk.Challenge)
+	if err != nil || len(challenge) == 0 {
+		return nil, ErrUpstream.With("", fmt.Errorf("corbado %s options carry no challenge", st.Kind))
+	}
+	if st.Kind == kindMediation {
+		o["mediation"] = json.RawMessage(`"conditional"`)
+	}
+	out, err := json.Marshal(o)
+	if err != nil {
+		return nil, ErrUpstream.With("", err)
+	}
+	if err := c.add(ctx, ceremonyKey(challenge), st, c.now().Add(corbadoCeremonyTimeout)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var errCorbadoCeremony = ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil)
+
+// takeCeremony consumes the ceremony named by the challenge inside the
+// response's clientDataJSON. A ceremony of another kind is consumed too
+// and fails.
+func (c *Corbado) takeCeremony(ctx context.Context, response json.RawMessage, kind string) (ceremonyState, error) {
+	var st ceremonyState
+	var r struct {
+		Response struct {
+			ClientDataJSON string `json:"clientDataJSON"`
+		} `json:"response"`
+	}
+	var cd struct {
+		Challenge string `json:"challenge"`
+	}
+	if err := json.Unmarshal(response, &r); err != nil {
+		return st, ErrVerificationFailed.With("", err)
+	}
+	raw, err := decodeB64(r.Response.ClientDataJSON)
+	if err != nil || json.Unmarshal(raw, &cd) != nil {
+		return st, ErrVerificationFailed.With("", errors.New("clientDataJSON is not base64url JSON"))
+	}
+	challenge, err := decodeB64(cd.Challenge)
+	if err != nil || len(challenge) == 0 {
+		return st, errCorbadoCeremony
+	}
+	found, err := c.take(ctx, ceremonyKey(challenge), &st)
+	switch {
+	case err != nil:
+		return st, err
+	case !found:
+		return st, errCorbadoCeremony
+	case st.Kind != kind:
+		return st, ErrVerificationFailed.With("", fmt.Errorf("ceremony of kind %s finished as %s", st.Kind, kind))
+	}
+	return st, nil
+}
+
+// decodeB64 decodes base64url or standard base64, padded or not.
+func decodeB64(s string) ([]byte, error) {
+	s = strings.TrimRight(s, "=")
+	if strings.ContainsAny(s, "+/") {
+		return base64.RawStdEncoding.DecodeString(s)
+	}
+	return base64.RawURLEncoding.DecodeString(s)
+}
+
+// canonicalID writes a credential ID as unpadded base64url, the form the
+// browser reports; an ID that is not base64 is returned unchanged.
+func canonicalID(s string) string {
+	b, err := decodeB64(s)
+	if err != nil || len(b) == 0 {
+		return s
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// clientInformation describes the browser to Corbado. caps, when not
+// nil, replaces the capabilities of cl (a finish reuses those its start
+// was sent).
+func clientInformation(cl Client, caps map[string]bool) corbadoapi.ClientInformation {
+	if caps == nil {
+		caps = cl.Capabilities
+	}
+	return corbadoapi.NewClientInformation(cl.RemoteAddr, cl.UserAgent, caps)
+}
