@@ -11,10 +11,8 @@
 package selfhosted
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -200,6 +198,7 @@ func validateRP(rpID string, origins []string) error {
 // store keeps.
 func (e *Engine) now() time.Time { return e.cfg.Clock().UTC().Truncate(time.Microsecond) }
 
+// randomBytes returns n bytes from crypto/rand.
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -208,127 +207,12 @@ func randomBytes(n int) []byte {
 	return b
 }
 
+// b64 encodes credential IDs and user IDs: unpadded base64url, as
+// WebAuthn does.
 var b64 = base64.RawURLEncoding
 
-// waUser adapts a stored user and its credentials to go-webauthn.
-type waUser struct {
-	rec   UserRecord
-	creds []webauthn.Credential
-	recs  []CredentialRecord
-}
-
-func (u *waUser) WebAuthnID() []byte                         { return u.rec.Handle }
-func (u *waUser) WebAuthnName() string                       { return u.rec.Email }
-func (u *waUser) WebAuthnDisplayName() string                { return u.rec.Email }
-func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
-
-func (u *waUser) public() passkeys.User { return passkeys.User{ID: u.rec.ID, Email: u.rec.Email} }
-
-// loadUser reads the user k selects and their credentials, with the
-// counters and backup state of the store's columns laid over the stored
-// records. It returns ErrNotFound when there is no such user.
-func (e *Engine) loadUser(ctx context.Context, k UserKey) (*waUser, error) {
-	rec, recs, err := e.cfg.Store.UserWithCredentials(ctx, k)
-	if err != nil {
-		return nil, err
-	}
-	u := &waUser{rec: rec, recs: recs, creds: make([]webauthn.Credential, 0, len(recs))}
-	for _, r := range recs {
-		c, err := decodeCredential(r)
-		if err != nil {
-			return nil, err
-		}
-		u.creds = append(u.creds, c)
-	}
-	return u, nil
-}
-
-// decodeCredential decodes a stored credential record and lays the
-// store's counter and backup state over it.
-func decodeCredential(r CredentialRecord) (webauthn.Credential, error) {
-	var c webauthn.Credential
-	if err := decode(r.Data, &c); err != nil {
-		return c, fmt.Errorf("decoding credential %s: %w", b64.EncodeToString(r.ID), err)
-	}
-	c.Authenticator.SignCount = r.SignCount
-	c.Flags.BackupState = r.BackupState
-	return c, nil
-}
-
-// msgpValue is a go-webauthn type with generated MessagePack methods:
-// webauthn.Credential and webauthn.SessionData.
-type msgpValue interface {
-	MarshalMsg(b []byte) ([]byte, error)
-	UnmarshalMsg(b []byte) ([]byte, error)
-}
-
-// encode encodes v as MessagePack, the format of CredentialRecord.Data
-// and Ceremony.Session: go-webauthn's own compact encoding of these
-// types, far faster to decode than JSON.
-func encode(v msgpValue) ([]byte, error) { return v.MarshalMsg(nil) }
-
-// decode decodes what encode encodes, and the JSON that earlier versions
-// stored: a MessagePack map never starts with '{', a JSON object always
-// does.
-func decode(data []byte, v msgpValue) error {
-	if len(data) > 0 && data[0] == '{' {
-		return json.Unmarshal(data, v)
-	}
-	rest, err := v.UnmarshalMsg(data)
-	if err == nil && len(rest) > 0 {
-		err = fmt.Errorf("%d bytes after the value", len(rest))
-	}
-	return err
-}
-
-func (u *waUser) record(id []byte) (CredentialRecord, bool) {
-	for _, r := range u.recs {
-		if string(r.ID) == string(id) {
-			return r, true
-		}
-	}
-	return CredentialRecord{}, false
-}
-
-// putCeremony stores the session data whole under its challenge.
-func (e *Engine) putCeremony(ctx context.Context, kind CeremonyKind, userID string, s *webauthn.SessionData) error {
-	data, err := encode(s)
-	if err != nil {
-		return err
-	}
-	now := e.now()
-	return e.cfg.Store.PutCeremony(ctx, Ceremony{
-		Challenge: s.Challenge, Kind: kind, UserID: userID, Session: data,
-		ExpiresAt: now.Add(e.cfg.CeremonyTimeout),
-	}, now)
-}
-
-var errCeremony = passkeys.ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil)
-
-// takeCeremony consumes the ceremony named by the challenge in the
-// response's clientDataJSON. A ceremony of another kind is consumed too and
-// fails: a challenge is good for one finish only.
-func (e *Engine) takeCeremony(ctx context.Context, challenge string, kind CeremonyKind) (Ceremony, webauthn.SessionData, error) {
-	var s webauthn.SessionData
-	if challenge == "" {
-		return Ceremony{}, s, errCeremony
-	}
-	c, err := e.cfg.Store.TakeCeremony(ctx, challenge, e.now())
-	if errors.Is(err, ErrNotFound) {
-		return c, s, errCeremony
-	}
-	if err != nil {
-		return c, s, err
-	}
-	if c.Kind != kind {
-		return c, s, passkeys.ErrVerificationFailed.With("", fmt.Errorf("ceremony of kind %s finished as %s", c.Kind, kind))
-	}
-	if err := decode(c.Session, &s); err != nil {
-		return c, s, fmt.Errorf("decoding ceremony: %w", err)
-	}
-	return c, s, nil
-}
-
+// verificationFailed is the error of a response that does not verify;
+// err, the cause, is logged and never sent.
 func verificationFailed(err error) error {
 	return passkeys.ErrVerificationFailed.With("", err)
 }

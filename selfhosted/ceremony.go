@@ -1,0 +1,50 @@
+package selfhosted
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/passkeyready/passkeys"
+)
+
+// putCeremony stores the session data whole under its challenge.
+func (e *Engine) putCeremony(ctx context.Context, kind CeremonyKind, userID string, s *webauthn.SessionData) error {
+	data, err := encode(s)
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	return e.cfg.Store.PutCeremony(ctx, Ceremony{
+		Challenge: s.Challenge, Kind: kind, UserID: userID, Session: data,
+		ExpiresAt: now.Add(e.cfg.CeremonyTimeout),
+	}, now)
+}
+
+var errCeremony = passkeys.ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil)
+
+// takeCeremony consumes the ceremony named by the challenge in the
+// response's clientDataJSON. A ceremony of another kind is consumed too and
+// fails: a challenge is good for one finish only.
+func (e *Engine) takeCeremony(ctx context.Context, challenge string, kind CeremonyKind) (Ceremony, webauthn.SessionData, error) {
+	var s webauthn.SessionData
+	if challenge == "" {
+		return Ceremony{}, s, errCeremony
+	}
+	c, err := e.cfg.Store.TakeCeremony(ctx, challenge, e.now())
+	if errors.Is(err, ErrNotFound) {
+		return c, s, errCeremony
+	}
+	if err != nil {
+		return c, s, err
+	}
+	if c.Kind != kind {
+		return c, s, passkeys.ErrVerificationFailed.With("", fmt.Errorf("ceremony of kind %s finished as %s", c.Kind, kind))
+	}
+	if err := decode(c.Session, &s); err != nil {
+		return c, s, fmt.Errorf("decoding ceremony: %w", err)
+	}
+	return c, s, nil
+}

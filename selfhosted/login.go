@@ -1,0 +1,88 @@
+package selfhosted
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/passkeyready/passkeys"
+)
+
+// StartLogin implements [passkeys.Backend]. Unknown emails and accounts
+// without passkeys get Allow false.
+func (e *Engine) StartLogin(ctx context.Context, email string, _ passkeys.Client) (passkeys.LoginStart, error) {
+	wu, err := e.loadUser(ctx, UserKey{Email: email})
+	if errors.Is(err, ErrNotFound) {
+		return passkeys.LoginStart{}, nil
+	}
+	if err != nil || len(wu.creds) == 0 {
+		return passkeys.LoginStart{}, err
+	}
+	assertion, session, err := e.wa.BeginLogin(wu)
+	if err != nil {
+		return passkeys.LoginStart{}, err
+	}
+	return e.loginStarted(ctx, CeremonyLogin, wu.rec.ID, assertion, session)
+}
+
+func (e *Engine) loginStarted(ctx context.Context, kind CeremonyKind, userID string, a *protocol.CredentialAssertion, s *webauthn.SessionData) (passkeys.LoginStart, error) {
+	if err := e.putCeremony(ctx, kind, userID, s); err != nil {
+		return passkeys.LoginStart{}, err
+	}
+	opts, err := json.Marshal(a)
+	return passkeys.LoginStart{Allow: true, Options: opts}, err
+}
+
+// FinishLogin implements [passkeys.Backend].
+func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ passkeys.Client) (passkeys.User, error) {
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return passkeys.User{}, verificationFailed(err)
+	}
+	cer, session, err := e.takeCeremony(ctx, parsed.Response.CollectedClientData.Challenge, CeremonyLogin)
+	if err != nil {
+		return passkeys.User{}, err
+	}
+	wu, err := e.loadUser(ctx, UserKey{ID: cer.UserID})
+	if errors.Is(err, ErrNotFound) {
+		return passkeys.User{}, verificationFailed(err)
+	}
+	if err != nil {
+		return passkeys.User{}, err
+	}
+	cred, err := e.wa.ValidateLogin(wu, session, parsed)
+	if err != nil {
+		return passkeys.User{}, verificationFailed(err)
+	}
+	return e.loggedIn(ctx, wu, cred, parsed)
+}
+
+// loggedIn enforces the signature counter and writes back the state of the
+// login: counter, backup state and time of use.
+func (e *Engine) loggedIn(ctx context.Context, wu *waUser, cred *webauthn.Credential, parsed *protocol.ParsedCredentialAssertionData) (passkeys.User, error) {
+	rec, ok := wu.record(cred.ID)
+	if !ok {
+		return passkeys.User{}, verificationFailed(errors.New("credential vanished during login"))
+	}
+	count := parsed.Response.AuthenticatorData.Counter
+	if (rec.SignCount != 0 || count != 0) && count <= rec.SignCount {
+		return passkeys.User{}, passkeys.ErrVerificationFailed.With("The passkey's signature counter went backwards; it may have been cloned.",
+			fmt.Errorf("counter %d after %d", count, rec.SignCount))
+	}
+	err := e.cfg.Store.RecordCredentialUse(ctx, CredentialUse{
+		ID: cred.ID, SignCount: count, BackupState: parsed.Response.AuthenticatorData.Flags.HasBackupState(), UsedAt: e.now(),
+	})
+	switch {
+	case errors.Is(err, ErrCounterRegressed):
+		return passkeys.User{}, passkeys.ErrVerificationFailed.With("The passkey's signature counter went backwards; it may have been cloned.", err)
+	case errors.Is(err, ErrNotFound):
+		return passkeys.User{}, verificationFailed(err)
+	case err != nil:
+		return passkeys.User{}, err
+	}
+	return wu.public(), nil
+}

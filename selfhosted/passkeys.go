@@ -1,0 +1,59 @@
+package selfhosted
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
+
+	"github.com/passkeyready/passkeys"
+)
+
+// ListPasskeys implements [passkeys.Backend].
+func (e *Engine) ListPasskeys(ctx context.Context, u passkeys.User) ([]passkeys.Passkey, error) {
+	recs, err := e.cfg.Store.CredentialsByUser(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]passkeys.Passkey, 0, len(recs))
+	for _, r := range recs {
+		c, err := decodeCredential(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, toPasskey(r, c))
+	}
+	return out, nil
+}
+
+// DeletePasskey implements [passkeys.Backend].
+func (e *Engine) DeletePasskey(ctx context.Context, u passkeys.User, id string) error {
+	raw, err := b64.DecodeString(id)
+	if err != nil {
+		return passkeys.ErrInvalidRequest.With("The passkey id must be unpadded base64url.", err)
+	}
+	err = e.cfg.Store.DeleteCredential(ctx, u.ID, raw)
+	if errors.Is(err, ErrNotFound) {
+		return passkeys.ErrNotFound.With("You have no passkey with this id.", err)
+	}
+	return err
+}
+
+func toPasskey(r CredentialRecord, c webauthn.Credential) passkeys.Passkey {
+	p := passkeys.Passkey{
+		ID: b64.EncodeToString(r.ID), Name: r.Name, CreatedAt: r.CreatedAt,
+		BackupEligible: c.Flags.BackupEligible, BackedUp: r.BackupState, Transports: []string{},
+	}
+	if !r.LastUsedAt.IsZero() {
+		t := r.LastUsedAt
+		p.LastUsedAt = &t
+	}
+	for _, t := range c.Transport {
+		p.Transports = append(p.Transports, string(t))
+	}
+	if a, err := uuid.FromBytes(c.Authenticator.AAGUID); err == nil && a != uuid.Nil {
+		p.AAGUID = a.String()
+	}
+	return p
+}

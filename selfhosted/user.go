@@ -1,0 +1,62 @@
+package selfhosted
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/passkeyready/passkeys"
+)
+
+// waUser adapts a stored user and its credentials to go-webauthn.
+type waUser struct {
+	rec   UserRecord
+	creds []webauthn.Credential
+	recs  []CredentialRecord
+}
+
+func (u *waUser) WebAuthnID() []byte                         { return u.rec.Handle }
+func (u *waUser) WebAuthnName() string                       { return u.rec.Email }
+func (u *waUser) WebAuthnDisplayName() string                { return u.rec.Email }
+func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+func (u *waUser) public() passkeys.User { return passkeys.User{ID: u.rec.ID, Email: u.rec.Email} }
+
+// loadUser reads the user k selects and their credentials, with the
+// counters and backup state of the store's columns laid over the stored
+// records. It returns ErrNotFound when there is no such user.
+func (e *Engine) loadUser(ctx context.Context, k UserKey) (*waUser, error) {
+	rec, recs, err := e.cfg.Store.UserWithCredentials(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	u := &waUser{rec: rec, recs: recs, creds: make([]webauthn.Credential, 0, len(recs))}
+	for _, r := range recs {
+		c, err := decodeCredential(r)
+		if err != nil {
+			return nil, err
+		}
+		u.creds = append(u.creds, c)
+	}
+	return u, nil
+}
+
+func (u *waUser) record(id []byte) (CredentialRecord, bool) {
+	for _, r := range u.recs {
+		if string(r.ID) == string(id) {
+			return r, true
+		}
+	}
+	return CredentialRecord{}, false
+}
+
+// sessionUser loads the account behind a session. A session whose account
+// no longer exists is unauthorized.
+func (e *Engine) sessionUser(ctx context.Context, u passkeys.User) (*waUser, error) {
+	wu, err := e.loadUser(ctx, UserKey{ID: u.ID})
+	if errors.Is(err, ErrNotFound) {
+		return nil, passkeys.ErrUnauthorized.With("The account of this session no longer exists.", err)
+	}
+	return wu, err
+}
