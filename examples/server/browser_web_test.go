@@ -48,6 +48,9 @@ func TestWebHandler(t *testing.T) {
 			if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
 				t.Errorf("X-Content-Type-Options %q, want nosniff", got)
 			}
+			if got := res.Header.Get("Cross-Origin-Opener-Policy"); got != "same-origin" {
+				t.Errorf("Cross-Origin-Opener-Policy %q, want same-origin", got)
+			}
 		})
 	}
 }

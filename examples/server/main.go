@@ -53,6 +53,7 @@ type config struct {
 	jwtSecret string
 	postgres  string
 	startRate int
+	limits    limits
 }
 
 // stringList is a repeatable flag.
@@ -88,11 +89,39 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.jwtSecret, "jwt-secret", env("PASSKEYS_JWT_SECRET", ""), "demo JWT key, at least 32 bytes (PASSKEYS_JWT_SECRET); default: generated and kept next to the database")
 	fs.StringVar(&c.postgres, "postgres", env("PASSKEYS_POSTGRES", ""), "PostgreSQL DSN; use PostgreSQL instead of SQLite, for several instances (PASSKEYS_POSTGRES)")
 	fs.IntVar(&c.startRate, "start-limit", envInt(getenv, "PASSKEYS_START_LIMIT", 0), "passkey login/mediation starts allowed per minute per client IP; 0 = library default (600), -1 = unlimited, e.g. for a load test from one address (PASSKEYS_START_LIMIT)")
+	l, d := &c.limits, defaultLimits
+	fs.DurationVar(&l.readHeaderTimeout, "read-header-timeout", envDuration(getenv, "PASSKEYS_READ_HEADER_TIMEOUT", d.readHeaderTimeout), "time a client has to send a request's headers (PASSKEYS_READ_HEADER_TIMEOUT)")
+	fs.DurationVar(&l.readTimeout, "read-timeout", envDuration(getenv, "PASSKEYS_READ_TIMEOUT", d.readTimeout), "time a client has to send a whole request, body included (PASSKEYS_READ_TIMEOUT)")
+	fs.DurationVar(&l.writeTimeout, "write-timeout", envDuration(getenv, "PASSKEYS_WRITE_TIMEOUT", d.writeTimeout), "time from the end of a request's headers to the end of its response (PASSKEYS_WRITE_TIMEOUT)")
+	fs.DurationVar(&l.idleTimeout, "idle-timeout", envDuration(getenv, "PASSKEYS_IDLE_TIMEOUT", d.idleTimeout), "time a keep-alive connection may wait for its next request (PASSKEYS_IDLE_TIMEOUT)")
+	fs.IntVar(&l.maxHeaderBytes, "max-header-bytes", envInt(getenv, "PASSKEYS_MAX_HEADER_BYTES", d.maxHeaderBytes), "cap on a request's line and headers (PASSKEYS_MAX_HEADER_BYTES)")
+	fs.Int64Var(&l.maxBodyBytes, "max-body-bytes", int64(envInt(getenv, "PASSKEYS_MAX_BODY_BYTES", int(d.maxBodyBytes))), "cap on a request's body, at most 1048576 (PASSKEYS_MAX_BODY_BYTES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	c.origins = origins.values
+	for name, v := range map[string]time.Duration{
+		"-read-header-timeout": l.readHeaderTimeout, "-read-timeout": l.readTimeout,
+		"-write-timeout": l.writeTimeout, "-idle-timeout": l.idleTimeout,
+	} {
+		if v <= 0 {
+			return c, fmt.Errorf("%s must be positive: without it a client may hold a connection for ever", name)
+		}
+	}
+	if l.maxHeaderBytes <= 0 {
+		return c, errors.New("-max-header-bytes must be positive")
+	}
+	if l.maxBodyBytes <= 0 || l.maxBodyBytes > 1<<20 {
+		return c, errors.New("-max-body-bytes must be between 1 and 1048576")
+	}
 	return c, nil
+}
+
+func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 func envInt(getenv func(string) string, name string, def int) int {
@@ -137,7 +166,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if backend == nil {
 		backend, name = engine, "self-hosted"
 	}
-	opts := passkeys.Options{Backend: backend, JWTKey: secret, Logger: logger, Limiter: limiter}
+	opts := passkeys.Options{Backend: backend, JWTKey: secret, Logger: logger, Limiter: limiter, MaxBodyBytes: c.limits.maxBodyBytes}
 	if c.startRate != 0 {
 		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
 	}
@@ -146,16 +175,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 
-	mux := http.NewServeMux()
-	mux.Handle("/auth/", http.StripPrefix("/auth", auth))
-	mux.Handle("GET /api/me", auth.RequireSession(http.HandlerFunc(me)))
-	mux.Handle("/", webHandler())
-
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := newServer(routes(auth), c.limits, logger)
 	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c), "backend", name)
 	if ready != nil {
 		ready <- ln.Addr().String()

@@ -276,3 +276,77 @@ func TestExampleServerConfig(t *testing.T) {
 		t.Errorf("-postgres without -jwt-secret: %v", err)
 	}
 }
+
+// TestExampleServerHeaders: every response says nosniff, the page also
+// carries its CSP and Cross-Origin-Opener-Policy, and the example's own
+// routes answer other methods with 405 and Allow (problem+json under /api/,
+// as the passkey handler's errors are).
+func TestExampleServerHeaders(t *testing.T) {
+	base, _ := startServer(t, nil, "-db", filepath.Join(t.TempDir(), "passkeys.db"))
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		contentType  string
+		allow        string
+		code         string // problem+json code
+		page         bool   // the demo page's headers
+	}{
+		{"GET", "/", 200, "text/html", "", "", true},
+		{"HEAD", "/", 200, "text/html", "", "", true},
+		{"GET", "/app.js", 200, "text/javascript", "", "", true},
+		{"GET", "/missing.js", 404, "text/plain", "", "", true},
+		{"POST", "/", 405, "text/plain", "GET, HEAD", "", false},
+		{"DELETE", "/app.js", 405, "text/plain", "GET, HEAD", "", false},
+		{"GET", "/api/me", 401, "application/problem+json", "", "unauthorized", false},
+		{"HEAD", "/api/me", 401, "application/problem+json", "", "", false},
+		{"POST", "/api/me", 405, "application/problem+json", "GET, HEAD", "method_not_allowed", false},
+		{"PUT", "/api/me", 405, "application/problem+json", "GET, HEAD", "method_not_allowed", false},
+		{"DELETE", "/api/me", 405, "application/problem+json", "GET, HEAD", "method_not_allowed", false},
+		{"PATCH", "/api/me", 405, "application/problem+json", "GET, HEAD", "method_not_allowed", false},
+		{"OPTIONS", "/api/me", 405, "application/problem+json", "GET, HEAD", "method_not_allowed", false},
+		{"GET", "/api/other", 404, "application/problem+json", "", "not_found", false},
+		{"POST", "/api/me/x", 404, "application/problem+json", "", "not_found", false},
+		{"GET", "/auth/passkeys", 401, "application/problem+json", "", "unauthorized", false},
+		{"GET", "/auth/nowhere", 404, "application/problem+json", "", "not_found", false},
+		{"POST", "/auth/signUpOrLogin", 400, "application/problem+json", "", "invalid_request", false},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, base+tc.path, nil)
+			if tc.method == "POST" && strings.HasPrefix(tc.path, "/auth/") {
+				req, _ = http.NewRequest(tc.method, base+tc.path, strings.NewReader(`{"email":""}`))
+				req.Header.Set("Content-Type", "application/json")
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			raw, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tc.status {
+				t.Errorf("status %d, want %d: %s", res.StatusCode, tc.status, raw)
+			}
+			if got := res.Header.Get("Content-Type"); !strings.HasPrefix(got, tc.contentType) {
+				t.Errorf("Content-Type %q, want %s", got, tc.contentType)
+			}
+			if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q, want nosniff", got)
+			}
+			if got := res.Header.Get("Allow"); got != tc.allow {
+				t.Errorf("Allow %q, want %q", got, tc.allow)
+			}
+			if tc.code != "" {
+				var p map[string]any
+				if err := json.Unmarshal(raw, &p); err != nil || p["code"] != tc.code || p["status"] != float64(tc.status) || p["type"] != "urn:passkeys:error:"+tc.code {
+					t.Errorf("problem %s (%v), want code %s", raw, err, tc.code)
+				}
+				if got := res.Header.Get("Cache-Control"); got != "no-store" {
+					t.Errorf("Cache-Control %q, want no-store", got)
+				}
+			}
+			coop, csp := res.Header.Get("Cross-Origin-Opener-Policy"), res.Header.Get("Content-Security-Policy")
+			if tc.page && (coop != "same-origin" || csp != contentSecurityPolicy) {
+				t.Errorf("Cross-Origin-Opener-Policy %q, Content-Security-Policy %q: want same-origin and the page's policy", coop, csp)
+			}
+		})
+	}
+}
