@@ -57,13 +57,13 @@ func (k UserKey) Check() error {
 	return nil
 }
 
-// UserStore stores accounts.
+// UserStore stores accounts. Its methods are called concurrently, from
+// many requests at once, and must be safe for concurrent use.
 type UserStore interface {
 	// CreateUser stores u. It returns ErrDuplicate, and changes nothing,
-	// when a user with the same ID, Email or Handle exists.
+	// when a user with the same ID, Email or Handle exists. Of concurrent
+	// calls with the same ID, Email or Handle at most one succeeds.
 	CreateUser(ctx context.Context, u UserRecord) error
-	// UserByID returns the user with this ID, or ErrNotFound.
-	UserByID(ctx context.Context, id string) (UserRecord, error)
 	// UserByEmail returns the user with this (normalised) email, or ErrNotFound.
 	UserByEmail(ctx context.Context, email string) (UserRecord, error)
 	// UserWithCredentials returns the user k selects together with that
@@ -103,13 +103,13 @@ type CredentialUse struct {
 	UsedAt      time.Time
 }
 
-// CredentialStore stores passkeys.
+// CredentialStore stores passkeys. Its methods must be safe for
+// concurrent use.
 type CredentialStore interface {
 	// AddCredential stores c. It returns ErrDuplicate, and changes nothing,
-	// when a credential with c.ID exists for any user.
+	// when a credential with c.ID exists for any user. Of concurrent calls
+	// with the same c.ID exactly one succeeds.
 	AddCredential(ctx context.Context, c CredentialRecord) error
-	// Credential returns the credential with this ID, or ErrNotFound.
-	Credential(ctx context.Context, id []byte) (CredentialRecord, error)
 	// CredentialsByUser returns the user's credentials ordered by CreatedAt,
 	// then ID. A user without credentials gets an empty slice and no error.
 	CredentialsByUser(ctx context.Context, userID string) ([]CredentialRecord, error)
@@ -152,7 +152,8 @@ type Ceremony struct {
 	ExpiresAt time.Time
 }
 
-// CeremonyStore stores pending ceremonies.
+// CeremonyStore stores pending ceremonies. Its methods must be safe for
+// concurrent use, also across instances when the store is shared.
 type CeremonyStore interface {
 	// PutCeremony stores c. It returns ErrDuplicate, and changes nothing,
 	// when a ceremony with the same Challenge exists and is live at now; it
@@ -182,7 +183,8 @@ type OTPRecord struct {
 	Attempts int
 }
 
-// OTPStore stores one pending code per email.
+// OTPStore stores one pending code per email. Its methods must be safe
+// for concurrent use, also across instances when the store is shared.
 type OTPStore interface {
 	// PutOTP makes o the email's code, replacing any previous one, and
 	// reports stored = true. The exception is the resend cooldown: when the
@@ -203,13 +205,43 @@ type OTPStore interface {
 	DeleteOTP(ctx context.Context, email string, hash []byte) error
 }
 
-// Store is everything the engine keeps. Implementations: memstore
-// (in-memory, for tests), sqlitestore (embedded default) and pgstore
-// (several instances on one PostgreSQL database). Each passes
-// storetest.Run.
+// Store is everything the engine keeps, and no more: each method is one
+// the engine calls. Implementations: memstore (in-memory, for tests),
+// sqlitestore (embedded default) and pgstore (several instances on one
+// PostgreSQL database). Each passes storetest.Run, and each also
+// implements the optional [UserByIDStore] and [CredentialByIDStore].
+//
+// A Store is used by many requests at once and must be safe for
+// concurrent use; the atomicity each method promises holds among
+// concurrent callers, and among instances when several share one
+// database.
 type Store interface {
 	UserStore
 	CredentialStore
 	CeremonyStore
 	OTPStore
+}
+
+// UserByIDStore is an optional capability of a [Store]: reading one user
+// by ID alone. The engine never calls it (a passkey ceremony reads the
+// user with [UserStore.UserWithCredentials]), so a Store need not have it;
+// tools and tests that hold a store discover it with a type assertion:
+//
+//	if s, ok := store.(selfhosted.UserByIDStore); ok { u, err := s.UserByID(ctx, id) }
+//
+// storetest checks it when a store implements it. It must be safe for
+// concurrent use.
+type UserByIDStore interface {
+	// UserByID returns the user with this ID, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (UserRecord, error)
+}
+
+// CredentialByIDStore is an optional capability of a [Store]: reading one
+// credential by its ID alone, whoever owns it. The engine never calls it
+// (it reads credentials with their user), so a Store need not have it;
+// storetest checks it when a store implements it. It must be safe for
+// concurrent use.
+type CredentialByIDStore interface {
+	// Credential returns the credential with this ID, or ErrNotFound.
+	Credential(ctx context.Context, id []byte) (CredentialRecord, error)
 }

@@ -34,7 +34,11 @@ const (
 	purgeLimit = 100
 )
 
-var _ selfhosted.Store = (*Store)(nil)
+var (
+	_ selfhosted.Store               = (*Store)(nil)
+	_ selfhosted.UserByIDStore       = (*Store)(nil)
+	_ selfhosted.CredentialByIDStore = (*Store)(nil)
+)
 
 // New returns an empty Store.
 func New() *Store {
@@ -77,7 +81,7 @@ func (s *Store) CreateUser(ctx context.Context, u selfhosted.UserRecord) error {
 	return nil
 }
 
-// UserByID implements [selfhosted.UserStore].
+// UserByID implements [selfhosted.UserByIDStore].
 func (s *Store) UserByID(ctx context.Context, id string) (selfhosted.UserRecord, error) {
 	if err := s.lock(ctx); err != nil {
 		return selfhosted.UserRecord{}, err
@@ -160,7 +164,7 @@ func compareCredentials(a, b selfhosted.CredentialRecord) int {
 	return bytes.Compare(a.ID, b.ID)
 }
 
-// Credential implements [selfhosted.CredentialStore].
+// Credential implements [selfhosted.CredentialByIDStore].
 func (s *Store) Credential(ctx context.Context, id []byte) (selfhosted.CredentialRecord, error) {
 	if err := s.lock(ctx); err != nil {
 		return selfhosted.CredentialRecord{}, err

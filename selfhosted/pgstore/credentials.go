@@ -24,7 +24,7 @@ func (s *Store) AddCredential(ctx context.Context, c selfhosted.CredentialRecord
 	return nil
 }
 
-// Credential implements [selfhosted.CredentialStore].
+// Credential implements [selfhosted.CredentialByIDStore].
 func (s *Store) Credential(ctx context.Context, id []byte) (selfhosted.CredentialRecord, error) {
 	c, err := scanCredential(s.pool.QueryRow(ctx,
 		s.sql(`SELECT `+credentialColumns+` FROM {schema}.credentials WHERE id = $1`), id))

@@ -64,8 +64,10 @@ type Store struct {
 }
 
 var (
-	_ selfhosted.Store = (*Store)(nil)
-	_ passkeys.Limiter = (*Store)(nil)
+	_ selfhosted.Store               = (*Store)(nil)
+	_ selfhosted.UserByIDStore       = (*Store)(nil)
+	_ selfhosted.CredentialByIDStore = (*Store)(nil)
+	_ passkeys.Limiter               = (*Store)(nil)
 )
 
 // Option configures [Open] and [New].

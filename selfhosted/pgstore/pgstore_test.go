@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -66,12 +65,18 @@ func freshSchema(t *testing.T, pool *pgxpool.Pool) string {
 
 func TestConformance(t *testing.T) {
 	pool := testPool(t)
-	storetest.Run(t, func(t *testing.T) selfhosted.Store {
-		s, err := New(t.Context(), pool, WithSchema(freshSchema(t, pool)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+	storetest.RunHarness(t, storetest.Harness{
+		NewStore: func(t *testing.T) selfhosted.Store {
+			s, err := New(t.Context(), pool, WithSchema(freshSchema(t, pool)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Count: func(t *testing.T, s selfhosted.Store, kind storetest.Kind) int {
+			return count(t, s.(*Store), `SELECT count(*) FROM {schema}.`+string(kind))
+		},
+		PurgeEvery: purgeEvery, PurgeLimit: purgeLimit,
 	})
 }
 
@@ -228,67 +233,6 @@ func newStore(t *testing.T, opts ...Option) *Store {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func TestPutCeremonyPurgesAbandoned(t *testing.T) {
-	s := newStore(t)
-	storetest.AbandonCeremonies(t, s, 1000)
-	if n := count(t, s, `SELECT count(*) FROM {schema}.ceremonies`); n >= 150 {
-		t.Errorf("%d of 1000 abandoned ceremonies still stored, want fewer than 150", n)
-	}
-}
-
-func TestPutCeremonyPurgeIsBounded(t *testing.T) {
-	ctx, s := t.Context(), newStore(t)
-	put := func(name string, n int, at time.Time) {
-		t.Helper()
-		for i := range n {
-			c := selfhosted.Ceremony{Challenge: fmt.Sprint(name, i), Kind: selfhosted.CeremonyLogin, ExpiresAt: at.Add(time.Minute)}
-			if err := s.PutCeremony(ctx, c, at); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	put("old-", 250, day0)
-	// Of the next sixteen puts one purges, and deletes a hundred.
-	put("new-", purgeEvery, day0.Add(2*time.Minute))
-	if n, want := count(t, s, `SELECT count(*) FROM {schema}.ceremonies`), 250+purgeEvery-purgeLimit; n != want {
-		t.Errorf("%d ceremonies stored, want %d", n, want)
-	}
-}
-
-func TestTakeCeremonyLeavesExpired(t *testing.T) {
-	ctx, s := t.Context(), newStore(t)
-	c := selfhosted.Ceremony{Challenge: "old", Kind: selfhosted.CeremonyLogin, ExpiresAt: day0}
-	if err := s.PutCeremony(ctx, c, day0.Add(-time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.TakeCeremony(ctx, "old", day0); !errors.Is(err, selfhosted.ErrNotFound) {
-		t.Fatalf("TakeCeremony(expired) = %v, want ErrNotFound", err)
-	}
-	if n := count(t, s, `SELECT count(*) FROM {schema}.ceremonies`); n != 1 {
-		t.Error("TakeCeremony deleted an expired ceremony; purging is PutCeremony's")
-	}
-}
-
-func TestPutOTPPurgesExpired(t *testing.T) {
-	ctx, s := t.Context(), newStore(t)
-	put := func(email string, created, expires time.Time) {
-		t.Helper()
-		o := selfhosted.OTPRecord{Email: email, Hash: []byte{1}, CreatedAt: created, ExpiresAt: expires}
-		if _, err := s.PutOTP(ctx, o, created); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put("old@example.com", day0, day0.Add(time.Minute))
-	put("live@example.com", day0, day0.Add(time.Hour))
-	put("new@example.com", day0.Add(2*time.Minute), day0.Add(time.Hour))
-	if n := count(t, s, `SELECT count(*) FROM {schema}.otps WHERE email = 'old@example.com'`); n != 0 {
-		t.Error("expired code still stored after PutOTP")
-	}
-	if n := count(t, s, `SELECT count(*) FROM {schema}.otps`); n != 2 {
-		t.Errorf("%d codes stored, want 2", n)
-	}
 }
 
 func TestOpenPoolSize(t *testing.T) {

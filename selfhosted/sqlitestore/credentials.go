@@ -22,7 +22,7 @@ func (s *Store) AddCredential(ctx context.Context, c selfhosted.CredentialRecord
 	return nil
 }
 
-// Credential implements [selfhosted.CredentialStore].
+// Credential implements [selfhosted.CredentialByIDStore].
 func (s *Store) Credential(ctx context.Context, id []byte) (selfhosted.CredentialRecord, error) {
 	c, err := scanCredential(s.queryRow(ctx,
 		`SELECT `+credentialColumns+` FROM credentials WHERE id = ?`, id))

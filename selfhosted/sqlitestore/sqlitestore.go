@@ -46,7 +46,11 @@ type Store struct {
 	ceremonyPuts atomic.Uint64 // PutCeremony calls so far
 }
 
-var _ selfhosted.Store = (*Store)(nil)
+var (
+	_ selfhosted.Store               = (*Store)(nil)
+	_ selfhosted.UserByIDStore       = (*Store)(nil)
+	_ selfhosted.CredentialByIDStore = (*Store)(nil)
+)
 
 // Open opens the SQLite database file at path, creating it if needed, and
 // brings its schema up to date. It keeps one connection, which uses

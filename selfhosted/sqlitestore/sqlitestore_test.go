@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"database/sql"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,7 +31,13 @@ func openTemp(t *testing.T) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) selfhosted.Store { return openTemp(t) })
+	storetest.RunHarness(t, storetest.Harness{
+		NewStore: func(t *testing.T) selfhosted.Store { return openTemp(t) },
+		Count: func(t *testing.T, s selfhosted.Store, kind storetest.Kind) int {
+			return rows(t, s.(*Store), string(kind))
+		},
+		PurgeEvery: purgeEvery, PurgeLimit: purgeLimit,
+	})
 }
 
 var day0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -212,67 +217,6 @@ func rows(t *testing.T, s *Store, table string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func TestPutCeremonyPurgesAbandoned(t *testing.T) {
-	s := openTemp(t)
-	storetest.AbandonCeremonies(t, s, 1000)
-	if n := rows(t, s, "ceremonies"); n >= 150 {
-		t.Errorf("%d of 1000 abandoned ceremonies still stored, want fewer than 150", n)
-	}
-}
-
-func TestPutCeremonyPurgeIsBounded(t *testing.T) {
-	ctx, s := t.Context(), openTemp(t)
-	put := func(name string, n int, at time.Time) {
-		t.Helper()
-		for i := range n {
-			c := selfhosted.Ceremony{Challenge: fmt.Sprint(name, i), Kind: selfhosted.CeremonyLogin, ExpiresAt: at.Add(time.Minute)}
-			if err := s.PutCeremony(ctx, c, at); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	put("old-", 250, day0)
-	// Of the next sixteen puts one purges, and deletes a hundred.
-	put("new-", purgeEvery, day0.Add(2*time.Minute))
-	if n, want := rows(t, s, "ceremonies"), 250+purgeEvery-purgeLimit; n != want {
-		t.Errorf("%d ceremonies stored, want %d", n, want)
-	}
-}
-
-func TestTakeCeremonyLeavesExpired(t *testing.T) {
-	ctx, s := t.Context(), openTemp(t)
-	c := selfhosted.Ceremony{Challenge: "old", Kind: selfhosted.CeremonyLogin, ExpiresAt: day0}
-	if err := s.PutCeremony(ctx, c, day0.Add(-time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.TakeCeremony(ctx, "old", day0); !errors.Is(err, selfhosted.ErrNotFound) {
-		t.Fatalf("TakeCeremony(expired) = %v, want ErrNotFound", err)
-	}
-	if n := rows(t, s, "ceremonies"); n != 1 {
-		t.Error("TakeCeremony deleted an expired ceremony; purging is PutCeremony's")
-	}
-}
-
-func TestPutOTPPurgesExpired(t *testing.T) {
-	ctx, s := t.Context(), openTemp(t)
-	put := func(email string, created, expires time.Time) {
-		t.Helper()
-		o := selfhosted.OTPRecord{Email: email, Hash: []byte{1}, CreatedAt: created, ExpiresAt: expires}
-		if _, err := s.PutOTP(ctx, o, created); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put("old@example.com", day0, day0.Add(time.Minute))
-	put("live@example.com", day0, day0.Add(time.Hour))
-	put("new@example.com", day0.Add(2*time.Minute), day0.Add(time.Hour))
-	if n := rows(t, s, "otps WHERE email = 'old@example.com'"); n != 0 {
-		t.Error("expired code still stored after PutOTP")
-	}
-	if n := rows(t, s, "otps"); n != 2 {
-		t.Errorf("%d codes stored, want 2", n)
-	}
 }
 
 func TestOpenKeepsOneConnection(t *testing.T) {

@@ -18,7 +18,7 @@ func (s *Store) CreateUser(ctx context.Context, u selfhosted.UserRecord) error {
 	return nil
 }
 
-// UserByID implements [selfhosted.UserStore].
+// UserByID implements [selfhosted.UserByIDStore].
 func (s *Store) UserByID(ctx context.Context, id string) (selfhosted.UserRecord, error) {
 	return s.user(ctx, userColumnsFrom+`WHERE id = ?`, id)
 }

@@ -2,12 +2,33 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/passkeyready/passkeys/selfhosted"
 )
+
+// credentialByID returns the credential with this ID, which owner holds
+// if anyone does: with the optional [selfhosted.CredentialByIDStore] when
+// s implements it, which must find it whoever owns it, else from
+// CredentialsByUser(owner).
+func credentialByID(ctx context.Context, s selfhosted.Store, owner string, id []byte) (selfhosted.CredentialRecord, error) {
+	if s, ok := s.(selfhosted.CredentialByIDStore); ok {
+		return s.Credential(ctx, id)
+	}
+	list, err := s.CredentialsByUser(ctx, owner)
+	if err != nil {
+		return selfhosted.CredentialRecord{}, err
+	}
+	for _, c := range list {
+		if bytes.Equal(c.ID, id) {
+			return c, nil
+		}
+	}
+	return selfhosted.CredentialRecord{}, selfhosted.ErrNotFound
+}
 
 // withUsers returns a new store holding user(1) and user(2), created at now.
 func withUsers(t *testing.T, newStore newStoreFunc, now time.Time) selfhosted.Store {
@@ -37,7 +58,7 @@ func testCredentials(t *testing.T, newStore newStoreFunc) {
 			setup(t, "AddCredential", s.AddCredential(ctx, c))
 		}
 		for _, c := range creds {
-			got, err := s.Credential(ctx, c.ID)
+			got, err := credentialByID(ctx, s, c.UserID, c.ID)
 			wantValue(t, "Credential", showCredential, c, got, err)
 		}
 	})
@@ -48,7 +69,7 @@ func testCredentials(t *testing.T, newStore newStoreFunc) {
 		c := credential([]byte{0x00, 0x01, 0x00}, "user-1", now)
 		setup(t, "AddCredential", s.AddCredential(ctx, c))
 		for _, id := range [][]byte{nil, {0x00}, {0x00, 0x01}, {0x00, 0x01, 0x00, 0x00}, {0x01, 0x01, 0x00}} {
-			_, err := s.Credential(ctx, id)
+			_, err := credentialByID(ctx, s, "user-1", id)
 			wantErr(t, "Credential(unknown ID)", err, selfhosted.ErrNotFound)
 		}
 	})
@@ -64,7 +85,7 @@ func testCredentials(t *testing.T, newStore newStoreFunc) {
 				dup.Name, dup.Data, dup.SignCount = "other", []byte("other"), 99
 				wantErr(t, "AddCredential(duplicate)", s.AddCredential(ctx, dup), selfhosted.ErrDuplicate)
 
-				got, err := s.Credential(ctx, orig.ID)
+				got, err := credentialByID(ctx, s, orig.UserID, orig.ID)
 				wantValue(t, "Credential(original)", showCredential, orig, got, err)
 				list, err := s.CredentialsByUser(ctx, "user-1")
 				wantValue(t, "CredentialsByUser(user-1)", showCredentials, []selfhosted.CredentialRecord{orig}, list, err)
@@ -141,9 +162,9 @@ func testCredentials(t *testing.T, newStore newStoreFunc) {
 				if tc.want == nil {
 					want.SignCount, want.BackupState, want.LastUsedAt = use.SignCount, use.BackupState, use.UsedAt
 				}
-				got, err := s.Credential(ctx, orig.ID)
+				got, err := credentialByID(ctx, s, orig.UserID, orig.ID)
 				wantValue(t, "Credential(used)", showCredential, want, got, err)
-				got, err = s.Credential(ctx, neighbour.ID)
+				got, err = credentialByID(ctx, s, neighbour.UserID, neighbour.ID)
 				wantValue(t, "Credential(neighbour)", showCredential, neighbour, got, err)
 			})
 		}
@@ -170,12 +191,12 @@ func testCredentials(t *testing.T, newStore newStoreFunc) {
 		}
 
 		wantErr(t, "DeleteCredential(another user's)", s.DeleteCredential(ctx, "user-2", a1.ID), selfhosted.ErrNotFound)
-		got, err := s.Credential(ctx, a1.ID)
+		got, err := credentialByID(ctx, s, a1.UserID, a1.ID)
 		wantValue(t, "Credential after another user tried to delete it", showCredential, a1, got, err)
 		wantErr(t, "DeleteCredential(unknown ID)", s.DeleteCredential(ctx, "user-1", []byte{0x00}), selfhosted.ErrNotFound)
 
 		wantErr(t, "DeleteCredential", s.DeleteCredential(ctx, "user-1", a1.ID), nil)
-		_, err = s.Credential(ctx, a1.ID)
+		_, err = credentialByID(ctx, s, a1.UserID, a1.ID)
 		wantErr(t, "Credential(deleted)", err, selfhosted.ErrNotFound)
 		list, err := s.CredentialsByUser(ctx, "user-1")
 		wantValue(t, "CredentialsByUser after delete", showCredentials, []selfhosted.CredentialRecord{a2}, list, err)
@@ -192,7 +213,7 @@ func testCredentials(t *testing.T, newStore newStoreFunc) {
 		setup(t, "AddCredential", s.AddCredential(ctx, c))
 		c.ID[1], c.Data[1] = 0x02, 0x02 // the caller reuses its slices
 
-		got, err := s.Credential(ctx, want.ID)
+		got, err := credentialByID(ctx, s, want.UserID, want.ID)
 		wantValue(t, "Credential after the caller changed its slices", showCredential, want, got, err)
 		if err == nil {
 			got.ID[1], got.Data[1] = 0x03, 0x03 // the caller changes what it got
@@ -202,14 +223,14 @@ func testCredentials(t *testing.T, newStore newStoreFunc) {
 		if err == nil && len(list) == 1 {
 			list[0].ID[1], list[0].Data[1] = 0x04, 0x04
 		}
-		got, err = s.Credential(ctx, want.ID)
+		got, err = credentialByID(ctx, s, want.UserID, want.ID)
 		wantValue(t, "Credential after the caller changed returned slices", showCredential, want, got, err)
 
 		use := selfhosted.CredentialUse{ID: bytes.Clone(want.ID), SignCount: 8, UsedAt: now}
 		setup(t, "RecordCredentialUse", s.RecordCredentialUse(ctx, use))
 		use.ID[1] = 0x05
 		want.SignCount, want.LastUsedAt = 8, now
-		got, err = s.Credential(ctx, want.ID)
+		got, err = credentialByID(ctx, s, want.UserID, want.ID)
 		wantValue(t, "Credential after RecordCredentialUse", showCredential, want, got, err)
 	})
 }

@@ -40,7 +40,7 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		errs := race(len(creds), func(i int) error { return s.AddCredential(ctx, creds[i]) })
 		tally(t, "AddCredential(same ID)", errs, 1, selfhosted.ErrDuplicate)
 		if w := winner(errs); w >= 0 {
-			got, err := s.Credential(ctx, creds[w].ID)
+			got, err := credentialByID(ctx, s, creds[w].UserID, creds[w].ID)
 			wantValue(t, "Credential", showCredential, creds[w], got, err)
 		}
 	})
@@ -55,7 +55,7 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		tally(t, "RecordCredentialUse(same count)", errs, 1, selfhosted.ErrCounterRegressed)
 		want := c
 		want.SignCount, want.BackupState, want.LastUsedAt = use.SignCount, use.BackupState, use.UsedAt
-		got, err := s.Credential(ctx, c.ID)
+		got, err := credentialByID(ctx, s, c.UserID, c.ID)
 		wantValue(t, "Credential", showCredential, want, got, err)
 	})
 

@@ -16,9 +16,16 @@
 // so a store that also expires records by its own clock is not disturbed.
 // Credentials are only added for users created beforehand.
 //
-// The suite cannot count what a store holds, so it cannot see whether
-// PutCeremony purges enough; a store's own tests check that with
-// [AbandonCeremonies] and a count of their rows.
+// The methods of a Store cannot tell what it still holds, so whether
+// PutCeremony and PutOTP purge is checked only through a [Harness] whose
+// Count hook counts a store's rows:
+//
+//	storetest.RunHarness(t, storetest.Harness{NewStore: newStore, Count: count})
+//
+// The optional [selfhosted.UserByIDStore] and
+// [selfhosted.CredentialByIDStore] are checked when a store implements
+// them; a store without them is read through UserWithCredentials and
+// CredentialsByUser instead.
 package storetest
 
 import (
@@ -35,8 +42,54 @@ import (
 
 // Run runs the conformance suite against the stores newStore returns.
 // Every violation is reported with t.Errorf; a subtest stops early only
-// when the data it needs cannot be stored.
+// when the data it needs cannot be stored. It is RunHarness with no hooks
+// but NewStore.
 func Run(t *testing.T, newStore func(t *testing.T) selfhosted.Store) {
+	RunHarness(t, Harness{NewStore: newStore})
+}
+
+// Harness is what [RunHarness] needs of a store's package: a constructor,
+// and optional hooks into what only the store's own package can see. A
+// nil hook skips the checks that need it. New hooks may be added as
+// fields; a Harness written today keeps compiling.
+type Harness struct {
+	// NewStore returns an empty store that no other subtest sees. Required.
+	// It may register clean-up with t.Cleanup and stop the test with
+	// t.Fatal.
+	NewStore func(t *testing.T) selfhosted.Store
+
+	// Count returns how many records of the kind s holds, live, expired and
+	// used alike: the rows of its ceremonies or one-time-code table. With
+	// it the suite checks, under Purge, what the shipped stores do: that
+	// PutCeremony purges abandoned ceremonies so that they cannot
+	// accumulate, that TakeCeremony leaves an expired ceremony for
+	// PutCeremony to purge, and that PutOTP purges expired codes.
+	Count func(t *testing.T, s selfhosted.Store, kind Kind) int
+
+	// PurgeEvery and PurgeLimit, when both are positive and Count is set,
+	// state a store's purge rate: PutCeremony purges on the first of every
+	// PurgeEvery calls, counted from the store's creation, deleting up to
+	// PurgeLimit expired ceremonies. The suite checks these exact numbers.
+	PurgeEvery, PurgeLimit int
+}
+
+// Kind names the records a [Harness] Count counts.
+type Kind string
+
+// The kinds of records Count counts.
+const (
+	Ceremonies Kind = "ceremonies"
+	OTPs       Kind = "otps"
+)
+
+// RunHarness runs the conformance suite against the stores h.NewStore
+// returns, and the checks whose hooks h sets. Every violation is reported
+// with t.Errorf.
+func RunHarness(t *testing.T, h Harness) {
+	if h.NewStore == nil {
+		t.Fatal("storetest: Harness.NewStore is required")
+	}
+	newStore := h.NewStore
 	t.Run("Users", func(t *testing.T) { testUsers(t, newStore) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, newStore) })
 	t.Run("UserWithCredentials", func(t *testing.T) { testUserWithCredentials(t, newStore) })
@@ -44,6 +97,7 @@ func Run(t *testing.T, newStore func(t *testing.T) selfhosted.Store) {
 	t.Run("OTPs", func(t *testing.T) { testOTPs(t, newStore) })
 	t.Run("Races", func(t *testing.T) { testRaces(t, newStore) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, newStore) })
+	t.Run("Purge", func(t *testing.T) { testPurge(t, h) })
 }
 
 // newStoreFunc is the constructor Run receives.
