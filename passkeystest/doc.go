@@ -1,5 +1,31 @@
-// Package passkeystest is a software passkey authenticator for testing a
-// WebAuthn relying party without a browser.
+// Package passkeystest is a test kit for passkey sign-in: a software
+// passkey authenticator for testing any WebAuthn relying party without a
+// browser, and helpers that let a host app's tests run whole ceremonies
+// through its mounted [passkeys.Handler].
+//
+// # Testing a host app
+//
+// A [Mailbox] is an OTP sender that keeps the codes instead of emailing
+// them; a [Client] plays the web page: it signs up or logs in by code,
+// appends a passkey, logs in by button or by autofill, and lists and
+// deletes passkeys, each in one call, returning typed results and an
+// [*Error] with the status and problem code of a failed request:
+//
+//	mail := passkeystest.NewMailbox() // the backend's OTPSender
+//	...
+//	c := passkeystest.NewClient(ts.URL+"/auth", passkeystest.ClientOptions{
+//		Authenticator: passkeystest.New("http://localhost:3000"), // the RP's origin
+//		Mailbox:       mail,
+//	})
+//	s, err := c.SignUpOrLogin(ctx, "alice@example.com")
+//	_, err = c.AppendPasskey(ctx, s.Token)
+//	s, err = c.LoginWithPasskey(ctx, "alice@example.com")
+//
+// The steps of each ceremony are methods too (StartAppend, FinishAppend,
+// StartLogin, ...), for tests that alter the authenticator's answer in
+// between.
+//
+// # The authenticator
 //
 // An [Authenticator] plays the browser and a platform authenticator at once.
 // Hand it the options JSON your server sends to the page, and it returns the
@@ -26,6 +52,7 @@
 // [Authenticator.Forget] and [Authenticator.SetSignCount] change what the
 // device holds, as when a user deletes a passkey or a credential is cloned.
 //
-// The Corbado Backend API emulator lives in the sub-package corbadotest, so
-// that importing this package compiles nothing but the standard library.
+// Importing this package compiles the standard library and the light root
+// package passkeys, nothing more: no WebAuthn library, no OpenAPI tooling.
+// The Corbado Backend API emulator lives in the sub-package corbadotest.
 package passkeystest

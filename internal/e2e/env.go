@@ -1,13 +1,16 @@
 // Package e2e is the end-to-end suite of the HTTP contract. It drives a
-// [passkeys.Handler] over real HTTP with a software authenticator and runs
-// unchanged against every Backend: each backend's tests call [Run] with a
-// Setup that builds that backend on the suite's clock and mailbox.
+// [passkeys.Handler] over real HTTP with the test kit of package
+// passkeystest (its Client, Mailbox and software Authenticator, the same
+// helpers a host app tests with) and runs unchanged against every Backend:
+// each backend's tests call [Run] with a Setup that builds that backend on
+// the suite's clock and mailbox. Requests whose exact wire form a test
+// checks (headers, bodies byte for byte, malformed input) go out raw.
 package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -64,44 +67,12 @@ func (c *Clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// Mailbox is an OTPSender that keeps every code, for tests.
-type Mailbox struct {
-	mu    sync.Mutex
-	codes map[string][]string
-}
+// Mailbox is the suite's code-capturing OTP sender; it is
+// [passkeystest.Mailbox], named here for the suite's callers.
+type Mailbox = passkeystest.Mailbox
 
 // NewMailbox returns an empty mailbox.
-func NewMailbox() *Mailbox { return &Mailbox{codes: map[string][]string{}} }
-
-// SendOTP implements passkeys.OTPSender.
-func (m *Mailbox) SendOTP(_ context.Context, email, code string, _ time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.codes[email] = append(m.codes[email], code)
-	return nil
-}
-
-// Deliver records a code for email; for backends that learn codes from
-// another channel.
-func (m *Mailbox) Deliver(email, code string) { _ = m.SendOTP(context.Background(), email, code, 0) }
-
-// Codes returns every code sent to email, oldest first.
-func (m *Mailbox) Codes(email string) []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.codes[email]...)
-}
-
-// All returns every code sent to anyone.
-func (m *Mailbox) All() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var all []string
-	for _, c := range m.codes {
-		all = append(all, c...)
-	}
-	return all
-}
+func NewMailbox() *Mailbox { return passkeystest.NewMailbox() }
 
 // JWTKey is the session key of the suite's handlers.
 var JWTKey = []byte("e2e-suite-session-key-0123456789abcdef")
@@ -114,6 +85,8 @@ type server struct {
 	url     string
 	logs    *Buffer
 	handler *passkeys.Handler
+	// c runs the ceremony steps that need no authenticator of an account.
+	c *passkeystest.Client
 }
 
 // Buffer is a bytes.Buffer that goroutines may share: a server writes its
@@ -164,6 +137,7 @@ func newServer(t *testing.T, setup Setup, tweak func(*passkeys.Options)) *server
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	s := &server{t: t, env: env, url: ts.URL, logs: logs, handler: h}
+	s.c = s.client(passkeystest.New(Origin))
 	t.Cleanup(s.checkLogs)
 	return s
 }
@@ -292,67 +266,146 @@ func expect(t *testing.T, what string, r response, status int, code string) {
 	}
 }
 
-// account is a signed-up user with an authenticator of their own.
+// client returns a passkeystest client for the handler under /auth,
+// answering ceremonies with auth and reading codes from the mailbox.
+func (s *server) client(auth *passkeystest.Authenticator) *passkeystest.Client {
+	return passkeystest.NewClient(s.url+"/auth", passkeystest.ClientOptions{Authenticator: auth, Mailbox: s.env.Mailbox})
+}
+
+// check asserts the outcome of a passkeystest call: success when status
+// is below 300, otherwise a *passkeystest.Error with that status whose body
+// is a complete problem document with that code (see expect).
+func check(t *testing.T, what string, err error, status int, code string) {
+	t.Helper()
+	if status < 300 {
+		if err != nil {
+			t.Errorf("%s: %v, want status %d", what, err, status)
+		}
+		return
+	}
+	var e *passkeystest.Error
+	if !errors.As(err, &e) {
+		t.Errorf("%s: error %v, want status %d %s", what, err, status, code)
+		return
+	}
+	r := response{status: e.Status, header: e.Header, raw: e.Body}
+	if err := json.Unmarshal(e.Body, &r.body); err != nil {
+		t.Errorf("%s: error body is not a JSON object: %v: %s", what, err, e.Body)
+	}
+	expect(t, what, r, status, code)
+}
+
+// status is the HTTP status of a passkeystest call's outcome: 200 for
+// success, the *passkeystest.Error's status, or 0 for another error.
+func status(err error) int {
+	var e *passkeystest.Error
+	switch {
+	case err == nil:
+		return 200
+	case errors.As(err, &e):
+		return e.Status
+	}
+	return 0
+}
+
+// account is a signed-up user with an authenticator of their own and a
+// client that answers with it.
 type account struct {
 	email string
 	id    string
 	token string
 	auth  *passkeystest.Authenticator
+	c     *passkeystest.Client
+}
+
+// newAccount returns the account of a session, on a new authenticator.
+func (s *server) newAccount(email, id, token string) *account {
+	auth := passkeystest.New(Origin)
+	return &account{email: email, id: id, token: token, auth: auth, c: s.client(auth)}
 }
 
 // signUp runs the OTP flow for email and returns the session.
 func (s *server) signUp(email string) *account {
 	s.t.Helper()
-	r := s.post("/auth/signUpOrLogin", map[string]string{"email": email}, "")
-	expect(s.t, "request code", r, 200, "")
-	code := s.lastCode(email)
-	r = s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": code}, "")
-	expect(s.t, "check code", r, 200, "")
-	if r.str("sessionToken") == "" || r.str("user", "id") == "" {
-		s.t.Fatalf("sign-up gave no session: %s", r.raw)
+	sess, err := s.c.SignUpOrLogin(s.t.Context(), email)
+	if err != nil {
+		s.t.Fatalf("sign-up: %v", err)
 	}
-	return &account{email: email, id: r.str("user", "id"), token: r.str("sessionToken"), auth: passkeystest.New(Origin)}
+	return s.newAccount(email, sess.User.ID, sess.Token)
 }
 
 func (s *server) lastCode(email string) string {
 	s.t.Helper()
-	codes := s.env.Mailbox.Codes(email)
-	if len(codes) == 0 {
+	code, ok := s.env.Mailbox.Last(email)
+	if !ok {
 		s.t.Fatalf("no code was sent to %s", email)
 	}
-	return codes[len(codes)-1]
+	return code
 }
 
-// addPasskey runs append start and finish with a's authenticator and
-// returns the finish response.
-func (s *server) addPasskey(a *account) response {
+// addPasskey adds a passkey on a's authenticator to a.
+func (s *server) addPasskey(a *account) error {
 	s.t.Helper()
-	r := s.post("/auth/passkey/append/start", map[string]any{}, a.token)
-	expect(s.t, "append start", r, 200, "")
-	att, err := a.auth.Create(r.object("attestationOptions"))
-	if err != nil {
-		s.t.Fatalf("authenticator create: %v", err)
+	_, err := a.c.AppendPasskey(s.t.Context(), a.token)
+	return err
+}
+
+// appendOptions starts an append for a and returns its options.
+func (s *server) appendOptions(a *account) []byte {
+	s.t.Helper()
+	cer, err := s.c.StartAppend(s.t.Context(), a.token)
+	if err != nil || !cer.Allowed {
+		s.t.Fatalf("append start: %+v, %v", cer, err)
 	}
-	return s.post("/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, a.token)
+	return cer.Options
+}
+
+// finishAppend finishes an append for a with an attestation response.
+func (s *server) finishAppend(a *account, att []byte) error {
+	s.t.Helper()
+	_, err := s.c.FinishAppend(s.t.Context(), a.token, att)
+	return err
 }
 
 // loginOptions starts a button login for a.
 func (s *server) loginOptions(a *account) []byte {
 	s.t.Helper()
-	r := s.post("/auth/passkey/login/start", map[string]string{"email": a.email}, "")
-	expect(s.t, "login start", r, 200, "")
-	if r.get("loginAllow") != true {
-		s.t.Fatalf("login start: loginAllow false: %s", r.raw)
+	cer, err := s.c.StartLogin(s.t.Context(), a.email)
+	check(s.t, "login start", err, 200, "")
+	if !cer.Allowed {
+		s.t.Fatalf("login start: loginAllow false (%v)", err)
 	}
-	return r.object("assertionOptions")
+	return cer.Options
 }
 
 // mediationOptions starts a conditional-UI login.
 func (s *server) mediationOptions() []byte {
 	s.t.Helper()
-	r := s.post("/auth/passkey/mediation/start", map[string]any{}, "")
-	expect(s.t, "mediation start", r, 200, "")
-	return r.object("assertionOptions")
+	cer, err := s.c.StartMediation(s.t.Context())
+	check(s.t, "mediation start", err, 200, "")
+	if !cer.Allowed {
+		s.t.Fatalf("mediation start: loginAllow false (%v)", err)
+	}
+	return cer.Options
+}
+
+// finish posts an assertion response to the finish endpoint of kind path
+// ("login" or "mediation").
+func (s *server) finish(path string, resp []byte) (passkeystest.Session, error) {
+	if path == "login" {
+		return s.c.FinishLogin(s.t.Context(), resp)
+	}
+	return s.c.FinishMediation(s.t.Context(), resp)
+}
+
+// passkeys lists a's passkeys.
+func (s *server) passkeys(a *account) []passkeys.Passkey {
+	s.t.Helper()
+	list, err := s.c.Passkeys(s.t.Context(), a.token)
+	if err != nil {
+		s.t.Fatalf("list passkeys of %s: %v", a.email, err)
+	}
+	return list
 }
 
 func assertion(t *testing.T, a *passkeystest.Authenticator, opts []byte, tamper ...passkeystest.Tamper) json.RawMessage {
@@ -364,8 +417,18 @@ func assertion(t *testing.T, a *passkeystest.Authenticator, opts []byte, tamper 
 	return resp
 }
 
-func finishBody(resp []byte) map[string]json.RawMessage {
-	return map[string]json.RawMessage{"assertionResponse": resp}
+// field returns the JSON value at path in options, or nil.
+func field(options []byte, path ...string) any {
+	var v any
+	_ = json.Unmarshal(options, &v)
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
 }
 
 func must[T any](v T, err error) T {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ func Run(t *testing.T, setup Setup) {
 
 func testFullFlow(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
+	ctx := t.Context()
 
 	r := s.post("/auth/signUpOrLogin", map[string]string{"email": "  Alice@Example.COM "}, "")
 	expect(t, "request code", r, 200, "")
@@ -64,12 +66,12 @@ func testFullFlow(t *testing.T, setup Setup) {
 		t.Errorf("Cache-Control %q, want no-store", got)
 	}
 	code := s.lastCode("alice@example.com")
-	r = s.post("/auth/signUpOrLogin", map[string]string{"email": "alice@example.com", "otp": code}, "")
-	expect(t, "check code", r, 200, "")
-	if r.get("newUser") != true || r.str("user", "email") != "alice@example.com" || r.str("user", "id") == "" {
-		t.Fatalf("sign-up response: %s", r.raw)
+	sess, err := s.c.SubmitCode(ctx, "alice@example.com", code)
+	check(t, "check code", err, 200, "")
+	if sess.NewUser == nil || !*sess.NewUser || sess.User.Email != "alice@example.com" || sess.User.ID == "" {
+		t.Fatalf("sign-up response: %+v", sess)
 	}
-	a := &account{email: "alice@example.com", id: r.str("user", "id"), token: r.str("sessionToken"), auth: passkeystest.New(Origin)}
+	a := s.newAccount("alice@example.com", sess.User.ID, sess.Token)
 
 	r = s.do(http.MethodGet, "/api/me", nil, a.token)
 	expect(t, "/api/me", r, 200, "")
@@ -77,34 +79,32 @@ func testFullFlow(t *testing.T, setup Setup) {
 		t.Errorf("/api/me (-want +got):\n%s", diff)
 	}
 
-	r = s.post("/auth/passkey/append/start", map[string]any{}, a.token)
-	expect(t, "append start", r, 200, "")
-	if r.get("appendAllow") != true {
-		t.Fatalf("appendAllow: %s", r.raw)
+	cer, err := s.c.StartAppend(ctx, a.token)
+	check(t, "append start", err, 200, "")
+	if !cer.Allowed {
+		t.Fatalf("appendAllow: %+v", cer)
 	}
-	pk := r.get("attestationOptions", "publicKey")
+	pk := field(cer.Options, "publicKey")
 	if m, _ := pk.(map[string]any); m == nil || m["challenge"] == nil || m["user"] == nil || m["rp"] == nil {
-		t.Fatalf("attestationOptions.publicKey incomplete: %s", r.raw)
+		t.Fatalf("attestationOptions.publicKey incomplete: %s", cer.Options)
 	}
-	if sel, _ := r.get("attestationOptions", "publicKey", "authenticatorSelection", "residentKey").(string); sel != "required" {
+	if sel, _ := field(cer.Options, "publicKey", "authenticatorSelection", "residentKey").(string); sel != "required" {
 		t.Errorf("residentKey %q, want required", sel)
 	}
-	att, err := a.auth.Create(r.object("attestationOptions"))
+	att, err := a.auth.Create(cer.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = s.post("/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, a.token)
-	expect(t, "append finish", r, 200, "")
+	added, err := s.c.FinishAppend(ctx, a.token, att)
+	check(t, "append finish", err, 200, "")
 	credID := base64.RawURLEncoding.EncodeToString(a.auth.Credentials()[0].ID)
-	if r.str("passkey", "id") != credID || r.str("passkey", "name") == "" || r.str("passkey", "createdAt") == "" {
-		t.Errorf("append finish passkey: %s (credential %s)", r.raw, credID)
+	if added.ID != credID || added.Name == "" || added.CreatedAt.IsZero() {
+		t.Errorf("append finish passkey: %+v (credential %s)", added, credID)
 	}
 
-	r = s.do(http.MethodGet, "/auth/passkeys", nil, a.token)
-	expect(t, "list", r, 200, "")
-	list, _ := r.get("passkeys").([]any)
-	if len(list) != 1 || list[0].(map[string]any)["id"] != credID || list[0].(map[string]any)["lastUsedAt"] != nil {
-		t.Fatalf("list after append: %s", r.raw)
+	list := s.passkeys(a)
+	if len(list) != 1 || list[0].ID != credID || list[0].LastUsedAt != nil {
+		t.Fatalf("list after append: %+v", list)
 	}
 
 	// Button login by email.
@@ -123,50 +123,49 @@ func testFullFlow(t *testing.T, setup Setup) {
 		t.Errorf("login options userVerification %q, want required", req.PublicKey.UserVerification)
 	}
 	s.env.Clock.Advance(time.Minute)
-	r = s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, opts)), "")
-	expect(t, "login finish", r, 200, "")
-	if r.str("user", "id") != a.id || r.str("user", "email") != a.email || r.str("sessionToken") == "" {
-		t.Fatalf("login finish: %s", r.raw)
+	sess, err = s.c.FinishLogin(ctx, assertion(t, a.auth, opts))
+	check(t, "login finish", err, 200, "")
+	if sess.User.ID != a.id || sess.User.Email != a.email || sess.Token == "" {
+		t.Fatalf("login finish: %+v", sess)
 	}
-	if r.get("newUser") != nil {
-		t.Errorf("login finish carries newUser: %s", r.raw)
+	if sess.NewUser != nil {
+		t.Errorf("login finish carries newUser: %+v", sess)
 	}
-	r = s.do(http.MethodGet, "/api/me", nil, r.str("sessionToken"))
+	r = s.do(http.MethodGet, "/api/me", nil, sess.Token)
 	expect(t, "/api/me with passkey session", r, 200, "")
 
 	// Conditional UI.
-	r = s.post("/auth/passkey/mediation/start", map[string]any{}, "")
-	expect(t, "mediation start", r, 200, "")
-	if r.get("loginAllow") != true || r.str("assertionOptions", "mediation") != "conditional" {
-		t.Errorf("mediation start: %s", r.raw)
+	cer, err = s.c.StartMediation(ctx)
+	check(t, "mediation start", err, 200, "")
+	if !cer.Allowed || field(cer.Options, "mediation") != "conditional" {
+		t.Errorf("mediation start: %+v", cer)
 	}
-	if ac := r.get("assertionOptions", "publicKey", "allowCredentials"); ac != nil && len(ac.([]any)) != 0 {
-		t.Errorf("mediation options list credentials: %s", r.raw)
+	if ac := field(cer.Options, "publicKey", "allowCredentials"); ac != nil && len(ac.([]any)) != 0 {
+		t.Errorf("mediation options list credentials: %s", cer.Options)
 	}
 	s.env.Clock.Advance(time.Minute)
-	r = s.post("/auth/passkey/mediation/finish", finishBody(assertion(t, a.auth, r.object("assertionOptions"))), "")
-	expect(t, "mediation finish", r, 200, "")
-	if r.str("user", "id") != a.id {
-		t.Fatalf("mediation finish: %s", r.raw)
+	sess, err = s.c.FinishMediation(ctx, assertion(t, a.auth, cer.Options))
+	check(t, "mediation finish", err, 200, "")
+	if sess.User.ID != a.id {
+		t.Fatalf("mediation finish: %+v", sess)
 	}
 
+	// The exact wire form of lastUsedAt.
 	r = s.do(http.MethodGet, "/auth/passkeys", nil, a.token)
-	list, _ = r.get("passkeys").([]any)
-	if len(list) != 1 {
+	raw, _ := r.get("passkeys").([]any)
+	if len(raw) != 1 {
 		t.Fatalf("list: %s", r.raw)
 	}
-	used, _ := list[0].(map[string]any)["lastUsedAt"].(string)
+	used, _ := raw[0].(map[string]any)["lastUsedAt"].(string)
 	if want := s.env.Clock.Now().Format(time.RFC3339); used != want {
 		t.Errorf("lastUsedAt %q, want %q", used, want)
 	}
 
 	// A later OTP login finds the same account.
-	r = s.post("/auth/signUpOrLogin", map[string]string{"email": a.email}, "")
-	expect(t, "second code", r, 200, "")
-	r = s.post("/auth/signUpOrLogin", map[string]string{"email": a.email, "otp": s.lastCode(a.email)}, "")
-	expect(t, "second login", r, 200, "")
-	if r.get("newUser") != false || r.str("user", "id") != a.id {
-		t.Errorf("second login: %s", r.raw)
+	sess, err = a.c.SignUpOrLogin(ctx, a.email)
+	check(t, "second login", err, 200, "")
+	if sess.NewUser == nil || *sess.NewUser || sess.User.ID != a.id {
+		t.Errorf("second login: %+v", sess)
 	}
 }
 
@@ -194,7 +193,12 @@ func testOTPCooldown(t *testing.T, setup Setup) {
 	const email = "cool@example.com"
 	send := func() {
 		t.Helper()
-		expect(t, "request code", s.post("/auth/signUpOrLogin", map[string]string{"email": email}, ""), 200, "")
+		_, err := s.c.RequestCode(t.Context(), email)
+		check(t, "request code", err, 200, "")
+	}
+	submit := func(code string) error {
+		_, err := s.c.SubmitCode(t.Context(), email, code)
+		return err
 	}
 	send()
 	first := s.lastCode(email)
@@ -210,11 +214,9 @@ func testOTPCooldown(t *testing.T, setup Setup) {
 	}
 	second := s.lastCode(email)
 	if first != second {
-		r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": first}, "")
-		expect(t, "replaced code", r, 401, "otp_invalid")
+		check(t, "replaced code", submit(first), 401, "otp_invalid")
 	}
-	r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": second}, "")
-	expect(t, "new code", r, 200, "")
+	check(t, "new code", submit(second), 200, "")
 	// Once used, a new code may be sent at once.
 	send()
 	if n := len(s.env.Mailbox.Codes(email)); n != 3 {
@@ -225,88 +227,116 @@ func testOTPCooldown(t *testing.T, setup Setup) {
 func testOTPReuse(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("reuse@example.com")
-	code := s.lastCode(a.email)
-	r := s.post("/auth/signUpOrLogin", map[string]string{"email": a.email, "otp": code}, "")
-	expect(t, "reused code", r, 401, "otp_invalid")
+	_, err := s.c.SubmitCode(t.Context(), a.email, s.lastCode(a.email))
+	check(t, "reused code", err, 401, "otp_invalid")
 }
 
 func testOTPBruteForce(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	const email = "brute@example.com"
-	expect(t, "request code", s.post("/auth/signUpOrLogin", map[string]string{"email": email}, ""), 200, "")
+	_, err := s.c.RequestCode(t.Context(), email)
+	check(t, "request code", err, 200, "")
 	code := s.lastCode(email)
 	for i := range 5 {
-		r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": wrongCode(code)}, "")
-		expect(t, "wrong code "+string(rune('1'+i)), r, 401, "otp_invalid")
+		_, err := s.c.SubmitCode(t.Context(), email, wrongCode(code))
+		check(t, "wrong code "+string(rune('1'+i)), err, 401, "otp_invalid")
 	}
-	r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": code}, "")
-	expect(t, "right code after five wrong ones", r, 401, "otp_invalid")
+	_, err = s.c.SubmitCode(t.Context(), email, code)
+	check(t, "right code after five wrong ones", err, 401, "otp_invalid")
 }
 
 func testOTPExpired(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	const email = "late@example.com"
-	expect(t, "request code", s.post("/auth/signUpOrLogin", map[string]string{"email": email}, ""), 200, "")
+	_, err := s.c.RequestCode(t.Context(), email)
+	check(t, "request code", err, 200, "")
 	s.env.Clock.Advance(10*time.Minute + time.Second)
-	r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": s.lastCode(email)}, "")
-	expect(t, "expired code", r, 401, "otp_invalid")
+	_, err = s.c.SubmitCode(t.Context(), email, s.lastCode(email))
+	check(t, "expired code", err, 401, "otp_invalid")
 }
 
 func testRateLimits(t *testing.T, setup Setup) {
 	t.Run("CodesPerEmail", func(t *testing.T) {
 		s := newServer(t, setup, func(o *passkeys.Options) { o.EmailLimit = passkeys.Rate{Events: 3, Per: time.Minute} })
 		for range 3 {
-			expect(t, "within limit", s.post("/auth/signUpOrLogin", map[string]string{"email": "rl@example.com"}, ""), 200, "")
+			check(t, "within limit", s.requestCode("rl@example.com"), 200, "")
 		}
-		r := s.post("/auth/signUpOrLogin", map[string]string{"email": "rl@example.com"}, "")
-		expect(t, "over limit", r, 429, "too_many_attempts")
-		if r.header.Get("Retry-After") != "20" {
-			t.Errorf("Retry-After %q, want 20", r.header.Get("Retry-After"))
+		err := s.requestCode("rl@example.com")
+		check(t, "over limit", err, 429, "too_many_attempts")
+		if retryAfter(err) != "20" {
+			t.Errorf("Retry-After %q, want 20", retryAfter(err))
 		}
-		expect(t, "other email", s.post("/auth/signUpOrLogin", map[string]string{"email": "other@example.com"}, ""), 200, "")
-		expect(t, "checking is limited apart", s.post("/auth/signUpOrLogin", map[string]string{"email": "rl@example.com", "otp": s.lastCode("rl@example.com")}, ""), 200, "")
+		check(t, "other email", s.requestCode("other@example.com"), 200, "")
+		check(t, "checking is limited apart", s.submitCode("rl@example.com", s.lastCode("rl@example.com")), 200, "")
 		s.env.Clock.Advance(20 * time.Second)
-		expect(t, "after Retry-After", s.post("/auth/signUpOrLogin", map[string]string{"email": "rl@example.com"}, ""), 200, "")
+		check(t, "after Retry-After", s.requestCode("rl@example.com"), 200, "")
 	})
 	t.Run("ChecksPerEmailAcrossCodes", func(t *testing.T) {
 		s := newServer(t, setup, nil)
 		const email = "guess@example.com"
 		for range 2 {
-			expect(t, "request code", s.post("/auth/signUpOrLogin", map[string]string{"email": email}, ""), 200, "")
+			check(t, "request code", s.requestCode(email), 200, "")
 			code := s.lastCode(email)
 			for range 5 {
-				expect(t, "wrong code", s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": wrongCode(code)}, ""), 401, "otp_invalid")
+				check(t, "wrong code", s.submitCode(email, wrongCode(code)), 401, "otp_invalid")
 			}
 		}
-		expect(t, "third code", s.post("/auth/signUpOrLogin", map[string]string{"email": email}, ""), 200, "")
-		r := s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": s.lastCode(email)}, "")
-		expect(t, "eleventh check within the hour", r, 429, "too_many_attempts")
-		if r.header.Get("Retry-After") != "360" {
-			t.Errorf("Retry-After %q, want 360", r.header.Get("Retry-After"))
+		check(t, "third code", s.requestCode(email), 200, "")
+		err := s.submitCode(email, s.lastCode(email))
+		check(t, "eleventh check within the hour", err, 429, "too_many_attempts")
+		if retryAfter(err) != "360" {
+			t.Errorf("Retry-After %q, want 360", retryAfter(err))
 		}
 		s.env.Clock.Advance(6 * time.Minute)
-		expect(t, "after Retry-After", s.post("/auth/signUpOrLogin", map[string]string{"email": email, "otp": s.lastCode(email)}, ""), 200, "")
+		check(t, "after Retry-After", s.submitCode(email, s.lastCode(email)), 200, "")
 	})
 	t.Run("PerIP", func(t *testing.T) {
 		s := newServer(t, setup, nil)
 		for i := range 60 {
-			r := s.post("/auth/signUpOrLogin", map[string]string{"email": "ip" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "@example.com"}, "")
-			expect(t, "within the default 60 a minute", r, 200, "")
+			err := s.requestCode("ip" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "@example.com")
+			check(t, "within the default 60 a minute", err, 200, "")
 		}
-		r := s.post("/auth/signUpOrLogin", map[string]string{"email": "ip-last@example.com"}, "")
-		expect(t, "61st", r, 429, "too_many_attempts")
-		if r.header.Get("Retry-After") == "" {
+		err := s.requestCode("ip-last@example.com")
+		check(t, "61st", err, 429, "too_many_attempts")
+		if retryAfter(err) == "" {
 			t.Error("no Retry-After")
 		}
 	})
 	t.Run("CeremonyStartsPerIP", func(t *testing.T) {
 		s := newServer(t, setup, func(o *passkeys.Options) { o.StartLimit = passkeys.Rate{Events: 3, Per: time.Minute} })
-		expect(t, "login start", s.post("/auth/passkey/login/start", map[string]string{"email": "x@example.com"}, ""), 200, "")
-		expect(t, "mediation start", s.post("/auth/passkey/mediation/start", map[string]any{}, ""), 200, "")
-		expect(t, "login start", s.post("/auth/passkey/login/start", map[string]string{"email": "y@example.com"}, ""), 200, "")
-		expect(t, "fourth start", s.post("/auth/passkey/mediation/start", map[string]any{}, ""), 429, "too_many_attempts")
-		expect(t, "fifth start", s.post("/auth/passkey/login/start", map[string]string{"email": "z@example.com"}, ""), 429, "too_many_attempts")
+		ctx := t.Context()
+		_, err := s.c.StartLogin(ctx, "x@example.com")
+		check(t, "login start", err, 200, "")
+		_, err = s.c.StartMediation(ctx)
+		check(t, "mediation start", err, 200, "")
+		_, err = s.c.StartLogin(ctx, "y@example.com")
+		check(t, "login start", err, 200, "")
+		_, err = s.c.StartMediation(ctx)
+		check(t, "fourth start", err, 429, "too_many_attempts")
+		_, err = s.c.StartLogin(ctx, "z@example.com")
+		check(t, "fifth start", err, 429, "too_many_attempts")
 	})
+}
+
+// requestCode asks for a code for email.
+func (s *server) requestCode(email string) error {
+	_, err := s.c.RequestCode(s.t.Context(), email)
+	return err
+}
+
+// submitCode checks code for email.
+func (s *server) submitCode(email, code string) error {
+	_, err := s.c.SubmitCode(s.t.Context(), email, code)
+	return err
+}
+
+// retryAfter returns the Retry-After header of a *passkeystest.Error.
+func retryAfter(err error) string {
+	var e *passkeystest.Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	return e.Header.Get("Retry-After")
 }
 
 // wrongCode returns a 6-digit code other than code.
@@ -440,50 +470,41 @@ func testAppendTampered(t *testing.T, setup Setup) {
 		{"no user verification", passkeystest.Tamper{}, false},
 	}
 	for _, c := range cases {
-		r := s.post("/auth/passkey/append/start", map[string]any{}, a.token)
-		expect(t, c.name+" start", r, 200, "")
+		opts := s.appendOptions(a)
 		auth := passkeystest.New(Origin)
 		auth.UserVerified = c.uv
-		att, err := auth.Create(r.object("attestationOptions"), c.tamper)
+		att, err := auth.Create(opts, c.tamper)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r = s.post("/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, a.token)
-		expect(t, c.name, r, 400, "passkey_verification_failed")
+		check(t, c.name, s.finishAppend(a, att), 400, "passkey_verification_failed")
 	}
 	// A response whose challenge no ceremony issued.
-	r := s.post("/auth/passkey/append/start", map[string]any{}, a.token)
-	att := must(a.auth.Create(r.object("attestationOptions"), passkeystest.Tamper{Challenge: base64.RawURLEncoding.EncodeToString(make([]byte, 32))}))
-	expect(t, "unknown challenge", s.post("/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, a.token), 400, "passkey_verification_failed")
+	att := must(a.auth.Create(s.appendOptions(a), passkeystest.Tamper{Challenge: base64.RawURLEncoding.EncodeToString(make([]byte, 32))}))
+	check(t, "unknown challenge", s.finishAppend(a, att), 400, "passkey_verification_failed")
 
-	r = s.do("GET", "/auth/passkeys", nil, a.token)
-	if list, _ := r.get("passkeys").([]any); len(list) != 0 {
-		t.Errorf("tampered appends stored passkeys: %s", r.raw)
+	if list := s.passkeys(a); len(list) != 0 {
+		t.Errorf("tampered appends stored passkeys: %+v", list)
 	}
 }
 
 func testAppendReplay(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("replay@example.com")
-	r := s.post("/auth/passkey/append/start", map[string]any{}, a.token)
-	att := must(a.auth.Create(r.object("attestationOptions")))
-	body := map[string]json.RawMessage{"attestationResponse": att}
-	expect(t, "first finish", s.post("/auth/passkey/append/finish", body, a.token), 200, "")
-	expect(t, "replayed finish", s.post("/auth/passkey/append/finish", body, a.token), 400, "passkey_verification_failed")
+	att := must(a.auth.Create(s.appendOptions(a)))
+	check(t, "first finish", s.finishAppend(a, att), 200, "")
+	check(t, "replayed finish", s.finishAppend(a, att), 400, "passkey_verification_failed")
 }
 
 func testAppendOtherUsersCeremony(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("owner@example.com")
 	b := s.signUp("thief@example.com")
-	r := s.post("/auth/passkey/append/start", map[string]any{}, a.token)
-	att := must(b.auth.Create(r.object("attestationOptions")))
-	r = s.post("/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, b.token)
-	expect(t, "A's ceremony finished by B", r, 400, "passkey_verification_failed")
+	att := must(b.auth.Create(s.appendOptions(a)))
+	check(t, "A's ceremony finished by B", s.finishAppend(b, att), 400, "passkey_verification_failed")
 	for _, acc := range []*account{a, b} {
-		r = s.do("GET", "/auth/passkeys", nil, acc.token)
-		if list, _ := r.get("passkeys").([]any); len(list) != 0 {
-			t.Errorf("%s has passkeys: %s", acc.email, r.raw)
+		if list := s.passkeys(acc); len(list) != 0 {
+			t.Errorf("%s has passkeys: %+v", acc.email, list)
 		}
 	}
 }
@@ -491,32 +512,34 @@ func testAppendOtherUsersCeremony(t *testing.T, setup Setup) {
 func testAppendExcludesExisting(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("twice@example.com")
-	expect(t, "first passkey", s.addPasskey(a), 200, "")
-	r := s.post("/auth/passkey/append/start", map[string]any{}, a.token)
+	check(t, "first passkey", s.addPasskey(a), 200, "")
+	options := s.appendOptions(a)
 	var opts struct {
 		PublicKey struct {
 			ExcludeCredentials []struct{ ID string } `json:"excludeCredentials"`
 		} `json:"publicKey"`
 	}
-	_ = json.Unmarshal(r.object("attestationOptions"), &opts)
+	_ = json.Unmarshal(options, &opts)
 	want := base64.RawURLEncoding.EncodeToString(a.auth.Credentials()[0].ID)
 	if len(opts.PublicKey.ExcludeCredentials) != 1 || opts.PublicKey.ExcludeCredentials[0].ID != want {
 		t.Errorf("excludeCredentials %+v, want [%s]", opts.PublicKey.ExcludeCredentials, want)
 	}
-	if _, err := a.auth.Create(r.object("attestationOptions")); err != passkeystest.ErrExcluded {
+	if _, err := a.auth.Create(options); err != passkeystest.ErrExcluded {
 		t.Errorf("second passkey on the same authenticator: %v, want ErrExcluded", err)
 	}
+	if err := s.addPasskey(a); !errors.Is(err, passkeystest.ErrExcluded) {
+		t.Errorf("AppendPasskey on the same authenticator: %v, want ErrExcluded", err)
+	}
 	// Another authenticator may add one.
-	other := &account{email: a.email, token: a.token, auth: passkeystest.New(Origin)}
-	expect(t, "second authenticator", s.addPasskey(other), 200, "")
+	other := s.newAccount(a.email, a.id, a.token)
+	check(t, "second authenticator", s.addPasskey(other), 200, "")
 }
 
 func testAppendResponseAsString(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("string@example.com")
-	r := s.post("/auth/passkey/append/start", map[string]any{}, a.token)
-	att := must(a.auth.Create(r.object("attestationOptions")))
-	r = s.post("/auth/passkey/append/finish", map[string]string{"attestationResponse": string(att)}, a.token)
+	att := must(a.auth.Create(s.appendOptions(a)))
+	r := s.post("/auth/passkey/append/finish", map[string]string{"attestationResponse": string(att)}, a.token)
 	expect(t, "string attestationResponse", r, 200, "")
 	opts := s.loginOptions(a)
 	r = s.post("/auth/passkey/login/finish", map[string]string{"assertionResponse": string(assertion(t, a.auth, opts))}, "")
@@ -526,7 +549,7 @@ func testAppendResponseAsString(t *testing.T, setup Setup) {
 func testLoginTampered(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("logintamper@example.com")
-	expect(t, "add passkey", s.addPasskey(a), 200, "")
+	check(t, "add passkey", s.addPasskey(a), 200, "")
 	cases := []struct {
 		name   string
 		tamper passkeystest.Tamper
@@ -540,26 +563,28 @@ func testLoginTampered(t *testing.T, setup Setup) {
 	for _, path := range []string{"login", "mediation"} {
 		for _, c := range cases {
 			opts := s.startOptions(path, a)
-			r := s.post("/auth/passkey/"+path+"/finish", finishBody(assertion(t, a.auth, opts, c.tamper)), "")
-			expect(t, path+" "+c.name, r, 401, "passkey_verification_failed")
+			_, err := s.finish(path, assertion(t, a.auth, opts, c.tamper))
+			check(t, path+" "+c.name, err, 401, "passkey_verification_failed")
 		}
 	}
 	a.auth.UserVerified = false
-	r := s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, s.loginOptions(a))), "")
-	expect(t, "no user verification", r, 401, "passkey_verification_failed")
+	_, err := s.c.FinishLogin(t.Context(), assertion(t, a.auth, s.loginOptions(a)))
+	check(t, "no user verification", err, 401, "passkey_verification_failed")
 	a.auth.UserVerified = true
-	expect(t, "honest login still works", s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, s.loginOptions(a))), ""), 200, "")
+	_, err = a.c.LoginWithPasskey(t.Context(), a.email)
+	check(t, "honest login still works", err, 200, "")
 }
 
 func testLoginReplay(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("loginreplay@example.com")
-	expect(t, "add passkey", s.addPasskey(a), 200, "")
+	check(t, "add passkey", s.addPasskey(a), 200, "")
 	for _, path := range []string{"login", "mediation"} {
-		opts := s.startOptions(path, a)
-		body := finishBody(assertion(t, a.auth, opts))
-		expect(t, path+" first", s.post("/auth/passkey/"+path+"/finish", body, ""), 200, "")
-		expect(t, path+" replay", s.post("/auth/passkey/"+path+"/finish", body, ""), 401, "passkey_verification_failed")
+		resp := assertion(t, a.auth, s.startOptions(path, a))
+		_, err := s.finish(path, resp)
+		check(t, path+" first", err, 200, "")
+		_, err = s.finish(path, resp)
+		check(t, path+" replay", err, 401, "passkey_verification_failed")
 	}
 }
 
@@ -567,16 +592,16 @@ func testLoginOtherUsersHandle(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("victim@example.com")
 	b := s.signUp("attacker@example.com")
-	expect(t, "A passkey", s.addPasskey(a), 200, "")
-	expect(t, "B passkey", s.addPasskey(b), 200, "")
+	check(t, "A passkey", s.addPasskey(a), 200, "")
+	check(t, "B passkey", s.addPasskey(b), 200, "")
 	aHandle := a.auth.Credentials()[0].UserHandle
-	r := s.post("/auth/passkey/mediation/finish", finishBody(assertion(t, b.auth, s.mediationOptions(), passkeystest.Tamper{UserHandle: aHandle})), "")
-	expect(t, "B's passkey with A's user handle (mediation)", r, 401, "passkey_verification_failed")
-	r = s.post("/auth/passkey/login/finish", finishBody(assertion(t, b.auth, s.loginOptions(b), passkeystest.Tamper{UserHandle: aHandle})), "")
-	expect(t, "B's passkey with A's user handle (button)", r, 401, "passkey_verification_failed")
+	_, err := s.finish("mediation", assertion(t, b.auth, s.mediationOptions(), passkeystest.Tamper{UserHandle: aHandle}))
+	check(t, "B's passkey with A's user handle (mediation)", err, 401, "passkey_verification_failed")
+	_, err = s.finish("login", assertion(t, b.auth, s.loginOptions(b), passkeystest.Tamper{UserHandle: aHandle}))
+	check(t, "B's passkey with A's user handle (button)", err, 401, "passkey_verification_failed")
 	// B answering A's button ceremony with B's own passkey.
-	r = s.post("/auth/passkey/login/finish", finishBody(assertion(t, b.auth, s.mediationOptionsFor(a))), "")
-	expect(t, "B's passkey for A's login ceremony", r, 401, "passkey_verification_failed")
+	_, err = s.finish("login", assertion(t, b.auth, s.mediationOptionsFor(a)))
+	check(t, "B's passkey for A's login ceremony", err, 401, "passkey_verification_failed")
 }
 
 // startOptions starts a ceremony of kind path ("login" or "mediation")
@@ -601,14 +626,16 @@ func (s *server) mediationOptionsFor(a *account) []byte {
 func testConcurrentFinishes(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("race@example.com")
-	expect(t, "add passkey", s.addPasskey(a), 200, "")
+	check(t, "add passkey", s.addPasskey(a), 200, "")
 	for _, path := range []string{"login", "mediation"} {
-		opts := s.startOptions(path, a)
-		body := finishBody(assertion(t, a.auth, opts))
+		resp := assertion(t, a.auth, s.startOptions(path, a))
 		var wg sync.WaitGroup
 		statuses := make([]int, 20)
 		for i := range statuses {
-			wg.Go(func() { statuses[i] = s.post("/auth/passkey/"+path+"/finish", body, "").status })
+			wg.Go(func() {
+				_, err := s.finish(path, resp)
+				statuses[i] = status(err)
+			})
 		}
 		wg.Wait()
 		ok := 0
@@ -630,104 +657,113 @@ func testConcurrentFinishes(t *testing.T, setup Setup) {
 func testCeremonyExpired(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("expire@example.com")
-	r := s.post("/auth/passkey/append/start", map[string]any{}, a.token)
-	att := must(a.auth.Create(r.object("attestationOptions")))
+	att := must(a.auth.Create(s.appendOptions(a)))
 	s.env.Clock.Advance(5*time.Minute + time.Second)
 	a.token = s.signUp(a.email).token
-	r = s.post("/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, a.token)
-	expect(t, "expired append", r, 400, "passkey_verification_failed")
+	check(t, "expired append", s.finishAppend(a, att), 400, "passkey_verification_failed")
 
 	b := s.signUp("expire2@example.com")
-	expect(t, "add passkey", s.addPasskey(b), 200, "")
+	check(t, "add passkey", s.addPasskey(b), 200, "")
 	login := assertion(t, b.auth, s.loginOptions(b))
 	med := assertion(t, b.auth, s.mediationOptions())
 	s.env.Clock.Advance(5*time.Minute + time.Second)
-	expect(t, "expired login", s.post("/auth/passkey/login/finish", finishBody(login), ""), 401, "passkey_verification_failed")
-	expect(t, "expired mediation", s.post("/auth/passkey/mediation/finish", finishBody(med), ""), 401, "passkey_verification_failed")
+	_, err := s.finish("login", login)
+	check(t, "expired login", err, 401, "passkey_verification_failed")
+	_, err = s.finish("mediation", med)
+	check(t, "expired mediation", err, 401, "passkey_verification_failed")
 }
 
 func testCeremonyKinds(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("kinds@example.com")
-	expect(t, "add passkey", s.addPasskey(a), 200, "")
+	check(t, "add passkey", s.addPasskey(a), 200, "")
 	// Mediation and button ceremonies are pending at once and both finish.
 	med := s.mediationOptions()
 	login := s.loginOptions(a)
-	expect(t, "button while mediation pending", s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, login)), ""), 200, "")
-	expect(t, "mediation after button", s.post("/auth/passkey/mediation/finish", finishBody(assertion(t, a.auth, med)), ""), 200, "")
+	_, err := s.finish("login", assertion(t, a.auth, login))
+	check(t, "button while mediation pending", err, 200, "")
+	_, err = s.finish("mediation", assertion(t, a.auth, med))
+	check(t, "mediation after button", err, 200, "")
 	// A mediation challenge is not a button-login challenge.
-	r := s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, s.mediationOptions())), "")
-	expect(t, "mediation response at login finish", r, 401, "passkey_verification_failed")
+	_, err = s.finish("login", assertion(t, a.auth, s.mediationOptions()))
+	check(t, "mediation response at login finish", err, 401, "passkey_verification_failed")
 }
 
 func testCounterRegression(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
+	ctx := t.Context()
 	a := s.signUp("clone@example.com")
-	expect(t, "add passkey", s.addPasskey(a), 200, "")
+	check(t, "add passkey", s.addPasskey(a), 200, "")
 	for range 3 {
-		expect(t, "login", s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, s.loginOptions(a))), ""), 200, "")
+		_, err := a.c.LoginWithPasskey(ctx, a.email)
+		check(t, "login", err, 200, "")
 	}
 	// The clone reports a counter at or below the stored one.
 	id := a.auth.Credentials()[0].ID
 	if err := a.auth.SetSignCount(id, 2); err != nil {
 		t.Fatal(err)
 	}
-	r := s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, s.loginOptions(a))), "")
-	expect(t, "counter regression", r, 401, "passkey_verification_failed")
+	_, err := a.c.LoginWithPasskey(ctx, a.email)
+	check(t, "counter regression", err, 401, "passkey_verification_failed")
 	stale := uint32(0)
-	r = s.post("/auth/passkey/mediation/finish", finishBody(assertion(t, a.auth, s.mediationOptions(), passkeystest.Tamper{SignCount: &stale})), "")
-	expect(t, "counter reset to zero", r, 401, "passkey_verification_failed")
+	_, err = s.finish("mediation", assertion(t, a.auth, s.mediationOptions(), passkeystest.Tamper{SignCount: &stale}))
+	check(t, "counter reset to zero", err, 401, "passkey_verification_failed")
 	if err := a.auth.SetSignCount(id, 10); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, "counter ahead", s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, s.loginOptions(a))), ""), 200, "")
+	_, err = a.c.LoginWithPasskey(ctx, a.email)
+	check(t, "counter ahead", err, 200, "")
 
 	// Authenticators without a counter always report zero.
 	z := s.signUp("zero@example.com")
 	z.auth.ZeroCounter = true
-	expect(t, "add counterless passkey", s.addPasskey(z), 200, "")
+	check(t, "add counterless passkey", s.addPasskey(z), 200, "")
 	for range 2 {
-		expect(t, "counterless login", s.post("/auth/passkey/login/finish", finishBody(assertion(t, z.auth, s.loginOptions(z))), ""), 200, "")
+		_, err := z.c.LoginWithPasskey(ctx, z.email)
+		check(t, "counterless login", err, 200, "")
 	}
 }
 
 func testDeletePasskey(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
+	ctx := t.Context()
 	a := s.signUp("del@example.com")
 	b := s.signUp("del-other@example.com")
-	expect(t, "A passkey", s.addPasskey(a), 200, "")
-	expect(t, "B passkey", s.addPasskey(b), 200, "")
+	check(t, "A passkey", s.addPasskey(a), 200, "")
+	check(t, "B passkey", s.addPasskey(b), 200, "")
 	aID := base64.RawURLEncoding.EncodeToString(a.auth.Credentials()[0].ID)
 	pending := s.loginOptions(a)
 
-	r := s.do("DELETE", "/auth/passkeys/"+aID, nil, b.token)
-	expect(t, "B deletes A's passkey", r, 404, "not_found")
-	expect(t, "A can still log in", s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, s.loginOptions(a))), ""), 200, "")
+	check(t, "B deletes A's passkey", s.c.DeletePasskey(ctx, b.token, aID), 404, "not_found")
+	_, err := a.c.LoginWithPasskey(ctx, a.email)
+	check(t, "A can still log in", err, 200, "")
 
-	r = s.do("DELETE", "/auth/passkeys/"+aID, nil, "")
-	expect(t, "delete without session", r, 401, "unauthorized")
-	r = s.do("DELETE", "/auth/passkeys/"+aID, nil, a.token)
+	check(t, "delete without session", s.c.DeletePasskey(ctx, "", aID), 401, "unauthorized")
+	r := s.do("DELETE", "/auth/passkeys/"+aID, nil, a.token)
 	expect(t, "A deletes own passkey", r, 204, "")
 	if len(r.raw) != 0 {
 		t.Errorf("204 with a body: %s", r.raw)
 	}
-	r = s.do("GET", "/auth/passkeys", nil, a.token)
-	if list, _ := r.get("passkeys").([]any); len(list) != 0 {
-		t.Errorf("list after delete: %s", r.raw)
+	if list := s.passkeys(a); len(list) != 0 {
+		t.Errorf("list after delete: %+v", list)
 	}
-	expect(t, "delete again", s.do("DELETE", "/auth/passkeys/"+aID, nil, a.token), 404, "not_found")
+	check(t, "delete again", s.c.DeletePasskey(ctx, a.token, aID), 404, "not_found")
 
 	// The deleted passkey logs in neither through a ceremony started
 	// before the deletion nor through a new one.
-	expect(t, "pending login", s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, pending)), ""), 401, "passkey_verification_failed")
-	expect(t, "mediation", s.post("/auth/passkey/mediation/finish", finishBody(assertion(t, a.auth, s.mediationOptions())), ""), 401, "passkey_verification_failed")
-	r = s.post("/auth/passkey/login/start", map[string]string{"email": a.email}, "")
-	if r.get("loginAllow") != false {
-		t.Errorf("login start after deleting the only passkey: %s", r.raw)
+	_, err = s.finish("login", assertion(t, a.auth, pending))
+	check(t, "pending login", err, 401, "passkey_verification_failed")
+	_, err = s.finish("mediation", assertion(t, a.auth, s.mediationOptions()))
+	check(t, "mediation", err, 401, "passkey_verification_failed")
+	cer, err := s.c.StartLogin(ctx, a.email)
+	if err != nil || cer.Allowed {
+		t.Errorf("login start after deleting the only passkey: %+v, %v", cer, err)
 	}
-	r = s.do("GET", "/auth/passkeys", nil, b.token)
-	if list, _ := r.get("passkeys").([]any); len(list) != 1 {
-		t.Errorf("B's passkeys: %s", r.raw)
+	if _, err := a.c.LoginWithPasskey(ctx, a.email); !errors.Is(err, passkeystest.ErrNotAllowed) {
+		t.Errorf("passkey login after deleting the only passkey: %v, want ErrNotAllowed", err)
+	}
+	if list := s.passkeys(b); len(list) != 1 {
+		t.Errorf("B's passkeys: %+v", list)
 	}
 }
 
@@ -735,8 +771,10 @@ func testSessionsSurvive(t *testing.T, setup Setup) {
 	s := newServer(t, setup, nil)
 	a := s.signUp("devices@example.com")
 	first := a.token
-	expect(t, "add passkey", s.addPasskey(a), 200, "")
-	second := s.post("/auth/passkey/login/finish", finishBody(assertion(t, a.auth, s.loginOptions(a))), "").str("sessionToken")
+	check(t, "add passkey", s.addPasskey(a), 200, "")
+	sess, err := a.c.LoginWithPasskey(t.Context(), a.email)
+	check(t, "passkey login", err, 200, "")
+	second := sess.Token
 	third := s.signUp(a.email).token
 	for i, tok := range []string{first, second, third} {
 		expect(t, "session "+string(rune('1'+i)), s.do("GET", "/api/me", nil, tok), 200, "")
