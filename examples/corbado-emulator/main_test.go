@@ -14,6 +14,33 @@ import (
 	"github.com/passkeyready/passkeys"
 )
 
+// start runs the emulator with args until the test ends and returns its
+// address, or fails t at once with run's error when it does not start.
+func start(t *testing.T, args []string, out *syncBuffer) (addr string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, out, ready) }()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("the emulator did not start: %v\n%s", err, out.String())
+	}
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { _ = stop() })
+	return addr, stop
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -34,14 +61,9 @@ func (s *syncBuffer) String() string {
 // The emulator runs on its own, prints what it accepts, and prints each
 // code it would have emailed; the Corbado backend signs up against it.
 func TestRun(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := t.Context()
 	out := &syncBuffer{}
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-rp-id", "localhost", "-origin", "http://localhost:3000"}, out, ready)
-	}()
-	addr := <-ready
+	addr, stop := start(t, []string{"-addr", "127.0.0.1:0", "-rp-id", "localhost", "-origin", "http://localhost:3000"}, out)
 
 	if !regexp.MustCompile(`listening on http://` + regexp.QuoteMeta(addr) + `.*project_id=` + corbadotest.DefaultProjectID + ` api_secret=` + corbadotest.DefaultAPISecret + ` \(the built-in test secret\)`).MatchString(out.String()) {
 		t.Errorf("start-up line: %s", out.String())
@@ -64,8 +86,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("FinishOTP = %+v, %v, %v", u, created, err)
 	}
 
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("run: %v", err)
 	}
 }
@@ -73,16 +94,9 @@ func TestRun(t *testing.T) {
 // A secret of the user's own is never printed.
 func TestRunHidesOwnSecret(t *testing.T) {
 	const secret = "corbado1_mySecretValue"
-	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-api-secret", secret}, out, ready)
-	}()
-	<-ready
-	cancel()
-	if err := <-done; err != nil {
+	_, stop := start(t, []string{"-addr", "127.0.0.1:0", "-api-secret", secret}, out)
+	if err := stop(); err != nil {
 		t.Errorf("run: %v", err)
 	}
 	if s := out.String(); strings.Contains(s, "mySecretValue") || !strings.Contains(s, "api_secret=(set, not shown)") {

@@ -1,9 +1,15 @@
 // Package corbadospec checks HTTP traffic against Corbado's OpenAPI
 // description of the Backend API v2 (backend_api_public_v2.yml with its
-// common.yml). The Corbado client's tests check every request they send,
-// and the emulator in passkeystest checks every request it receives and
-// every response it returns, whenever CORBADO_SPEC_DIR names the folder
-// holding the two files.
+// common.yml, published in github.com/corbado/corbado-python under
+// scripts/). The Corbado client's tests check every request they send, and
+// the emulator in passkeystest/corbadotest checks every request it
+// receives and every response it returns, whenever CORBADO_SPEC_DIR names
+// the folder holding the two files.
+//
+// The description is not part of this module, so the checks are off in a
+// fresh clone: [FromEnv] returns nil, and [ForTest] skips with one line
+// that says how to turn them on. With PASSKEYS_SPEC_TESTS=required (as in
+// .ci/run) a missing description is a failure instead.
 package corbadospec
 
 import (
@@ -30,6 +36,14 @@ const EnvVar = "CORBADO_SPEC_DIR"
 
 // File is the name of the Backend API description inside the spec folder.
 const File = "backend_api_public_v2.yml"
+
+// RequiredEnvVar names the switch that turns a missing description into a
+// failure: with PASSKEYS_SPEC_TESTS=required, [FromEnv] and [ForTest] fail
+// unless [EnvVar] names a folder holding [File].
+const RequiredEnvVar = "PASSKEYS_SPEC_TESTS"
+
+// required reports whether RequiredEnvVar is set to "required".
+func required() bool { return os.Getenv(RequiredEnvVar) == "required" }
 
 // Spec validates requests and responses of the Backend API. Paths are
 // matched after the "/v2" base path, wherever the API is mounted. A Spec
@@ -67,14 +81,57 @@ func Load(dir string) (*Spec, error) {
 	return s.(*Spec), nil
 }
 
-// FromEnv loads the spec from the folder named by [EnvVar]. It returns nil
-// and no error when the variable is unset.
+// FromEnv loads the spec from the folder named by [EnvVar]. When the
+// variable is unset, or names a folder without [File], the checks are off:
+// it returns nil and no error, unless [RequiredEnvVar] is "required", when
+// the error says what is missing. A description that is there but does
+// not load is always an error.
 func FromEnv() (*Spec, error) {
-	dir := os.Getenv(EnvVar)
-	if dir == "" {
+	if why := Off(); why != "" {
+		if required() {
+			return nil, fmt.Errorf("corbadospec: %s=required, but %s", RequiredEnvVar, why)
+		}
 		return nil, nil
 	}
-	return Load(dir)
+	return Load(strings.TrimSpace(os.Getenv(EnvVar)))
+}
+
+// Off returns why the checks are off, naming how to turn them on, or ""
+// when [EnvVar] names a folder holding [File].
+func Off() string {
+	const turnOn = "set " + EnvVar + " to a folder holding " + File + " and common.yml (github.com/corbado/corbado-python, scripts/) to turn them on"
+	dir := strings.TrimSpace(os.Getenv(EnvVar))
+	if dir == "" {
+		return EnvVar + " is not set; " + turnOn
+	}
+	file := filepath.Join(dir, File)
+	if _, err := os.Stat(file); err != nil {
+		return EnvVar + " names no description (" + file + " does not exist); " + turnOn
+	}
+	return ""
+}
+
+// TB is the part of testing.TB that [ForTest] uses.
+type TB interface {
+	Helper()
+	Skip(args ...any)
+	Fatal(args ...any)
+}
+
+// ForTest returns the spec from [FromEnv] for a test that checks nothing
+// without it. When the checks are off it skips t with one line saying how
+// to turn them on; when they are required but off, or the description does
+// not load, it fails t.
+func ForTest(t TB) *Spec {
+	t.Helper()
+	s, err := FromEnv()
+	switch {
+	case err != nil:
+		t.Fatal(err)
+	case s == nil:
+		t.Skip("Corbado OpenAPI checks are off: " + Off() + " (" + RequiredEnvVar + "=required makes this a failure)")
+	}
+	return s
 }
 
 // route finds the operation of r, whose path holds the API's "/v2" base.

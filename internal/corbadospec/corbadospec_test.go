@@ -1,9 +1,11 @@
 package corbadospec_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,15 +15,7 @@ import (
 // spec loads the description from CORBADO_SPEC_DIR or skips the test.
 func spec(t *testing.T) *corbadospec.Spec {
 	t.Helper()
-	dir := os.Getenv(corbadospec.EnvVar)
-	if dir == "" {
-		t.Skipf("%s is not set: the OpenAPI checks are off", corbadospec.EnvVar)
-	}
-	s, err := corbadospec.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return corbadospec.ForTest(t)
 }
 
 func request(method, target, body string) *http.Request {
@@ -88,5 +82,78 @@ func TestValidateResponse(t *testing.T) {
 				t.Errorf("ValidateResponse: %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// fakeTB records what ForTest does to a test.
+type fakeTB struct{ skipped, failed string }
+
+func (f *fakeTB) Helper()           {}
+func (f *fakeTB) Skip(args ...any)  { f.skipped = fmt.Sprint(args...) }
+func (f *fakeTB) Fatal(args ...any) { f.failed = fmt.Sprint(args...) }
+
+// A missing description turns the checks off with one line that says how
+// to turn them on, and is a failure only under PASSKEYS_SPEC_TESTS=required.
+func TestFromEnvWithoutDescription(t *testing.T) {
+	empty := t.TempDir()
+	for _, tc := range []struct {
+		name, dir string
+		want      []string // in the reason
+	}{
+		{"unset", "", []string{"CORBADO_SPEC_DIR is not set", "set CORBADO_SPEC_DIR to a folder holding backend_api_public_v2.yml"}},
+		{"missing folder", filepath.Join(empty, "no", "such", "folder"), []string{filepath.Join(empty, "no", "such", "folder", corbadospec.File) + " does not exist", "set CORBADO_SPEC_DIR"}},
+		{"folder without the description", empty, []string{filepath.Join(empty, corbadospec.File) + " does not exist"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(corbadospec.EnvVar, tc.dir)
+			t.Setenv(corbadospec.RequiredEnvVar, "")
+			why := corbadospec.Off()
+			for _, w := range tc.want {
+				if !strings.Contains(why, w) {
+					t.Errorf("Off() = %q, want it to contain %q", why, w)
+				}
+			}
+			if strings.Contains(why, "\n") {
+				t.Errorf("Off() spans lines: %q", why)
+			}
+			if s, err := corbadospec.FromEnv(); s != nil || err != nil {
+				t.Errorf("FromEnv() = %v, %v; want nil, nil", s, err)
+			}
+			f := &fakeTB{}
+			if s := corbadospec.ForTest(f); s != nil || f.failed != "" || !strings.Contains(f.skipped, why) || !strings.Contains(f.skipped, "PASSKEYS_SPEC_TESTS=required") {
+				t.Errorf("ForTest: spec %v, skipped %q, failed %q", s, f.skipped, f.failed)
+			}
+
+			t.Setenv(corbadospec.RequiredEnvVar, "required")
+			s, err := corbadospec.FromEnv()
+			if s != nil || err == nil || !strings.Contains(err.Error(), "PASSKEYS_SPEC_TESTS=required") || !strings.Contains(err.Error(), why) {
+				t.Errorf("required: FromEnv() = %v, %v", s, err)
+			}
+			f = &fakeTB{}
+			if corbadospec.ForTest(f); f.skipped != "" || f.failed == "" {
+				t.Errorf("required: ForTest skipped %q, failed %q", f.skipped, f.failed)
+			}
+		})
+	}
+}
+
+// A description that is there but broken fails whether or not the checks
+// are required.
+func TestFromEnvBrokenDescription(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, corbadospec.File), []byte("openapi: [not, a, description"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(corbadospec.EnvVar, dir)
+	t.Setenv(corbadospec.RequiredEnvVar, "")
+	if why := corbadospec.Off(); why != "" {
+		t.Errorf("Off() = %q with a file present", why)
+	}
+	if s, err := corbadospec.FromEnv(); s != nil || err == nil {
+		t.Errorf("FromEnv() = %v, %v; want an error", s, err)
+	}
+	f := &fakeTB{}
+	if corbadospec.ForTest(f); f.failed == "" || f.skipped != "" {
+		t.Errorf("ForTest skipped %q, failed %q", f.skipped, f.failed)
 	}
 }
