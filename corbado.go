@@ -200,15 +200,12 @@ func userAgent() string {
 func (c *Corbado) now() time.Time { return c.clock().UTC() }
 
 // activeUser refuses a user that Corbado does not list as active, so
-// that a disabled account gets neither a session nor a new passkey.
+// that a disabled or deleted account gets neither a session nor a new
+// passkey.
 func (c *Corbado) activeUser(ctx context.Context, userID string) error {
-	u, err := c.api.UserGet(ctx, userID)
-	var ae *corbadoapi.Error
-	if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
-		return ErrUnauthorized.With("The account no longer exists.", err)
-	}
+	u, err := call(c.api.UserGet(ctx, userID))
 	if err != nil {
-		return c.upstream(err)
+		return c.gone(err, "userID")
 	}
 	if u.Status != corbadoapi.UserActive {
 		return ErrUnauthorized.With("This account is disabled.", fmt.Errorf("corbado user status %q", u.Status))
@@ -220,13 +217,12 @@ func (c *Corbado) activeUser(ctx context.Context, userID string) error {
 // Corbado is told to allow it (forcePasskeyAppend).
 func (c *Corbado) StartAppend(ctx context.Context, u User, cl Client) (AppendStart, error) {
 	st := newCeremony(kindAppend, u.ID, u.Email, cl)
-	rsp, err := c.api.PasskeyAppendStart(ctx, corbadoapi.PasskeyAppendStartReq{
+	rsp, err := call(c.api.PasskeyAppendStart(ctx, corbadoapi.PasskeyAppendStartReq{
 		UserID: u.ID, ProcessID: st.ProcessID, Username: u.Email,
 		ClientInformation: clientInformation(cl, nil),
 		PasskeyIntelFlags: corbadoapi.PasskeyIntelFlags{ForcePasskeyAppend: true},
-	})
-	var ae *corbadoapi.Error
-	if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
+	}))
+	if doesNotExist(err, "userID") {
 		return AppendStart{}, ErrUnauthorized.With("The account of this session no longer exists.", err)
 	}
 	if err != nil {
@@ -259,10 +255,10 @@ func (c *Corbado) FinishAppend(ctx context.Context, u User, response json.RawMes
 	if err := c.activeUser(ctx, st.UserID); err != nil {
 		return Passkey{}, err
 	}
-	rsp, err := c.api.PasskeyAppendFinish(ctx, corbadoapi.PasskeyAppendFinishReq{
+	rsp, err := call(c.api.PasskeyAppendFinish(ctx, corbadoapi.PasskeyAppendFinishReq{
 		UserID: st.UserID, ProcessID: st.ProcessID, AttestationResponse: string(response),
 		ClientInformation: clientInformation(cl, st.Caps), TrackingID: st.TrackingID,
-	})
+	}))
 	if err != nil {
 		return Passkey{}, c.finishFailed(err)
 	}
@@ -282,18 +278,23 @@ func (c *Corbado) FinishAppend(ctx context.Context, u User, response json.RawMes
 	return Passkey{}, ErrUpstream.With("", errors.New("corbado does not list the passkey it just appended"))
 }
 
-// StartLogin implements [Backend]. Unknown emails, and users Corbado
-// does not offer a passkey login, get Allow false.
+// StartLogin implements [Backend]. Unknown emails, users deleted
+// meanwhile and users Corbado does not offer a passkey login get Allow
+// false.
 func (c *Corbado) StartLogin(ctx context.Context, email string, cl Client) (LoginStart, error) {
 	id, ok, err := c.findIdentifier(ctx, email)
 	if err != nil || !ok {
 		return LoginStart{}, err
 	}
 	st := newCeremony(kindLogin, id.UserID, email, cl)
-	rsp, err := c.api.PasskeyLoginStart(ctx, corbadoapi.PasskeyLoginStartReq{
+	rsp, err := call(c.api.PasskeyLoginStart(ctx, corbadoapi.PasskeyLoginStartReq{
 		UserID: id.UserID, ClientInformation: clientInformation(cl, nil),
 		CrossDeviceAuthenticationStrategy: "standard", ProcessID: st.ProcessID,
-	})
+	}))
+	if doesNotExist(err, "userID") {
+		// The identifier outlived its user for a moment: an unknown email.
+		return LoginStart{}, nil
+	}
 	if err != nil {
 		return LoginStart{}, c.upstream(err)
 	}
@@ -311,10 +312,10 @@ func (c *Corbado) FinishLogin(ctx context.Context, response json.RawMessage, cl 
 	if err != nil {
 		return User{}, err
 	}
-	rsp, err := c.api.PasskeyLoginFinish(ctx, corbadoapi.PasskeyLoginFinishReq{
+	rsp, err := call(c.api.PasskeyLoginFinish(ctx, corbadoapi.PasskeyLoginFinishReq{
 		UserID: st.UserID, AssertionResponse: string(response),
 		ClientInformation: clientInformation(cl, st.Caps), ProcessID: st.ProcessID, TrackingID: st.TrackingID,
-	})
+	}))
 	if err != nil {
 		return User{}, c.finishFailed(err)
 	}
@@ -330,7 +331,7 @@ func (c *Corbado) FinishLogin(ctx context.Context, response json.RawMessage, cl 
 // StartMediation implements [Backend].
 func (c *Corbado) StartMediation(ctx context.Context, cl Client) (LoginStart, error) {
 	st := newCeremony(kindMediation, "", "", cl)
-	rsp, err := c.api.PasskeyMediationStart(ctx, corbadoapi.PasskeyMediationStartReq{ClientInformation: clientInformation(cl, nil)})
+	rsp, err := call(c.api.PasskeyMediationStart(ctx, corbadoapi.PasskeyMediationStartReq{ClientInformation: clientInformation(cl, nil)}))
 	if err != nil {
 		return LoginStart{}, c.upstream(err)
 	}
@@ -349,10 +350,10 @@ func (c *Corbado) FinishMediation(ctx context.Context, response json.RawMessage,
 	if err != nil {
 		return User{}, err
 	}
-	rsp, err := c.api.PasskeyMediationFinish(ctx, corbadoapi.PasskeyMediationFinishReq{
+	rsp, err := call(c.api.PasskeyMediationFinish(ctx, corbadoapi.PasskeyMediationFinishReq{
 		AssertionResponse: string(response), ClientInformation: clientInformation(cl, st.Caps),
 		ProcessID: st.ProcessID, TrackingID: st.TrackingID,
-	})
+	}))
 	if err != nil {
 		return User{}, c.finishFailed(err)
 	}
@@ -394,9 +395,11 @@ func (c *Corbado) DeletePasskey(ctx context.Context, u User, id string) error {
 		if canonicalID(cr.CredentialID) != id {
 			continue
 		}
-		err := c.api.CredentialDelete(ctx, u.ID, cr.ID)
-		var ae *corbadoapi.Error
-		if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
+		err := fromAPI(c.api.CredentialDelete(ctx, u.ID, cr.ID))
+		switch {
+		case doesNotExist(err, "userID"):
+			return errAccountGone.With("", err)
+		case doesNotExist(err, "credentialID"):
 			return ErrNotFound.With("You have no passkey with this id.", err)
 		}
 		if err != nil {

@@ -90,16 +90,26 @@ func (c *Corbado) endCooldown(ctx context.Context, cooldown string) {
 	}
 }
 
-// sendOTP has Corbado email a new code to email.
+// sendOTP has Corbado email a new code to email. When the user of the
+// email's identifier was deleted between finding the identifier and
+// sending, the identifier is looked up (or created) once more.
 func (c *Corbado) sendOTP(ctx context.Context, email string, cl Client) (otpState, error) {
-	id, err := c.identifier(ctx, email)
-	if err != nil {
-		return otpState{}, err
+	var id corbadoapi.Identifier
+	var ch corbadoapi.Challenge
+	var err error
+	for range 2 {
+		id, err = c.identifier(ctx, email)
+		if err != nil {
+			return otpState{}, err
+		}
+		ch, err = call(c.api.ChallengeCreate(ctx, id.UserID, corbadoapi.ChallengeCreateReq{
+			ChallengeType: "email_otp", IdentifierValue: email,
+			LifetimeSeconds: int(c.validity / time.Second), ClientInformation: clientInformation(cl, nil),
+		}))
+		if !doesNotExist(err, "userID") {
+			break
+		}
 	}
-	ch, err := c.api.ChallengeCreate(ctx, id.UserID, corbadoapi.ChallengeCreateReq{
-		ChallengeType: "email_otp", IdentifierValue: email,
-		LifetimeSeconds: int(c.validity / time.Second), ClientInformation: clientInformation(cl, nil),
-	})
 	if err != nil {
 		return otpState{}, c.upstream(err)
 	}
@@ -119,17 +129,17 @@ func (c *Corbado) identifier(ctx context.Context, email string) (corbadoapi.Iden
 	if id, ok, err := c.findIdentifier(ctx, email); ok || err != nil {
 		return id, err
 	}
-	u, err := c.api.UserCreate(ctx, corbadoapi.UserCreateReq{Status: corbadoapi.UserPending})
+	u, err := call(c.api.UserCreate(ctx, corbadoapi.UserCreateReq{Status: corbadoapi.UserPending}))
 	if err != nil {
 		return corbadoapi.Identifier{}, c.upstream(err)
 	}
-	id, err := c.api.IdentifierCreate(ctx, u.UserID, corbadoapi.IdentifierCreateReq{
+	id, err := call(c.api.IdentifierCreate(ctx, u.UserID, corbadoapi.IdentifierCreateReq{
 		IdentifierType: "email", IdentifierValue: email, Status: corbadoapi.IdentifierPending,
-	})
+	}))
 	if err == nil {
 		return id, nil
 	}
-	if derr := c.api.UserDelete(context.WithoutCancel(ctx), u.UserID); derr != nil {
+	if derr := fromAPI(c.api.UserDelete(context.WithoutCancel(ctx), u.UserID)); derr != nil {
 		c.logger.Warn("passkeys: could not delete a Corbado user left without an identifier", "user_id", u.UserID, "cause", derr.Error())
 	}
 	if refused(err) {
@@ -143,10 +153,10 @@ func (c *Corbado) identifier(ctx context.Context, email string) (corbadoapi.Iden
 
 // findIdentifier looks up the email identifier of email.
 func (c *Corbado) findIdentifier(ctx context.Context, email string) (corbadoapi.Identifier, bool, error) {
-	l, err := c.api.IdentifierList(ctx, corbadoapi.ListParams{
+	l, err := call(c.api.IdentifierList(ctx, corbadoapi.ListParams{
 		Filter:   []string{"identifierValue:eq:" + email, "identifierType:eq:email"},
 		PageSize: 1,
-	})
+	}))
 	if err != nil {
 		return corbadoapi.Identifier{}, false, c.upstream(err)
 	}
@@ -166,7 +176,9 @@ func (c *Corbado) findIdentifier(ctx context.Context, email string) (corbadoapi.
 // failed one only if no newer code took its place meanwhile. When Corbado
 // does not answer the check, it may still have applied it, so the code is
 // put back for a retry and the cooldown ends, letting the next request
-// send a new one.
+// send a new one. When Corbado says the code's user or challenge no
+// longer exists (the account was deleted meanwhile), the code is used up:
+// the check fails and the next request sends a new code at once.
 func (c *Corbado) FinishOTP(ctx context.Context, email, code string, cl Client) (User, bool, error) {
 	key, cooldown := otpKeys(email)
 	var st otpState
@@ -177,7 +189,7 @@ func (c *Corbado) FinishOTP(ctx context.Context, email, code string, cl Client) 
 	if !found {
 		return User{}, false, ErrOTPInvalid.With("", errors.New("no code in flight for this email"))
 	}
-	ch, err := c.api.ChallengeUpdate(ctx, st.UserID, st.ChallengeID, corbadoapi.ChallengeUpdateReq{Value: code})
+	ch, err := call(c.api.ChallengeUpdate(ctx, st.UserID, st.ChallengeID, corbadoapi.ChallengeUpdateReq{Value: code}))
 	if err == nil && ch.Status == corbadoapi.ChallengeCompleted {
 		c.endCooldown(ctx, cooldown)
 		created, err := c.confirm(ctx, st)
@@ -188,7 +200,7 @@ func (c *Corbado) FinishOTP(ctx context.Context, email, code string, cl Client) 
 	}
 	st.Attempts++
 	unanswered := err != nil && !refused(err)
-	spent := st.Attempts >= corbadoOTPAttempts
+	spent := st.Attempts >= corbadoOTPAttempts || doesNotExist(err, "userID", "challengeID")
 	if !spent {
 		if err := c.add(ctx, key, st, st.ExpiresAt); err != nil && !errors.Is(err, ErrKeeperExists) {
 			return User{}, false, err
@@ -207,11 +219,12 @@ func (c *Corbado) FinishOTP(ctx context.Context, email, code string, cl Client) 
 }
 
 // confirm activates a pending user after their first correct code and
-// reports whether it did.
+// reports whether it did. A user or identifier deleted meanwhile is
+// [ErrUnauthorized].
 func (c *Corbado) confirm(ctx context.Context, st otpState) (bool, error) {
-	u, err := c.api.UserGet(ctx, st.UserID)
+	u, err := call(c.api.UserGet(ctx, st.UserID))
 	if err != nil {
-		return false, c.upstream(err)
+		return false, c.gone(err, "userID")
 	}
 	switch u.Status {
 	case corbadoapi.UserActive:
@@ -221,12 +234,12 @@ func (c *Corbado) confirm(ctx context.Context, st otpState) (bool, error) {
 		return false, ErrUnauthorized.With("This account is disabled.", fmt.Errorf("corbado user status %q", u.Status))
 	}
 	if st.IdentifierStatus == corbadoapi.IdentifierPending {
-		if _, err := c.api.IdentifierUpdate(ctx, st.UserID, st.IdentifierID, corbadoapi.IdentifierUpdateReq{Status: corbadoapi.IdentifierVerified}); err != nil {
-			return false, c.upstream(err)
+		if _, err := call(c.api.IdentifierUpdate(ctx, st.UserID, st.IdentifierID, corbadoapi.IdentifierUpdateReq{Status: corbadoapi.IdentifierVerified})); err != nil {
+			return false, c.gone(err, "userID", "identifierID")
 		}
 	}
-	if _, err := c.api.UserUpdate(ctx, st.UserID, corbadoapi.UserUpdateReq{Status: corbadoapi.UserActive}); err != nil {
-		return false, c.upstream(err)
+	if _, err := call(c.api.UserUpdate(ctx, st.UserID, corbadoapi.UserUpdateReq{Status: corbadoapi.UserActive})); err != nil {
+		return false, c.gone(err, "userID")
 	}
 	return true, nil
 }

@@ -9,14 +9,15 @@ import (
 	"github.com/passkeyready/passkeys/internal/useragent"
 )
 
-// credentials lists the user's active passkeys, every page of them.
+// credentials lists the user's active passkeys, every page of them. A
+// user that no longer exists is [ErrUnauthorized].
 func (c *Corbado) credentials(ctx context.Context, userID string) ([]corbadoapi.Credential, error) {
 	const pageSize, maxPages = 100, 10
 	var out []corbadoapi.Credential
 	for page := 1; page <= maxPages; page++ {
-		l, err := c.api.CredentialList(ctx, userID, corbadoapi.ListParams{Sort: "created:asc", Page: page, PageSize: pageSize})
+		l, err := call(c.api.CredentialList(ctx, userID, corbadoapi.ListParams{Sort: "created:asc", Page: page, PageSize: pageSize}))
 		if err != nil {
-			return nil, c.upstream(err)
+			return nil, c.gone(err, "userID")
 		}
 		for _, cr := range l.Credentials {
 			if cr.Status == "active" {

@@ -72,7 +72,10 @@ type Options struct {
 // WebAuthn ceremonies run on the self-hosted engine with real checks; its
 // users are the emulator's users, created when they first add a passkey.
 // A disabled user neither starts nor finishes a passkey ceremony.
-// One-time codes go to [Options.OnOTP] instead of an email.
+// One-time codes go to [Options.OnOTP] instead of an email. An unknown or
+// deleted user, identifier, challenge or credential gets what real
+// Corbado answers: not 404 but HTTP 400, a validation_error whose
+// validation entry names the field, as in "userID: does not exist".
 type Emulator struct {
 	opts   Options
 	spec   *corbadospec.Spec
@@ -179,19 +182,33 @@ func (noSender) SendOTP(context.Context, string, string, time.Duration) error {
 
 // apiError is an errorRsp answer.
 type apiError struct {
-	status  int
-	typ     string
-	details string
+	status     int
+	typ        string
+	details    string
+	validation []corbadoapi.ValidationError
 }
 
 func (a *apiError) Error() string { return a.typ + ": " + a.details }
 
-func notFound(what string) *apiError {
-	return &apiError{http.StatusNotFound, "not_found", what + " not found"}
+// notFound answers a path the emulator does not serve.
+func notFound(details string) *apiError {
+	return &apiError{status: http.StatusNotFound, typ: "not_found", details: details}
+}
+
+// doesNotExist is Corbado's answer for an unknown or deleted user,
+// identifier, challenge or credential: not a 404 but HTTP 400, a
+// validation_error whose one validation entry names the path parameter,
+// as in "userID: does not exist" (Corbado's own SDK integration tests
+// assert exactly this status, field and message).
+func doesNotExist(field string) *apiError {
+	return &apiError{
+		status: http.StatusBadRequest, typ: "validation_error",
+		validation: []corbadoapi.ValidationError{{Field: field, Message: "does not exist"}},
+	}
 }
 
 func invalid(format string, args ...any) *apiError {
-	return &apiError{http.StatusBadRequest, "validation_error", fmt.Sprintf(format, args...)}
+	return &apiError{status: http.StatusBadRequest, typ: "validation_error", details: fmt.Sprintf(format, args...)}
 }
 
 // ServeHTTP serves the Backend API under /v2.
@@ -212,14 +229,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, err := json.Marshal(out)
 	if err != nil {
-		status, raw = http.StatusInternalServerError, e.mustJSON(e.errorBody(&apiError{500, "internal_error", err.Error()}))
+		status, raw = http.StatusInternalServerError, e.mustJSON(e.errorBody(&apiError{status: 500, typ: "internal_error", details: err.Error()}))
 	}
 	hdr := http.Header{"Content-Type": {"application/json"}}
 	if e.spec != nil {
 		if err := e.spec.ValidateResponse(r, body, status, hdr, raw); err != nil {
 			e.opts.Errorf("corbado emulator: its own answer does not match the OpenAPI description: %v", err)
 			status = http.StatusInternalServerError
-			raw = e.mustJSON(e.errorBody(&apiError{status, "internal_error", "emulator answer does not match the OpenAPI description: " + err.Error()}))
+			raw = e.mustJSON(e.errorBody(&apiError{status: status, typ: "internal_error", details: "emulator answer does not match the OpenAPI description: " + err.Error()}))
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -232,7 +249,7 @@ func (e *Emulator) handle(r *http.Request, body []byte) (int, any) {
 	user, pass, ok := r.BasicAuth()
 	if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(e.opts.ProjectID)) != 1 ||
 		subtle.ConstantTimeCompare([]byte(pass), []byte(e.opts.APISecret)) != 1 {
-		return e.errorRsp(&apiError{http.StatusUnauthorized, "login_error", "wrong project ID or API secret"})
+		return e.errorRsp(&apiError{status: http.StatusUnauthorized, typ: "login_error", details: "wrong project ID or API secret"})
 	}
 	if e.spec != nil {
 		if err := e.spec.ValidateRequest(r, body); err != nil {
@@ -242,13 +259,13 @@ func (e *Emulator) handle(r *http.Request, body []byte) (int, any) {
 	}
 	path, ok := strings.CutPrefix(r.URL.Path, "/v2/")
 	if !ok {
-		return e.errorRsp(notFound("path"))
+		return e.errorRsp(notFound("no operation at " + r.URL.Path))
 	}
 	out, err := e.route(r, strings.Split(path, "/"), body)
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {
-			ae = &apiError{http.StatusInternalServerError, "internal_error", err.Error()}
+			ae = &apiError{status: http.StatusInternalServerError, typ: "internal_error", details: err.Error()}
 		}
 		return e.errorRsp(ae)
 	}
@@ -295,7 +312,7 @@ func (e *Emulator) route(r *http.Request, seg []string, body []byte) (any, error
 	case m == http.MethodPost && match(seg, "passkey", "mediation", "finish"):
 		return e.mediationFinish(ctx, body)
 	}
-	return nil, &apiError{http.StatusNotFound, "not_found", "the emulator does not serve " + m + " /v2/" + strings.Join(seg, "/")}
+	return nil, notFound("the emulator does not serve " + m + " /v2/" + strings.Join(seg, "/"))
 }
 
 // match reports whether seg has the pattern's shape; "*" stands for any
@@ -317,7 +334,7 @@ func (e *Emulator) errorRsp(ae *apiError) (int, any) { return ae.status, e.error
 func (e *Emulator) errorBody(ae *apiError) corbadoapi.ErrorRsp {
 	return corbadoapi.ErrorRsp{
 		GenericRsp: e.generic(ae.status),
-		Error:      corbadoapi.ErrorDetail{Type: ae.typ, Details: ae.details},
+		Error:      corbadoapi.ErrorDetail{Type: ae.typ, Details: ae.details, Validation: ae.validation},
 	}
 }
 

@@ -100,6 +100,19 @@ func statusOf(err error) int {
 	return 0
 }
 
+// expectDoesNotExist checks that err is the answer of real Corbado for an
+// unknown object: HTTP 400, a validation_error and exactly one validation
+// entry, "<field>: does not exist".
+func expectDoesNotExist(t *testing.T, what string, err error, field string) {
+	t.Helper()
+	var ae *corbadoapi.Error
+	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Rsp == nil || ae.Rsp.HTTPStatusCode != 400 ||
+		ae.Type() != "validation_error" || len(ae.Rsp.Error.Validation) != 1 ||
+		ae.Rsp.Error.Validation[0] != (corbadoapi.ValidationError{Field: field, Message: "does not exist"}) {
+		t.Errorf("%s: %v, want HTTP 400 validation_error %s: does not exist", what, err, field)
+	}
+}
+
 func TestEmulatorCredentials(t *testing.T) {
 	e := newEmulator(t)
 	bad := corbadoapi.New(corbadoapi.Config{BaseURL: e.url, ProjectID: e.emu.ProjectID(), APISecret: "corbado1_wrong"})
@@ -108,9 +121,8 @@ func TestEmulatorCredentials(t *testing.T) {
 	if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.Type() != "login_error" {
 		t.Errorf("wrong secret: %v", err)
 	}
-	if _, err := e.api.UserGet(context.Background(), "usr-404"); statusOf(err) != 404 {
-		t.Errorf("unknown user: %v", err)
-	}
+	_, err = e.api.UserGet(context.Background(), "usr-404")
+	expectDoesNotExist(t, "unknown user", err, "userID")
 }
 
 func TestEmulatorIdentifiers(t *testing.T) {
@@ -266,9 +278,7 @@ func TestEmulatorPasskeys(t *testing.T) {
 	if err := e.api.CredentialDelete(ctx, id, cred.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.api.CredentialDelete(ctx, id, cred.ID); statusOf(err) != 404 {
-		t.Errorf("second delete: %v", err)
-	}
+	expectDoesNotExist(t, "second delete", e.api.CredentialDelete(ctx, id, cred.ID), "credentialID")
 	fin, err := e.api.PasskeyMediationFinish(ctx, corbadoapi.PasskeyMediationFinishReq{AssertionResponse: string(resp), ClientInformation: emuClient, ProcessID: "proc-med", TrackingID: "trk"})
 	if err != nil || fin.Error == nil || fin.Error.Type != "credentialDeleted" {
 		t.Errorf("mediation with a deleted passkey: %+v, %v", fin, err)
@@ -342,11 +352,81 @@ func TestEmulatorIntercept(t *testing.T) {
 	if _, err := e.api.UserCreate(context.Background(), corbadoapi.UserCreateReq{Status: "active"}); statusOf(err) != http.StatusTeapot {
 		t.Errorf("intercepted POST: %v", err)
 	}
-	if _, err := e.api.UserGet(context.Background(), "usr-1"); statusOf(err) != 404 {
-		t.Errorf("GET passed through: %v", err)
-	}
+	_, err := e.api.UserGet(context.Background(), "usr-1")
+	expectDoesNotExist(t, "GET passed through", err, "userID")
 	e.emu.SetIntercept(nil)
 	if _, err := e.api.UserCreate(context.Background(), corbadoapi.UserCreateReq{Status: "active"}); err != nil {
 		t.Errorf("after removing the intercept: %v", err)
+	}
+}
+
+// Every operation that names an unknown or deleted user, identifier,
+// challenge or credential gets Corbado's answer: HTTP 400 with the
+// validation entry "<field>: does not exist", never a 404.
+func TestEmulatorDoesNotExist(t *testing.T) {
+	e := newEmulator(t)
+	ctx := context.Background()
+	id := e.user(t, "here@example.com")
+	gone := e.user(t, "gone@example.com")
+	if err := e.api.UserDelete(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		call  func() error
+		field string
+	}{
+		{"get deleted user", func() error { _, err := e.api.UserGet(ctx, gone); return err }, "userID"},
+		{"update deleted user", func() error {
+			_, err := e.api.UserUpdate(ctx, gone, corbadoapi.UserUpdateReq{Status: corbadoapi.UserActive})
+			return err
+		}, "userID"},
+		{"delete deleted user", func() error { return e.api.UserDelete(ctx, gone) }, "userID"},
+		{"identifier for deleted user", func() error {
+			_, err := e.api.IdentifierCreate(ctx, gone, corbadoapi.IdentifierCreateReq{IdentifierType: "email", IdentifierValue: "new@example.com", Status: corbadoapi.IdentifierPending})
+			return err
+		}, "userID"},
+		{"update unknown identifier", func() error {
+			_, err := e.api.IdentifierUpdate(ctx, id, "ide-123456789", corbadoapi.IdentifierUpdateReq{Status: corbadoapi.IdentifierVerified})
+			return err
+		}, "identifierID"},
+		{"update identifier of deleted user", func() error {
+			_, err := e.api.IdentifierUpdate(ctx, gone, "ide-123456789", corbadoapi.IdentifierUpdateReq{Status: corbadoapi.IdentifierVerified})
+			return err
+		}, "userID"},
+		{"challenge for deleted user", func() error {
+			_, err := e.api.ChallengeCreate(ctx, gone, corbadoapi.ChallengeCreateReq{ChallengeType: "email_otp", IdentifierValue: "gone@example.com", ClientInformation: emuClient})
+			return err
+		}, "userID"},
+		{"check unknown challenge", func() error {
+			_, err := e.api.ChallengeUpdate(ctx, id, "cha-123456789", corbadoapi.ChallengeUpdateReq{Value: "123456"})
+			return err
+		}, "challengeID"},
+		{"check challenge of deleted user", func() error {
+			_, err := e.api.ChallengeUpdate(ctx, gone, "cha-123456789", corbadoapi.ChallengeUpdateReq{Value: "123456"})
+			return err
+		}, "userID"},
+		{"credentials of deleted user", func() error {
+			_, err := e.api.CredentialList(ctx, gone, corbadoapi.ListParams{})
+			return err
+		}, "userID"},
+		{"delete unknown credential", func() error { return e.api.CredentialDelete(ctx, id, "cre-123456789") }, "credentialID"},
+		{"delete credential of deleted user", func() error { return e.api.CredentialDelete(ctx, gone, "cre-123456789") }, "userID"},
+		{"append start for deleted user", func() error {
+			_, err := e.api.PasskeyAppendStart(ctx, corbadoapi.PasskeyAppendStartReq{
+				UserID: gone, ProcessID: "proc-1", Username: "gone@example.com", ClientInformation: emuClient,
+			})
+			return err
+		}, "userID"},
+		{"login start for deleted user", func() error {
+			_, err := e.api.PasskeyLoginStart(ctx, corbadoapi.PasskeyLoginStartReq{
+				UserID: gone, ClientInformation: emuClient, CrossDeviceAuthenticationStrategy: "standard", ProcessID: "proc-2",
+			})
+			return err
+		}, "userID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			expectDoesNotExist(t, tc.name, tc.call(), tc.field)
+		})
 	}
 }

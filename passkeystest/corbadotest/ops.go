@@ -47,7 +47,7 @@ func (e *Emulator) userGet(id string) (any, error) {
 	defer e.mu.Unlock()
 	u, ok := e.users[id]
 	if !ok {
-		return nil, notFound("user")
+		return nil, doesNotExist("userID")
 	}
 	return *u, nil
 }
@@ -64,7 +64,7 @@ func (e *Emulator) userUpdate(id string, body []byte) (any, error) {
 	defer e.mu.Unlock()
 	u, ok := e.users[id]
 	if !ok {
-		return nil, notFound("user")
+		return nil, doesNotExist("userID")
 	}
 	if req.Status != "" {
 		u.Status = req.Status
@@ -78,7 +78,7 @@ func (e *Emulator) userDelete(id string) (any, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.users[id]; !ok {
-		return nil, notFound("user")
+		return nil, doesNotExist("userID")
 	}
 	delete(e.users, id)
 	for k, i := range e.identifiers {
@@ -142,7 +142,7 @@ func (e *Emulator) identifierCreate(userID string, body []byte) (any, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.users[userID]; !ok {
-		return nil, notFound("user")
+		return nil, doesNotExist("userID")
 	}
 	for _, i := range e.identifiers {
 		if i.Type == req.IdentifierType && strings.EqualFold(i.Value, req.IdentifierValue) {
@@ -167,9 +167,12 @@ func (e *Emulator) identifierUpdate(userID, id string, body []byte) (any, error)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if _, ok := e.users[userID]; !ok {
+		return nil, doesNotExist("userID")
+	}
 	i, ok := e.identifiers[id]
 	if !ok || i.UserID != userID {
-		return nil, notFound("identifier")
+		return nil, doesNotExist("identifierID")
 	}
 	i.Status = req.Status
 	return *i, nil
@@ -190,7 +193,7 @@ func (e *Emulator) challengeCreate(userID string, body []byte) (any, error) {
 	e.mu.Lock()
 	if _, ok := e.users[userID]; !ok {
 		e.mu.Unlock()
-		return nil, notFound("user")
+		return nil, doesNotExist("userID")
 	}
 	known := false
 	for _, i := range e.identifiers {
@@ -220,9 +223,12 @@ func (e *Emulator) challengeUpdate(userID, id string, body []byte) (any, error) 
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if _, ok := e.users[userID]; !ok {
+		return nil, doesNotExist("userID")
+	}
 	ch, ok := e.challenges[id]
 	if !ok || ch.userID != userID {
-		return nil, notFound("challenge")
+		return nil, doesNotExist("challengeID")
 	}
 	if ch.Status == corbadoapi.ChallengePending && e.now().Unix() >= ch.Expires {
 		ch.Status = corbadoapi.ChallengeExpired
@@ -254,7 +260,7 @@ func (e *Emulator) credentialList(ctx context.Context, r *http.Request, userID s
 	_, ok := e.users[userID]
 	e.mu.Unlock()
 	if !ok {
-		return nil, notFound("user")
+		return nil, doesNotExist("userID")
 	}
 	list, err := e.engine.ListPasskeys(ctx, passkeys.User{ID: userID})
 	if err != nil {
@@ -313,6 +319,10 @@ func (e *Emulator) objectID(credentialID string) string {
 
 func (e *Emulator) credentialDelete(ctx context.Context, userID, objectID string) (any, error) {
 	e.mu.Lock()
+	if _, ok := e.users[userID]; !ok {
+		e.mu.Unlock()
+		return nil, doesNotExist("userID")
+	}
 	credID := ""
 	for c, o := range e.credObjects {
 		if o == objectID {
@@ -322,11 +332,11 @@ func (e *Emulator) credentialDelete(ctx context.Context, userID, objectID string
 	e.mu.Unlock()
 	raw, err := decodeB64(credID)
 	if credID == "" || err != nil {
-		return nil, notFound("credential")
+		return nil, doesNotExist("credentialID")
 	}
 	err = e.store.DeleteCredential(ctx, userID, raw)
 	if errors.Is(err, selfhosted.ErrNotFound) {
-		return nil, notFound("credential")
+		return nil, doesNotExist("credentialID")
 	}
 	if err != nil {
 		return nil, err
@@ -505,7 +515,7 @@ func (e *Emulator) userStatus(id string) (string, error) {
 	defer e.mu.Unlock()
 	u, ok := e.users[id]
 	if !ok {
-		return "", notFound("user")
+		return "", doesNotExist("userID")
 	}
 	return u.Status, nil
 }
@@ -648,7 +658,7 @@ func engineErr(err error) error {
 	}
 	switch {
 	case errors.Is(pe, passkeys.ErrUnauthorized):
-		return notFound("user")
+		return doesNotExist("userID")
 	case pe.Status < 500:
 		return invalid("%s", pe.Detail)
 	}
