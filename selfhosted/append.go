@@ -53,6 +53,9 @@ func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response jso
 	if err != nil {
 		return passkeys.Passkey{}, err
 	}
+	if err := e.origins.checkOrigin(parsed.Raw.AttestationResponse.ClientDataJSON); err != nil {
+		return passkeys.Passkey{}, err
+	}
 	if cer.UserID != u.ID {
 		return passkeys.Passkey{}, passkeys.ErrVerificationFailed.With("", fmt.Errorf("append ceremony of user %s finished by user %s", cer.UserID, u.ID))
 	}
@@ -63,6 +66,9 @@ func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response jso
 	cred, err := e.wa.CreateCredential(wu, session, parsed)
 	if err != nil {
 		return passkeys.Passkey{}, verificationFailed(err)
+	}
+	if err := checkPublicKey(cred.PublicKey); err != nil {
+		return passkeys.Passkey{}, errBadKey.With("", err)
 	}
 	data, err := encode(cred)
 	if err != nil {

@@ -74,8 +74,9 @@ type Config struct {
 
 // Engine is the self-hosted [passkeys.Backend]. Create it with [New].
 type Engine struct {
-	cfg Config
-	wa  *webauthn.WebAuthn
+	cfg     Config
+	wa      *webauthn.WebAuthn
+	origins originSet
 }
 
 var _ passkeys.Backend = (*Engine)(nil)
@@ -84,6 +85,10 @@ var _ passkeys.Backend = (*Engine)(nil)
 // the offending Config field.
 func New(c Config) (*Engine, error) {
 	if err := validateRP(c.RPID, c.Origins); err != nil {
+		return nil, err
+	}
+	origins, err := newOriginSet(c.Origins)
+	if err != nil {
 		return nil, err
 	}
 	switch {
@@ -160,7 +165,7 @@ func New(c Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("selfhosted: %w", err)
 	}
-	return &Engine{cfg: c, wa: wa}, nil
+	return &Engine{cfg: c, wa: wa, origins: origins}, nil
 }
 
 // validateRP checks what browsers will check, so that a misconfiguration

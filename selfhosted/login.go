@@ -47,6 +47,9 @@ func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ pa
 	if err != nil {
 		return passkeys.User{}, err
 	}
+	if err := e.origins.checkOrigin(parsed.Raw.AssertionResponse.ClientDataJSON); err != nil {
+		return passkeys.User{}, err
+	}
 	wu, err := e.loadUser(ctx, UserKey{ID: cer.UserID})
 	if errors.Is(err, ErrNotFound) {
 		return passkeys.User{}, verificationFailed(err)
@@ -61,12 +64,16 @@ func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ pa
 	return e.loggedIn(ctx, wu, cred, parsed)
 }
 
-// loggedIn enforces the signature counter and writes back the state of the
+// loggedIn refuses a passkey whose stored public key checkPublicKey
+// refuses, enforces the signature counter and writes back the state of the
 // login: counter, backup state and time of use.
 func (e *Engine) loggedIn(ctx context.Context, wu *waUser, cred *webauthn.Credential, parsed *protocol.ParsedCredentialAssertionData) (passkeys.User, error) {
 	rec, ok := wu.record(cred.ID)
 	if !ok {
 		return passkeys.User{}, verificationFailed(errors.New("credential vanished during login"))
+	}
+	if err := checkPublicKey(cred.PublicKey); err != nil { // a key stored before registration checked keys
+		return passkeys.User{}, errBadKey.With("", err)
 	}
 	count := parsed.Response.AuthenticatorData.Counter
 	if (rec.SignCount != 0 || count != 0) && count <= rec.SignCount {

@@ -30,6 +30,9 @@ func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, 
 	if err != nil {
 		return passkeys.User{}, err
 	}
+	if err := e.origins.checkOrigin(parsed.Raw.AssertionResponse.ClientDataJSON); err != nil {
+		return passkeys.User{}, err
+	}
 	var wu *waUser
 	_, cred, err := e.wa.ValidatePasskeyLogin(func(_, handle []byte) (webauthn.User, error) {
 		u, err := e.loadUser(ctx, UserKey{Handle: handle})
