@@ -181,12 +181,6 @@ func (r response) get(path ...string) any {
 	return v
 }
 
-// object returns the JSON at path, re-encoded, for the authenticator.
-func (r response) object(path ...string) []byte {
-	b, _ := json.Marshal(r.get(path...))
-	return b
-}
-
 // do sends a request with an optional JSON body (a string is sent as is)
 // and bearer token.
 func (s *server) do(method, path string, body any, token string, hdr ...string) response {
