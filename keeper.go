@@ -13,6 +13,14 @@ import (
 // used once or expire: the Corbado backend keeps each pending ceremony
 // under its challenge, and per email the one-time code in flight and the
 // resend cooldown.
+//
+// A CeremonyKeeper is called by many requests at once and must be safe for
+// concurrent use; a keeper shared by several instances (such as
+// selfhosted.Keeper on one database) keeps the atomicity below across
+// them. Time is what the caller passes as now, never the keeper's own
+// clock. Keys are opaque strings compared byte for byte; state is opaque
+// bytes returned exactly as added. The conformance suite
+// passkeystest/keepertest checks an implementation with one call.
 type CeremonyKeeper interface {
 	// Add stores state under key until expires, unless a live entry (one
 	// that expires after now) is kept under key: then it returns
@@ -37,7 +45,7 @@ var (
 )
 
 // MemoryKeeper is a [CeremonyKeeper] in this process's memory, the
-// default of [CorbadoOptions.Ceremonies]. It holds at most a fixed number
+// default of [CorbadoOptions.Ceremonies], safe for concurrent use. It holds at most a fixed number
 // of entries: expired ones are dropped at every Add and Take, and when it
 // is full the entry closest to its expiry makes room, so that a flood of
 // short-lived entries cannot push out the longer-lived ones.
@@ -58,11 +66,15 @@ type keptItem struct {
 
 var _ CeremonyKeeper = (*MemoryKeeper)(nil)
 
+// DefaultMemoryKeeperLimit is the number of entries a MemoryKeeper holds
+// when [NewMemoryKeeper] is given no positive limit.
+const DefaultMemoryKeeperLimit = 100_000
+
 // NewMemoryKeeper returns a MemoryKeeper holding at most limit entries
-// (100,000 when limit is not positive).
+// ([DefaultMemoryKeeperLimit] when limit is not positive).
 func NewMemoryKeeper(limit int) *MemoryKeeper {
 	if limit <= 0 {
-		limit = corbadoKeeperLimit
+		limit = DefaultMemoryKeeperLimit
 	}
 	return &MemoryKeeper{limit: limit, items: make(map[string]*keptItem)}
 }

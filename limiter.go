@@ -12,17 +12,27 @@ import (
 // Limiter keeps rate-limit state. Allow takes one event for key under limit
 // r and reports whether it is allowed; when it is not, retryAfter says when
 // the next event would be. Keys are opaque strings such as "ip:192.0.2.1"
-// and "email:a@example.com". The limit for a key is always the same Rate.
+// and "email:a@example.com", compared byte for byte. The limit for a key
+// is always the same Rate; a negative r.Events allows every event. With
+// an error ok must be false; the handler then fails the request.
+//
+// A Limiter is called by many requests at once and must be safe for
+// concurrent use: concurrent calls on one key are counted one after the
+// other, so of n calls on a bucket holding b tokens exactly min(n, b) are
+// allowed. A limiter shared by several instances (such as pgstore's) holds
+// that across them, and a call that reads an earlier time than the one
+// before it on the key refills nothing. The conformance suite
+// passkeystest/limitertest checks an implementation with one call.
 type Limiter interface {
 	Allow(ctx context.Context, key string, r Rate) (ok bool, retryAfter time.Duration, err error)
 }
 
 // MemoryLimiter is a [Limiter] holding token buckets in this process's
-// memory. Limits therefore apply per instance. Once a few thousand keys are
-// held, buckets that have refilled are dropped (at most one sweep a
-// second), and past a hard cap of 65,536 keys arbitrary buckets are
-// evicted, so memory stays bounded even when every request comes from a
-// new address.
+// memory, safe for concurrent use. Limits therefore apply per instance.
+// Once a few thousand keys are held, buckets that have refilled are
+// dropped (at most one sweep a second), and past a hard cap of 65,536 keys
+// arbitrary buckets are evicted, so memory stays bounded even when every
+// request comes from a new address.
 type MemoryLimiter struct {
 	clock     func() time.Time
 	mu        sync.Mutex

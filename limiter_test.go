@@ -7,32 +7,6 @@ import (
 	"time"
 )
 
-func TestMemoryLimiter(t *testing.T) {
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := NewMemoryLimiter(func() time.Time { return now })
-	r := Rate{Events: 6, Per: time.Minute, Burst: 3}
-	ctx := context.Background()
-	for i := range 3 {
-		if ok, _, _ := l.Allow(ctx, "k", r); !ok {
-			t.Fatalf("event %d refused within the burst", i+1)
-		}
-	}
-	ok, wait, err := l.Allow(ctx, "k", r)
-	if ok || err != nil || wait != 10*time.Second {
-		t.Fatalf("over the burst: ok=%v wait=%v err=%v; want refused, 10s", ok, wait, err)
-	}
-	if ok, _, _ := l.Allow(ctx, "other", r); !ok {
-		t.Error("another key was limited")
-	}
-	now = now.Add(10 * time.Second)
-	if ok, _, _ := l.Allow(ctx, "k", r); !ok {
-		t.Error("refused after the wait")
-	}
-	if ok, _, _ := l.Allow(ctx, "k", Rate{Events: -1}); !ok {
-		t.Error("a disabled rate limited")
-	}
-}
-
 func TestMemoryLimiterStaysBounded(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := NewMemoryLimiter(func() time.Time { return now })

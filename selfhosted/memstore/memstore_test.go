@@ -3,6 +3,8 @@ package memstore
 import (
 	"testing"
 
+	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/passkeystest/keepertest"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/storetest"
 )
@@ -21,4 +23,8 @@ func TestConformance(t *testing.T) {
 		},
 		PurgeEvery: purgeEvery, PurgeLimit: purgeLimit,
 	})
+}
+
+func TestKeeperConformance(t *testing.T) {
+	keepertest.Run(t, func(*testing.T) passkeys.CeremonyKeeper { return selfhosted.Keeper(New()) })
 }

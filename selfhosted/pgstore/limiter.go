@@ -43,8 +43,10 @@ func (s *Store) Allow(ctx context.Context, key string, r passkeys.Rate) (bool, t
 	if tokens >= 0 {
 		return true, 0, nil
 	}
-	// Refused: -tokens is the part of a token still missing.
-	return false, time.Duration(math.Ceil(-tokens / perSecond * float64(time.Second))), nil
+	// Refused: -tokens is the part of a token still missing. The wait is
+	// rounded up to the microsecond, the precision of the bucket's
+	// timestamps, so that a retry after it finds the token.
+	return false, time.Duration(math.Ceil(-tokens/perSecond*1e6)) * time.Microsecond, nil
 }
 
 // A bucket's tokens column holds what was left after the last call took

@@ -2,12 +2,12 @@ package pgstore
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/e2e"
+	"github.com/passkeyready/passkeys/passkeystest/limitertest"
 )
 
 // allow calls s.Allow and stops the test on an error.
@@ -39,51 +39,8 @@ func wantRefused(t *testing.T, s *Store, key string, r passkeys.Rate, want time.
 	}
 }
 
-func TestAllowTokenBucket(t *testing.T) {
-	clock := e2e.NewClock()
-	s := newStore(t, WithClock(clock.Now))
-	// Two tokens a second, so a token takes 500ms; bursts of four.
-	r := passkeys.Rate{Events: 2, Per: time.Second, Burst: 4}
-
-	wantAllowed(t, s, "k", r, 4)
-	wantRefused(t, s, "k", r, 500*time.Millisecond)
-	wantRefused(t, s, "k", r, 500*time.Millisecond) // a refusal takes nothing
-	wantAllowed(t, s, "other", r, 4)
-
-	clock.Advance(250 * time.Millisecond)
-	wantRefused(t, s, "k", r, 250*time.Millisecond)
-	clock.Advance(250 * time.Millisecond)
-	wantAllowed(t, s, "k", r, 1)
-	wantRefused(t, s, "k", r, 500*time.Millisecond)
-
-	// A long pause refills up to the burst, not beyond.
-	clock.Advance(time.Hour)
-	wantAllowed(t, s, "k", r, 4)
-	wantRefused(t, s, "k", r, 500*time.Millisecond)
-}
-
-func TestAllowConcurrent(t *testing.T) {
-	s := newStore(t, WithClock(e2e.NewClock().Now))
-	r := passkeys.Rate{Events: 10, Per: time.Hour, Burst: 10}
-	oks := make([]bool, 50)
-	errs := make([]error, len(oks))
-	var wg sync.WaitGroup
-	for i := range oks {
-		wg.Go(func() { oks[i], _, errs[i] = s.Allow(t.Context(), "contested", r) })
-	}
-	wg.Wait()
-	allowed := 0
-	for i, ok := range oks {
-		if errs[i] != nil {
-			t.Errorf("Allow #%d: %v", i, errs[i])
-		}
-		if ok {
-			allowed++
-		}
-	}
-	if allowed != 10 {
-		t.Errorf("%d of %d concurrent calls allowed, want 10 (the burst)", allowed, len(oks))
-	}
+func TestLimiterConformance(t *testing.T) {
+	limitertest.Run(t, func(t *testing.T, clock func() time.Time) passkeys.Limiter { return newStore(t, WithClock(clock)) })
 }
 
 func TestAllowSharedAcrossStores(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/passkeystest/keepertest"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/storetest"
 )
@@ -38,6 +40,10 @@ func TestConformance(t *testing.T) {
 		},
 		PurgeEvery: purgeEvery, PurgeLimit: purgeLimit,
 	})
+}
+
+func TestKeeperConformance(t *testing.T) {
+	keepertest.Run(t, func(t *testing.T) passkeys.CeremonyKeeper { return selfhosted.Keeper(openTemp(t)) })
 }
 
 var day0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)

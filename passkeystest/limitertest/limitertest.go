@@ -1,0 +1,259 @@
+// Package limitertest is the conformance suite for [passkeys.Limiter]
+// implementations. A limiter conforms when
+//
+//	func TestLimiter(t *testing.T) {
+//		limitertest.Run(t, func(t *testing.T, clock func() time.Time) passkeys.Limiter {
+//			return mylimiter.New(clock)
+//		})
+//	}
+//
+// passes. Run calls newLimiter once per subtest with a clock the suite
+// moves; the limiter must read the time from it and from nothing else,
+// and must start with no state that another subtest sees. newLimiter may
+// register clean-up with t.Cleanup and stop the test with t.Fatal.
+//
+// A conforming limiter is a token bucket per key: a key starts with Burst
+// tokens, each allowed event takes one, a refused event takes nothing,
+// tokens flow back at Events per Per up to Burst, and a refusal's
+// retryAfter is the time until the next whole token, rounded up to the
+// nanosecond. A negative Events allows everything. Every violation is
+// reported with t.Errorf; time moves only when the suite advances the
+// clock, never by sleeping.
+//
+// The package imports only the standard library and the passkeys root
+// package, so a limiter's tests stay light.
+package limitertest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkeyready/passkeys"
+)
+
+// Run runs the conformance suite against the limiters newLimiter returns.
+func Run(t *testing.T, newLimiter func(t *testing.T, clock func() time.Time) passkeys.Limiter) {
+	// start returns a new limiter and the clock it reads.
+	start := func(t *testing.T) (passkeys.Limiter, *clock) {
+		c := &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+		return newLimiter(t, c.Now), c
+	}
+
+	t.Run("Burst", func(t *testing.T) {
+		l, _ := start(t)
+		// Two tokens a second, so a token takes 500ms; bursts of four.
+		r := passkeys.Rate{Events: 2, Per: time.Second, Burst: 4}
+		wantAllowed(t, l, "k", r, 4)
+		wantRefused(t, l, "k", r, 500*time.Millisecond)
+		wantRefused(t, l, "k", r, 500*time.Millisecond) // a refusal takes nothing
+		wantAllowed(t, l, "other", r, 4)
+	})
+
+	t.Run("Refill", func(t *testing.T) {
+		l, c := start(t)
+		r := passkeys.Rate{Events: 2, Per: time.Second, Burst: 4}
+		wantAllowed(t, l, "k", r, 4)
+		c.Advance(250 * time.Millisecond)
+		wantRefused(t, l, "k", r, 250*time.Millisecond)
+		c.Advance(250 * time.Millisecond)
+		wantAllowed(t, l, "k", r, 1)
+		wantRefused(t, l, "k", r, 500*time.Millisecond)
+		// A long pause refills up to the burst, not beyond.
+		c.Advance(time.Hour)
+		wantAllowed(t, l, "k", r, 4)
+		wantRefused(t, l, "k", r, 500*time.Millisecond)
+	})
+
+	t.Run("RetryAfterSuffices", func(t *testing.T) {
+		l, c := start(t)
+		for _, r := range []passkeys.Rate{
+			{Events: 6, Per: time.Minute, Burst: 3},
+			{Events: 10, Per: time.Hour, Burst: 10},
+			{Events: 600, Per: time.Minute, Burst: 600},
+			{Events: 3, Per: time.Second, Burst: 1},
+		} {
+			key := fmt.Sprintf("%d/%s/%d", r.Events, r.Per, r.Burst)
+			wantAllowed(t, l, key, r, r.Burst)
+			ok, wait := allow(t, l, key, r)
+			if ok || wait <= 0 {
+				t.Errorf("Allow(%q) past the burst = %t, %v; want refused with a positive wait", key, ok, wait)
+				continue
+			}
+			if token := r.Per / time.Duration(r.Events); wait < token-time.Microsecond || wait > token+time.Microsecond {
+				t.Errorf("Allow(%q) past the burst: wait %v, want %v (one token)", key, wait, token)
+			}
+			c.Advance(wait - time.Millisecond)
+			if ok, _ := allow(t, l, key, r); ok {
+				t.Errorf("Allow(%q) a millisecond before the wait was over: allowed", key)
+			}
+			c.Advance(time.Millisecond)
+			wantAllowed(t, l, key, r, 1)
+		}
+	})
+
+	t.Run("Disabled", func(t *testing.T) {
+		l, _ := start(t)
+		for i := range 100 {
+			ok, wait, err := l.Allow(t.Context(), "k", passkeys.Rate{Events: -1})
+			if !ok || wait != 0 || err != nil {
+				t.Errorf("Allow #%d with a disabled rate = %t, %v, %v; want allowed", i+1, ok, wait, err)
+				return
+			}
+		}
+	})
+
+	t.Run("KeysAreOpaque", func(t *testing.T) {
+		l, _ := start(t)
+		r := passkeys.Rate{Events: 1, Per: time.Hour, Burst: 1}
+		keys := []string{
+			"ip:192.0.2.1", "ip:192.0.2.10", "email:a@example.com", "email:A@example.com",
+			"otp:a@example.com", "ip:2001:db8::1", "k ", "k", "schlüssel 🔑", `k'"\%_`, strings.Repeat("k", 300),
+		}
+		for _, key := range keys {
+			wantAllowed(t, l, key, r, 1)
+		}
+		for _, key := range keys {
+			wantRefused(t, l, key, r, time.Hour)
+		}
+	})
+
+	t.Run("ClockBehind", func(t *testing.T) {
+		// Instances' clocks differ: a call that reads an earlier time than
+		// the last one must not refill the bucket.
+		l, c := start(t)
+		r := passkeys.Rate{Events: 1, Per: time.Minute, Burst: 2}
+		wantAllowed(t, l, "k", r, 2)
+		c.Advance(-time.Hour)
+		if ok, _ := allow(t, l, "k", r); ok {
+			t.Error("Allow with the clock an hour behind: allowed from an empty bucket")
+		}
+		c.Advance(time.Hour + time.Minute)
+		wantAllowed(t, l, "k", r, 1)
+	})
+
+	t.Run("ConcurrentSingleWinner", func(t *testing.T) {
+		l, _ := start(t)
+		r := passkeys.Rate{Events: 1, Per: time.Hour, Burst: 1}
+		if n := allowedOf(t, l, "contested", r, 20); n != 1 {
+			t.Errorf("%d of 20 concurrent calls allowed on a bucket of one, want 1", n)
+		}
+	})
+
+	t.Run("ConcurrentBurst", func(t *testing.T) {
+		l, _ := start(t)
+		r := passkeys.Rate{Events: 10, Per: time.Hour, Burst: 10}
+		if n := allowedOf(t, l, "contested", r, 50); n != 10 {
+			t.Errorf("%d of 50 concurrent calls allowed, want 10 (the burst)", n)
+		}
+		wantRefused(t, l, "contested", r, 6*time.Minute)
+	})
+
+	t.Run("ConcurrentDistinctKeys", func(t *testing.T) {
+		l, _ := start(t)
+		r := passkeys.Rate{Events: 1, Per: time.Hour, Burst: 1}
+		var wg sync.WaitGroup
+		oks := make([]bool, 20)
+		errs := make([]error, len(oks))
+		for i := range oks {
+			wg.Go(func() { oks[i], _, errs[i] = l.Allow(t.Context(), fmt.Sprint("key-", i), r) })
+		}
+		wg.Wait()
+		for i, ok := range oks {
+			if !ok || errs[i] != nil {
+				t.Errorf("Allow(key-%d), the first call on its key, concurrent with others = %t, %v; want allowed", i, ok, errs[i])
+			}
+		}
+	})
+
+	t.Run("CancelledContext", func(t *testing.T) {
+		l, _ := start(t)
+		r := passkeys.Rate{Events: 1, Per: time.Hour, Burst: 1}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if ok, _, err := l.Allow(ctx, "k", r); err != nil && ok {
+			t.Errorf("Allow with a cancelled context = allowed with error %v; an error must refuse", err)
+		}
+	})
+}
+
+// allow calls l.Allow and stops the test on an error.
+func allow(t *testing.T, l passkeys.Limiter, key string, r passkeys.Rate) (bool, time.Duration) {
+	t.Helper()
+	ok, wait, err := l.Allow(t.Context(), key, r)
+	if err != nil {
+		t.Fatalf("Allow(%q, %+v): %v", key, r, err)
+	}
+	return ok, wait
+}
+
+// wantAllowed reports a violation unless n calls on key are all allowed
+// with no wait.
+func wantAllowed(t *testing.T, l passkeys.Limiter, key string, r passkeys.Rate, n int) {
+	t.Helper()
+	for i := range n {
+		if ok, wait := allow(t, l, key, r); !ok || wait != 0 {
+			t.Errorf("Allow(%q) #%d = %t, %v; want allowed with no wait", key, i+1, ok, wait)
+		}
+	}
+}
+
+// wantRefused reports a violation unless a call on key is refused with
+// this wait.
+func wantRefused(t *testing.T, l passkeys.Limiter, key string, r passkeys.Rate, want time.Duration) {
+	t.Helper()
+	if ok, wait := allow(t, l, key, r); ok || wait != want {
+		t.Errorf("Allow(%q) = %t, %v; want refused with wait %v", key, ok, wait, want)
+	}
+}
+
+// allowedOf makes n concurrent calls on key, released at once, and returns
+// how many were allowed.
+func allowedOf(t *testing.T, l passkeys.Limiter, key string, r passkeys.Rate, n int) int {
+	t.Helper()
+	oks := make([]bool, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			oks[i], _, errs[i] = l.Allow(t.Context(), key, r)
+		})
+	}
+	close(start)
+	wg.Wait()
+	allowed := 0
+	for i, ok := range oks {
+		if errs[i] != nil {
+			t.Errorf("Allow #%d: %v", i, errs[i])
+		}
+		if ok {
+			allowed++
+		}
+	}
+	return allowed
+}
+
+// clock is the time the suite's limiters read; only the suite moves it.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the clock's time.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock by d, backwards when d is negative.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
