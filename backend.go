@@ -77,6 +77,12 @@ type LoginStart struct {
 // Responses passed to the Finish methods are the JSON the browser produced
 // with PublicKeyCredential.toJSON(); they have been checked to be a JSON
 // object and nothing more.
+//
+// Implementations must be safe for concurrent use: the handler calls every
+// method from every request goroutine at once, for the same user or email
+// too (two tabs, a double click, an attacker racing a code check), and a
+// ceremony may be finished by another goroutine, or another instance,
+// than the one that started it. Both shipped backends are.
 type Backend interface {
 	// StartOTP sends a one-time code to email, whether or not an account
 	// exists for it. email is already normalised and syntactically valid.

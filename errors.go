@@ -16,7 +16,13 @@ import (
 //
 // Two Errors match with [errors.Is] when their Codes are equal, so
 // errors.Is(err, ErrOTPInvalid) holds for any wrapped variant.
+//
+// The handler sends Status as it is, with one exception decided in one
+// place: on passkey/append/finish, a route that holds a session, a
+// verification failure is answered as [ErrAppendVerificationFailed] (400
+// instead of 401), because there a 401 would mean that the session is bad.
 type Error struct {
+	// Status is the HTTP status the client gets.
 	Status int
 	Code   string
 	Title  string
@@ -65,19 +71,42 @@ func (e *Error) Withf(format string, args ...any) *Error {
 // usually through [Error.With], and the handlers write them as
 // application/problem+json.
 var (
-	ErrInvalidRequest       = &Error{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Invalid request", Detail: "The request is malformed."}
-	ErrUnauthorized         = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Unauthorized", Detail: "A valid session token is required."}
-	ErrOTPInvalid           = &Error{Status: http.StatusUnauthorized, Code: "otp_invalid", Title: "Invalid code", Detail: "The code is wrong, expired or already used."}
-	ErrTooManyAttempts      = &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Title: "Too many attempts", Detail: "Too many attempts; try again later."}
-	ErrVerificationFailed   = &Error{Status: http.StatusUnauthorized, Code: "passkey_verification_failed", Title: "Passkey verification failed", Detail: "The passkey response could not be verified."}
-	ErrNotFound             = &Error{Status: http.StatusNotFound, Code: "not_found", Title: "Not found", Detail: "The resource does not exist."}
-	ErrMethodNotAllowed     = &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Method not allowed", Detail: "The method is not allowed for this resource."}
-	ErrPayloadTooLarge      = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Title: "Payload too large", Detail: "The request body exceeds 1 MiB."}
+	ErrInvalidRequest     = &Error{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Invalid request", Detail: "The request is malformed."}
+	ErrUnauthorized       = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Unauthorized", Detail: "A valid session token is required."}
+	ErrOTPInvalid         = &Error{Status: http.StatusUnauthorized, Code: "otp_invalid", Title: "Invalid code", Detail: "The code is wrong, expired or already used."}
+	ErrTooManyAttempts    = &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Title: "Too many attempts", Detail: "Too many attempts; try again later."}
+	ErrVerificationFailed = &Error{Status: http.StatusUnauthorized, Code: "passkey_verification_failed", Title: "Passkey verification failed", Detail: "The passkey response could not be verified."}
+	// ErrAppendVerificationFailed is ErrVerificationFailed on a route that
+	// needs a session, passkey/append/finish: the same Code, so
+	// errors.Is(err, ErrVerificationFailed) holds for it, but status 400.
+	// The caller's session is valid there, and a 401 would tell the client
+	// to log in again. Backends may return either from FinishAppend; the
+	// handler answers with this one.
+	ErrAppendVerificationFailed = &Error{Status: http.StatusBadRequest, Code: "passkey_verification_failed", Title: "Passkey verification failed", Detail: "The passkey response could not be verified."}
+	ErrNotFound                 = &Error{Status: http.StatusNotFound, Code: "not_found", Title: "Not found", Detail: "The resource does not exist."}
+	ErrMethodNotAllowed         = &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Method not allowed", Detail: "The method is not allowed for this resource."}
+	// ErrPayloadTooLarge is a body over [Options.MaxBodyBytes]; the
+	// handler's detail names that limit.
+	ErrPayloadTooLarge      = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Title: "Payload too large", Detail: "The request body exceeds the size limit."}
 	ErrUnsupportedMediaType = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Title: "Unsupported media type", Detail: "The request body must be application/json."}
 	ErrUpstream             = &Error{Status: http.StatusBadGateway, Code: "upstream_error", Title: "Upstream error", Detail: "The passkey service failed to answer correctly."}
 	ErrUpstreamTimeout      = &Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Title: "Upstream timeout", Detail: "The passkey service did not answer in time."}
 	ErrInternal             = &Error{Status: http.StatusInternalServerError, Code: "internal", Title: "Internal error", Detail: "An internal error occurred."}
 )
+
+// onSessionRoute is the one place where the handler answers with another
+// status than the [*Error] it was given: on a route that needs a session,
+// 401 means only that the session (or its account) is not valid, so a
+// passkey that fails verification there is [ErrAppendVerificationFailed]
+// (400), with the detail and cause it had. Every other error keeps its
+// own Status, which is what the client gets.
+func onSessionRoute(err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != ErrVerificationFailed.Code || e.Status == ErrAppendVerificationFailed.Status {
+		return err
+	}
+	return ErrAppendVerificationFailed.With(e.Detail, e.Err)
+}
 
 // asError turns any error into an *Error: an *Error anywhere in the chain is
 // used as it is, anything else becomes ErrInternal wrapping it.

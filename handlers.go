@@ -29,9 +29,13 @@ func (h *Handler) api(fn func(*http.Request, http.ResponseWriter) (any, error)) 
 	})
 }
 
-// session is api behind the session guard.
+// session is api behind the session guard, with the statuses of a route
+// that needs a session (see onSessionRoute).
 func (h *Handler) session(fn func(*http.Request, http.ResponseWriter) (any, error)) http.Handler {
-	return h.RequireSession(h.api(fn))
+	return h.RequireSession(h.api(func(r *http.Request, w http.ResponseWriter) (any, error) {
+		v, err := fn(r, w)
+		return v, onSessionRoute(err)
+	}))
 }
 
 type signUpOrLoginRequest struct {
@@ -138,11 +142,6 @@ func (h *Handler) appendFinish(r *http.Request, w http.ResponseWriter) (any, err
 	u, _ := UserFromContext(r.Context())
 	p, err := h.opts.Backend.FinishAppend(r.Context(), u, resp, h.client(r))
 	if err != nil {
-		if e := asError(err); errors.Is(e, ErrVerificationFailed) {
-			e2 := *e
-			e2.Status = http.StatusBadRequest
-			return nil, &e2
-		}
 		return nil, err
 	}
 	return struct {
@@ -337,11 +336,30 @@ func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) erro
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return ErrPayloadTooLarge.With("", err)
+			return payloadTooLarge(tooBig)
 		}
 		return ErrInvalidRequest.With("The body must hold exactly one JSON object.", err)
 	}
 	return nil
+}
+
+// payloadTooLarge is ErrPayloadTooLarge naming the limit that was hit,
+// [Options.MaxBodyBytes].
+func payloadTooLarge(err *http.MaxBytesError) error {
+	return ErrPayloadTooLarge.With(fmt.Sprintf("The request body exceeds %s.", byteSize(err.Limit)), err)
+}
+
+// byteSize writes n as MiB or KiB when it is a whole number of them.
+func byteSize(n int64) string {
+	switch {
+	case n > 0 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n > 0 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	case n == 1:
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func decodeError(err error) error {
@@ -352,7 +370,7 @@ func decodeError(err error) error {
 	)
 	switch {
 	case errors.As(err, &tooBig):
-		return ErrPayloadTooLarge.With("", err)
+		return payloadTooLarge(tooBig)
 	case errors.As(err, &syntax):
 		return ErrInvalidRequest.With(fmt.Sprintf("The body is not valid JSON (at byte %d).", syntax.Offset), err)
 	case errors.As(err, &typeErr):

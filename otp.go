@@ -10,7 +10,10 @@ import (
 
 // OTPSender delivers a one-time code to an email address. The self-hosted
 // engine calls it; Corbado's Backend API sends its own emails.
-// Implementations must not log the code.
+// Implementations must not log the code, and must be safe for concurrent
+// use: the engine calls SendOTP from every request goroutine at once. An
+// error fails the request and drops the code, so that the next request
+// sends a new one at once.
 type OTPSender interface {
 	SendOTP(ctx context.Context, email, code string, validFor time.Duration) error
 }

@@ -57,7 +57,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			methods = h.routes["/passkeys/{id}"]
 			r.SetPathValue("id", id)
 		} else {
-			h.errors.write(w, r, ErrNotFound.Withf("No endpoint at %s.", path))
+			h.errors.write(w, r, h.noEndpoint(path))
 			return
 		}
 	}
@@ -72,6 +72,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next.ServeHTTP(w, r)
+}
+
+// noEndpoint is the 404 for path. A path that ends in one of the routes
+// behind a prefix, such as /auth/signUpOrLogin, most likely reached a
+// handler mounted under /auth without the prefix stripped; the detail
+// says how to mount it.
+func (h *Handler) noEndpoint(path string) *Error {
+	for route := range h.routes {
+		rest, isID := strings.CutSuffix(route, "/{id}")
+		if isID {
+			// "/passkeys/{id}": the prefix is what comes before "/passkeys/<id>".
+			i := strings.LastIndex(path, rest+"/")
+			if i <= 0 || strings.Contains(path[i+len(rest)+1:], "/") || i+len(rest)+1 == len(path) {
+				continue
+			}
+			return mountHint(path, path[:i])
+		}
+		if prefix, ok := strings.CutSuffix(path, route); ok && prefix != "" && !strings.HasSuffix(prefix, "/") {
+			return mountHint(path, prefix)
+		}
+	}
+	return ErrNotFound.Withf("No endpoint at %s.", path)
+}
+
+func mountHint(path, prefix string) *Error {
+	return ErrNotFound.Withf("No endpoint at %s. The handler routes relative to where it is mounted: "+
+		"mount it with http.StripPrefix(%q, handler).", path, prefix)
 }
 
 // RequireSession wraps one of the application's own handlers so that it runs

@@ -25,6 +25,15 @@ type stubBackend struct {
 	passkeys.Backend // nil: unexpected calls panic, which the handler must survive
 	finishOTPErr     error
 	panicOnList      bool
+	finishErr        error // of FinishAppend and FinishLogin
+}
+
+func (b *stubBackend) FinishAppend(context.Context, passkeys.User, json.RawMessage, passkeys.Client) (passkeys.Passkey, error) {
+	return passkeys.Passkey{}, b.finishErr
+}
+
+func (b *stubBackend) FinishLogin(context.Context, json.RawMessage, passkeys.Client) (passkeys.User, error) {
+	return passkeys.User{}, b.finishErr
 }
 
 func (b *stubBackend) StartOTP(context.Context, string, passkeys.Client) (passkeys.OTPStart, error) {

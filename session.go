@@ -10,6 +10,9 @@ import (
 // SessionIssuer creates a session for a user who just proved who they are
 // (by OTP or passkey). The token is returned to the client as sessionToken
 // and presented back as "Authorization: Bearer <token>".
+//
+// Implementations must be safe for concurrent use: the handler calls
+// IssueSession from every request goroutine at once.
 type SessionIssuer interface {
 	IssueSession(ctx context.Context, u User) (token string, err error)
 }
@@ -17,6 +20,11 @@ type SessionIssuer interface {
 // SessionVerifier checks a session token and returns its user. Any token
 // that is missing, malformed, expired, revoked or forged must yield an
 // error; wrap [ErrUnauthorized] to control the detail the client sees.
+// An [*Error] with a 5xx status (its database is down, say) is passed on
+// as it is; any other error becomes 401.
+//
+// Implementations must be safe for concurrent use: the handler and the
+// session guard call VerifySession from every request goroutine at once.
 type SessionVerifier interface {
 	VerifySession(ctx context.Context, token string) (User, error)
 }
@@ -33,7 +41,8 @@ func UserFromContext(ctx context.Context) (User, bool) {
 // RequireSession wraps next so that it runs only for requests carrying a
 // session token that v accepts, as "Authorization: Bearer <token>"; the
 // user is then available through [UserFromContext]. Other requests get
-// 401 application/problem+json. A nil logger means slog.Default().
+// 401 application/problem+json. Failures are logged to slog.Default();
+// [Handler.RequireSession] logs to [Options.Logger] instead.
 func RequireSession(v SessionVerifier, next http.Handler) http.Handler {
 	w := &errorWriter{}
 	return w.guard(v, next)
