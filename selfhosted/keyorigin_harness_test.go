@@ -1,0 +1,400 @@
+package selfhosted_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/selfhosted"
+	"github.com/passkeyready/passkeys/selfhosted/memstore"
+	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
+)
+
+// This file holds what the key and origin tests share: an HTTP server of
+// the passkeys handler on the engine, and rawAuthenticator, a software
+// authenticator that writes any COSE key into its attestation, signs with
+// ES256, EdDSA or RS256 and writes any clientDataJSON.
+
+var rawB64 = base64.RawURLEncoding
+
+// testStores are the stores the key and origin tests run on.
+var testStores = []struct {
+	name string
+	open func(t *testing.T) selfhosted.Store
+}{
+	{"memstore", func(*testing.T) selfhosted.Store { return memstore.New() }},
+	{"sqlite", func(t *testing.T) selfhosted.Store {
+		s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "passkeys.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+}
+
+// codeBox is an OTPSender that keeps the last code per email.
+type codeBox struct {
+	mu    sync.Mutex
+	codes map[string]string
+}
+
+func (b *codeBox) SendOTP(_ context.Context, email, code string, _ time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.codes[email] = code
+	return nil
+}
+
+// testServer is the passkeys handler on the engine, over real HTTP.
+type testServer struct {
+	t     *testing.T
+	url   string
+	store selfhosted.Store
+	codes *codeBox
+}
+
+// newTestServer serves the engine for RP ID localhost and the one origin.
+func newTestServer(t *testing.T, origin string, store selfhosted.Store) *testServer {
+	t.Helper()
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time { return now }
+	codes := &codeBox{codes: map[string]string{}}
+	e, err := selfhosted.New(selfhosted.Config{
+		RPID: "localhost", Origins: []string{origin}, Store: store, OTPSender: codes, Clock: clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := passkeys.New(passkeys.Options{
+		Backend: e, JWTKey: []byte("key and origin tests' session key, 32+ bytes"), Clock: clock,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(http.StripPrefix("/auth", h))
+	t.Cleanup(ts.Close)
+	return &testServer{t: t, url: ts.URL + "/auth", store: store, codes: codes}
+}
+
+// reply is a decoded JSON answer.
+type reply struct {
+	status int
+	body   map[string]json.RawMessage
+	raw    []byte
+}
+
+func (r reply) str(name string) string {
+	var s string
+	_ = json.Unmarshal(r.body[name], &s)
+	return s
+}
+
+// call sends a JSON body (nil for GET) with an optional bearer token.
+func (s *testServer) call(method, path string, body any, token string) reply {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		j, err := json.Marshal(body)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.url+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r := reply{status: res.StatusCode}
+	if r.raw, err = io.ReadAll(res.Body); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := json.Unmarshal(r.raw, &r.body); err != nil {
+		s.t.Fatalf("%s %s: %v: %s", method, path, err, r.raw)
+	}
+	return r
+}
+
+func (s *testServer) post(path string, body any, token string) reply {
+	s.t.Helper()
+	return s.call(http.MethodPost, path, body, token)
+}
+
+// expectStatus checks the status and, for errors, the problem code.
+func expectStatus(t *testing.T, what string, r reply, status int, code string) {
+	t.Helper()
+	if r.status != status || (code != "" && r.str("code") != code) {
+		t.Errorf("%s: %d %s, want %d %s", what, r.status, r.raw, status, code)
+	}
+}
+
+// account is a signed-up user.
+type account struct {
+	email, id, token string
+}
+
+// signUp runs the OTP flow for email.
+func (s *testServer) signUp(email string) account {
+	s.t.Helper()
+	expectStatus(s.t, "request code", s.post("/signUpOrLogin", map[string]string{"email": email}, ""), 200, "")
+	s.codes.mu.Lock()
+	code := s.codes.codes[email]
+	s.codes.mu.Unlock()
+	r := s.post("/signUpOrLogin", map[string]string{"email": email, "otp": code}, "")
+	if r.status != 200 {
+		s.t.Fatalf("sign-up of %s: %d %s", email, r.status, r.raw)
+	}
+	var u passkeys.User
+	_ = json.Unmarshal(r.body["user"], &u)
+	return account{email: email, id: u.ID, token: r.str("sessionToken")}
+}
+
+// appendOptions starts an append ceremony.
+func (s *testServer) appendOptions(a account) []byte {
+	s.t.Helper()
+	r := s.post("/passkey/append/start", map[string]any{}, a.token)
+	expectStatus(s.t, "append start", r, 200, "")
+	return r.body["attestationOptions"]
+}
+
+// loginOptions starts a button login (path "login") or a conditional-UI
+// one ("mediation"); it fails the test unless a login may be attempted.
+func (s *testServer) loginOptions(path string, a account) []byte {
+	s.t.Helper()
+	var body any = map[string]any{}
+	if path == "login" {
+		body = map[string]string{"email": a.email}
+	}
+	r := s.post("/passkey/"+path+"/start", body, "")
+	expectStatus(s.t, path+" start", r, 200, "")
+	if string(r.body["loginAllow"]) != "true" {
+		s.t.Fatalf("%s start: %s", path, r.raw)
+	}
+	return r.body["assertionOptions"]
+}
+
+// passkeyCount lists a's passkeys.
+func (s *testServer) passkeyCount(a account) int {
+	s.t.Helper()
+	r := s.call(http.MethodGet, "/passkeys", nil, a.token)
+	expectStatus(s.t, "list passkeys", r, 200, "")
+	var list []json.RawMessage
+	_ = json.Unmarshal(r.body["passkeys"], &list)
+	return len(list)
+}
+
+// rawAuthenticator makes WebAuthn responses by hand. cose is the public key
+// written into the attestation, whatever it says; sign signs
+// authenticatorData || SHA-256(clientDataJSON) at login.
+type rawAuthenticator struct {
+	origin string
+	cose   []byte
+	sign   func(msg []byte) ([]byte, error)
+
+	id     []byte // set by create
+	handle []byte // set by create
+	count  uint32
+}
+
+func newES256Authenticator(t testing.TB, origin string) *rawAuthenticator {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := k.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rawAuthenticator{
+		origin: origin,
+		cose:   coseMap(1, 2, 3, -7, -1, 1, -2, raw[1:33], -3, raw[33:]),
+		sign: func(msg []byte) ([]byte, error) {
+			h := sha256.Sum256(msg)
+			return ecdsa.SignASN1(rand.Reader, k, h[:])
+		},
+	}
+}
+
+func newEd25519Authenticator(t testing.TB, origin string) *rawAuthenticator {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rawAuthenticator{
+		origin: origin,
+		cose:   coseMap(1, 1, 3, -8, -1, 6, -2, []byte(pub)),
+		sign:   func(msg []byte) ([]byte, error) { return ed25519.Sign(priv, msg), nil },
+	}
+}
+
+// newRSAAuthenticator signs RS256 with k; its COSE key carries k's modulus
+// and exponent.
+func newRSAAuthenticator(origin string, k *rsa.PrivateKey) *rawAuthenticator {
+	return &rawAuthenticator{
+		origin: origin,
+		cose:   coseMap(1, 3, 3, -257, -1, k.N.Bytes(), -2, big.NewInt(int64(k.E)).Bytes()),
+		sign: func(msg []byte) ([]byte, error) {
+			h := sha256.Sum256(msg)
+			return rsa.SignPKCS1v15(nil, k, crypto.SHA256, h[:])
+		},
+	}
+}
+
+// clientData serialises collected client data as browsers do, with origin.
+func clientData(typ, challenge, origin string) []byte {
+	o, _ := json.Marshal(origin)
+	return fmt.Appendf(nil, `{"type":%q,"challenge":%q,"origin":%s,"crossOrigin":false}`, typ, challenge, o)
+}
+
+// options reads the challenge and user handle of start options.
+func options(t testing.TB, opts []byte) (challenge string, handle []byte) {
+	var o struct {
+		PublicKey struct {
+			Challenge string `json:"challenge"`
+			User      struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(opts, &o); err != nil {
+		t.Fatal(err)
+	}
+	handle, err := rawB64.DecodeString(o.PublicKey.User.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.PublicKey.Challenge, handle
+}
+
+// create answers creation options with a "none" attestation of a.cose. cd,
+// when not nil, replaces the clientDataJSON.
+func (a *rawAuthenticator) create(t testing.TB, opts []byte, cd []byte) json.RawMessage {
+	challenge, handle := options(t, opts)
+	a.id, a.handle = make([]byte, 32), handle
+	rand.Read(a.id)
+	if cd == nil {
+		cd = clientData("webauthn.create", challenge, a.origin)
+	}
+	rpIDHash := sha256.Sum256([]byte("localhost"))
+	authData := append(rpIDHash[:], 0x45, 0, 0, 0, 0) // UP, UV, AT; counter 0
+	authData = append(authData, make([]byte, 16)...)  // AAGUID
+	authData = binary.BigEndian.AppendUint16(authData, uint16(len(a.id)))
+	authData = append(append(authData, a.id...), a.cose...)
+	att := []byte{0xa3, 0x63, 'f', 'm', 't', 0x64, 'n', 'o', 'n', 'e', 0x67, 'a', 't', 't', 'S', 't', 'm', 't', 0xa0, 0x68, 'a', 'u', 't', 'h', 'D', 'a', 't', 'a'}
+	att = append(cborHead(att, 2, uint64(len(authData))), authData...)
+	return mustJSON(t, map[string]any{
+		"id": rawB64.EncodeToString(a.id), "rawId": rawB64.EncodeToString(a.id), "type": "public-key",
+		"authenticatorAttachment": "platform", "clientExtensionResults": map[string]any{},
+		"response": map[string]any{
+			"clientDataJSON": rawB64.EncodeToString(cd), "attestationObject": rawB64.EncodeToString(att),
+			"transports": []string{"internal"},
+		},
+	})
+}
+
+// get answers request options for the credential create made. cd, when not
+// nil, replaces the clientDataJSON; it is signed all the same.
+func (a *rawAuthenticator) get(t testing.TB, opts []byte, cd []byte) json.RawMessage {
+	challenge, _ := options(t, opts)
+	if cd == nil {
+		cd = clientData("webauthn.get", challenge, a.origin)
+	}
+	a.count++
+	rpIDHash := sha256.Sum256([]byte("localhost"))
+	authData := binary.BigEndian.AppendUint32(append(rpIDHash[:], 0x05), a.count) // UP, UV
+	cdHash := sha256.Sum256(cd)
+	sig, err := a.sign(append(append([]byte(nil), authData...), cdHash[:]...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustJSON(t, map[string]any{
+		"id": rawB64.EncodeToString(a.id), "rawId": rawB64.EncodeToString(a.id), "type": "public-key",
+		"authenticatorAttachment": "platform", "clientExtensionResults": map[string]any{},
+		"response": map[string]any{
+			"clientDataJSON": rawB64.EncodeToString(cd), "authenticatorData": rawB64.EncodeToString(authData),
+			"signature": rawB64.EncodeToString(sig), "userHandle": rawB64.EncodeToString(a.handle),
+		},
+	})
+}
+
+func mustJSON(t testing.TB, v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// cborHead appends a CBOR head in the shortest form.
+func cborHead(b []byte, major byte, n uint64) []byte {
+	m := major << 5
+	switch {
+	case n < 24:
+		return append(b, m|byte(n))
+	case n <= math.MaxUint8:
+		return append(b, m|24, byte(n))
+	case n <= math.MaxUint16:
+		return append(b, m|25, byte(n>>8), byte(n))
+	case n <= math.MaxUint32:
+		return append(b, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// coseMap encodes label, value pairs (int or []byte values) as a CBOR map.
+func coseMap(kv ...any) []byte {
+	b := cborHead(nil, 5, uint64(len(kv)/2))
+	for _, v := range kv {
+		switch v := v.(type) {
+		case int:
+			if v < 0 {
+				b = cborHead(b, 1, uint64(-1-v))
+			} else {
+				b = cborHead(b, 0, uint64(v))
+			}
+		case []byte:
+			b = append(cborHead(b, 2, uint64(len(v))), v...)
+		default:
+			panic(fmt.Sprintf("coseMap: %T", v))
+		}
+	}
+	return b
+}
+
+var (
+	rsaKeysMu   sync.Mutex
+	rsaKeysMade = map[int]*rsa.PrivateKey{}
+)

@@ -1,0 +1,105 @@
+package selfhosted
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNewOriginSet(t *testing.T) {
+	for _, tc := range []struct {
+		origin string
+		want   string // "" accepts
+	}{
+		{"https://example.com", ""},
+		{"https://login.example.com:8443", ""},
+		{"http://localhost:3000", ""},
+		{"https://xn--bcher-kva.example", ""},
+		{"https://example.com:443", "default port"},
+		{"http://localhost:80", "default port"},
+		{"https://example.com:", "empty port"},
+		{"https://example.com:0443", "leading zeros"},
+		{"https://example.com:99999", "up to 65535"},
+		{"HTTPS://example.com", "lower-case"},
+		{"https://Example.com", "lower-case"},
+		{"https://bücher.example", "ASCII"},
+		{"https://example.com/", "nothing after it"},
+		{"https://example.com/app", "nothing after it"},
+		{"https://example.com?", "nothing after it"},
+		{"https://example.com#", "nothing after it"},
+		{"https://user@example.com", "nothing after it"},
+		{"https://example.com ", "not an origin"},
+		{"https://exa\tmple.com", "not an origin"},
+		{"example.com", "not an origin"},
+		{"android:apk-key-hash:abc", "not an origin"},
+	} {
+		t.Run(tc.origin, func(t *testing.T) {
+			set, err := newOriginSet([]string{tc.origin})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want == "" && len(set) != 1:
+				t.Errorf("set %v", set)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Config.Origins")):
+				t.Errorf("error %v, want one naming Config.Origins and mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckOrigin(t *testing.T) {
+	set, err := newOriginSet([]string{"https://example.com", "https://login.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := func(origin string) string {
+		return `{"type":"webauthn.get","challenge":"abc","origin":` + origin + `,"crossOrigin":false}`
+	}
+	for _, tc := range []struct {
+		name, clientData string
+		ok               bool
+	}{
+		{"exact", cd(`"https://example.com"`), true},
+		{"second origin", cd(`"https://login.example.com"`), true},
+		{"escaped slashes", cd(`"https:\/\/example.com"`), true},
+		{"unicode escape", cd(`"https://ex\u0061mple.com"`), true},
+		{"trailing slash", cd(`"https://example.com/"`), false},
+		{"path", cd(`"https://example.com/login"`), false},
+		{"query", cd(`"https://example.com?a=b"`), false},
+		{"empty query", cd(`"https://example.com?"`), false},
+		{"fragment", cd(`"https://example.com#x"`), false},
+		{"userinfo", cd(`"https://user@example.com"`), false},
+		{"upper-case host", cd(`"https://EXAMPLE.com"`), false},
+		{"upper-case scheme", cd(`"HTTPS://example.com"`), false},
+		{"default port", cd(`"https://example.com:443"`), false},
+		{"other port", cd(`"https://example.com:8443"`), false},
+		{"http", cd(`"http://example.com"`), false},
+		{"trailing dot", cd(`"https://example.com."`), false},
+		{"leading space", cd(`" https://example.com"`), false},
+		{"NUL", cd(`"https://example.com\u0000"`), false},
+		{"other site", cd(`"https://evil.example"`), false},
+		{"empty", cd(`""`), false},
+		{"null", cd(`null`), false},
+		{"number", cd(`1`), false},
+		{"array", cd(`["https://example.com"]`), false},
+		{"no origin", `{"type":"webauthn.get","challenge":"abc"}`, false},
+		{"only upper-case member", `{"type":"webauthn.get","challenge":"abc","Origin":"https://example.com"}`, false},
+		{"duplicate origin, good last", `{"type":"webauthn.get","challenge":"abc","origin":"https://evil.example","origin":"https://example.com"}`, false},
+		{"duplicate origin, good first", `{"type":"webauthn.get","challenge":"abc","origin":"https://example.com","origin":"https://evil.example"}`, false},
+		{"duplicate in another case", `{"type":"webauthn.get","challenge":"abc","origin":"https://example.com","ORIGIN":"https://evil.example"}`, false},
+		{"duplicate challenge", `{"type":"webauthn.get","challenge":"abc","challenge":"def","origin":"https://example.com"}`, false},
+		{"trailing data", cd(`"https://example.com"`) + `{}`, false},
+		{"not an object", `["https://example.com"]`, false},
+		{"truncated", `{"origin":"https://example.com"`, false},
+		{"empty input", ``, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := set.checkOrigin([]byte(tc.clientData))
+			if tc.ok && err != nil {
+				t.Errorf("refused: %v", err)
+			}
+			if !tc.ok && err == nil {
+				t.Errorf("accepted %s", tc.clientData)
+			}
+		})
+	}
+}
