@@ -302,6 +302,19 @@ func atext(c byte) bool {
 		strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
+// foldLocal puts a local part in NFC lower case.
+func foldLocal(local string) string {
+	return norm.NFC.String(strings.ToLower(norm.NFC.String(local)))
+}
+
+// premapDomain lower-cases a domain and turns ideographic full stops into
+// dots, before UTS #46 processing. Lower-casing first matters: UTS #46 as of
+// Unicode 15 maps the capital sharp s to "ss" but keeps ß; lower-casing
+// makes both ß, as Unicode 16 does, so no non-ASCII letter becomes ASCII.
+func premapDomain(domain string) string {
+	return strings.ReplaceAll(strings.ToLower(domain), "\u3002", ".")
+}
+
 func canonicalLocal(local string) (string, error) {
 	if local == "" {
 		return "", refuse(ErrInvalid)
@@ -319,7 +332,7 @@ func canonicalLocal(local string) (string, error) {
 			}
 		}
 	}
-	l := norm.NFC.String(strings.ToLower(norm.NFC.String(local)))
+	l := foldLocal(local)
 	// Lower-casing and composing only produce letters and marks of the
 	// scripts already present; check the result anyway, so that what is
 	// returned always passes the rules it was checked against.
@@ -342,7 +355,7 @@ func canonicalDomain(domain string) (string, error) {
 	if _, err := netip.ParseAddr(domain); err == nil {
 		return "", refuse(ErrAddressLiteral)
 	}
-	domain = strings.ReplaceAll(domain, "\u3002", ".")
+	domain = premapDomain(domain)
 	labels := strings.Split(domain, ".")
 	if slices.Contains(labels, "") {
 		return "", refuse(ErrDomain) // leading, trailing or doubled dot

@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 	"testing"
+	"unicode"
 
 	"golang.org/x/net/idna"
 )
@@ -64,6 +65,8 @@ func cases(t testing.TB) []testCase {
 		{name: "turkish dotless i", in: "ılgın@example.com.tr", want: "ılgın@example.com.tr"},
 		{name: "sharp s domain is not fass", in: "a@faß.de", want: "a@xn--fa-hia.de"},
 		{name: "fass stays fass", in: "a@FASS.DE", want: "a@fass.de"},
+		{name: "capital sharp s domain is sharp s", in: "a@STRA\u1e9eE.DE", want: "a@xn--strae-oqa.de"},
+		{name: "capital sharp s local part", in: "STRA\u1e9eE@example.de", want: "straße@example.de"},
 		{name: "ohm sign is omega by NFC", in: "\u2126μέγα@example.gr", want: "ωμέγα@example.gr"},
 		{name: "cjk compatibility ideograph by NFC", in: "\uf900@example.com", want: "\u8c48@example.com"},
 
@@ -318,4 +321,33 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestNoNonASCIIFoldsOntoASCII checks every code point the character rules
+// accept: neither the local-part folding (NFC and lower case) nor the
+// domain mapping (lower case and UTS #46) may turn it into ASCII, so no
+// non-ASCII spelling can share an account with an ASCII one.
+func TestNoNonASCIIFoldsOntoASCII(t *testing.T) {
+	hasASCII := func(s string) bool { return strings.IndexFunc(s, func(r rune) bool { return r < 0x80 }) >= 0 }
+	n := 0
+	for r := rune(0x80); r <= unicode.MaxRune; r++ {
+		if r >= 0xd800 && r <= 0xdfff {
+			continue
+		}
+		s := string(r)
+		if checkRune(r, false) == nil {
+			n++
+			if l := foldLocal(s); hasASCII(l) {
+				t.Errorf("local part: %U folds to %q", r, l)
+			}
+		}
+		if r != '\u3002' && checkRune(r, true) == nil {
+			if u, _ := profile.ToUnicode(premapDomain(s)); hasASCII(u) {
+				t.Errorf("domain: %U maps to %q", r, u)
+			}
+		}
+	}
+	if n < 100000 {
+		t.Errorf("only %d code points accepted; the rules refuse far more than letters", n)
+	}
 }
