@@ -72,7 +72,10 @@ type Config struct {
 	Clock func() time.Time
 }
 
-// Engine is the self-hosted [passkeys.Backend]. Create it with [New].
+// Engine is the self-hosted [passkeys.Backend]. Create it with [New]. An
+// Engine is safe for concurrent use, and several engines (one per
+// instance) may share one Store; what must happen once, such as taking a
+// ceremony or using a code, the Store makes atomic.
 type Engine struct {
 	cfg     Config
 	wa      *webauthn.WebAuthn

@@ -17,7 +17,8 @@ const keptKind CeremonyKind = "kept"
 // one-time-code state through the engine's SQLite or PostgreSQL database.
 // Each key is a ceremony row with the state as its session data; the
 // store's PutCeremony already adds only where no live row is, and replaces
-// an expired one atomically.
+// an expired one atomically. The keeper is as safe for concurrent use as
+// the store, which must be.
 func Keeper(s CeremonyStore) passkeys.CeremonyKeeper { return keeper{s} }
 
 type keeper struct{ s CeremonyStore }
