@@ -90,8 +90,6 @@ const (
 	corbadoCeremonyTimeout = 5 * time.Minute
 	// corbadoOTPAttempts is how many checks a code survives.
 	corbadoOTPAttempts = 5
-	// corbadoKeeperLimit bounds the default in-memory keeper.
-	corbadoKeeperLimit = 100_000
 )
 
 var corbadoProjectID = regexp.MustCompile(`^pro-[0-9]+$`)
