@@ -7,14 +7,17 @@
 // [Canonical] is the only place the policy lives. In order:
 //
 //  1. The input must be valid UTF-8; invalid bytes are refused, never turned
-//     into U+FFFD. Leading and trailing white space (Unicode White_Space) is
+//     into U+FFFD, and U+FFFD itself is refused the same way, because
+//     encoding/json has already put it in place of invalid bytes and lone
+//     surrogates when an address comes from a JSON body. Leading and trailing white space (Unicode White_Space) is
 //     trimmed; an input that is empty after that is refused as missing, one
 //     longer than 1024 bytes as too long.
 //  2. Every character is classified. Refused anywhere in the address: white
 //     space inside it, control characters (Cc), invisible characters (format
-//     characters Cf such as ZERO WIDTH SPACE, ZERO WIDTH JOINER, SOFT HYPHEN
-//     and BYTE ORDER MARK; bidirectional controls; variation selectors and
-//     other default-ignorable code points), private-use and unassigned code
+//     characters Cf such as ZERO WIDTH SPACE, SOFT HYPHEN, BYTE ORDER MARK
+//     and the zero-width joiner and non-joiner, even where IDNA2008 would
+//     allow a joiner in context; bidirectional controls; variation
+//     selectors and other default-ignorable code points), private-use and unassigned code
 //     points (Unicode 15.0, the edition shared by Go's unicode package and
 //     the golang.org/x/text and golang.org/x/net/idna tables this module
 //     builds with), and compatibility forms: any character that NFKC changes
@@ -59,6 +62,9 @@
 //     with Han and Hiragana/Katakana, Bopomofo or Hangul), so a Cyrillic а
 //     cannot hide among Latin letters; a right-to-left local part must obey
 //     the Bidi Rule of RFC 5893, as domain labels do.
+//     Whole-script look-alikes (a label written entirely in Cyrillic letters
+//     that resemble Latin ones) are not detected: they are another mailbox,
+//     delivered elsewhere, so they are another account, not a collision.
 //  6. The canonical form is the local part, @ and the ASCII domain. It is at
 //     most 254 octets, with at most 64 octets before the @ (RFC 5321).
 //
@@ -244,6 +250,10 @@ func checkRunes(s string, inDomain bool) error {
 // checkRune classifies one non-ASCII rune.
 func checkRune(r rune, inDomain bool) error {
 	switch {
+	case r == utf8.RuneError:
+		// encoding/json decodes invalid UTF-8 and lone surrogates to
+		// U+FFFD, so by the time it gets here it stands for invalid bytes.
+		return refuse(ErrInvalidUTF8)
 	case unicode.Is(unicode.White_Space, r):
 		return refuse(ErrWhitespace)
 	case unicode.Is(unicode.Cc, r):

@@ -78,6 +78,9 @@ func cases(t testing.TB) []testCase {
 		{name: "invalid utf-8 surrogate", in: "a\xed\xa0\x80@example.com", err: ErrInvalidUTF8},
 		{name: "invalid utf-8 truncated", in: "j\xc3@example.com", err: ErrInvalidUTF8},
 		{name: "invalid utf-8 in domain", in: "a@b\xfc.de", err: ErrInvalidUTF8},
+		{name: "invalid utf-8 replaced by a json decoder", in: "a\ufffd@example.com", err: ErrInvalidUTF8},
+		{name: "hangul", in: "사용자@예시.한국", want: "사용자@xn--vv4b11d.xn--3e0b707e"},
+		{name: "thai with marks", in: "ทดสอบ@example.th", want: "ทดสอบ@example.th"},
 
 		{name: "too long input", in: strings.Repeat("a", 2000) + "@example.com", err: ErrTooLong},
 		{name: "too long local part", in: strings.Repeat("a", 65) + "@example.com", err: ErrTooLong},
