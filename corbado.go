@@ -72,7 +72,12 @@ type CorbadoOptions struct {
 // creates the user with status "pending" and the identifier with status
 // "pending"; the first correct one-time code makes the identifier
 // "verified" and the user "active", and only that first confirmation
-// reports a new user.
+// reports a new user. A user Corbado says does not exist (deleted, say)
+// gets [ErrUnauthorized]; errors carry Corbado's answer as a
+// [*CorbadoAPIError].
+//
+// It is safe for concurrent use, across instances too when they share
+// [CorbadoOptions.Ceremonies].
 type Corbado struct {
 	api        *corbadoapi.Client
 	keeper     CeremonyKeeper

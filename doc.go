@@ -1,5 +1,6 @@
 // Package passkeys makes an existing Go backend passkey-ready. Mount the
-// [Handler] returned by [New] under a path of your choice and it serves:
+// [Handler] returned by [New] under a path of your choice, with the prefix
+// stripped (http.StripPrefix), and it serves:
 //
 //	POST   signUpOrLogin            {"email"}            send a one-time code
 //	POST   signUpOrLogin            {"email","otp"}      check it; sign up or log in
@@ -29,7 +30,8 @@
 // PostgreSQL or in-memory storage) or Corbado's Backend API.
 //
 // Errors are RFC 9457 application/problem+json documents with a stable
-// machine-readable "code"; see [Error].
+// machine-readable "code"; see [Error]. The Corbado backend keeps
+// Corbado's own answer as the cause, a [*CorbadoAPIError].
 //
 // Sessions are demo HS256 JWTs by default ([JWTSessions]). A real
 // application plugs in its own session system through [SessionIssuer] and

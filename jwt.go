@@ -26,7 +26,8 @@ type JWTOptions struct {
 
 // JWTSessions is the demo session system: stateless HS256 JWTs carrying
 // sub (user ID), email, iss, aud, iat, exp and a random jti. It implements
-// both [SessionIssuer] and [SessionVerifier].
+// both [SessionIssuer] and [SessionVerifier] and is safe for concurrent
+// use.
 //
 // It exists so the library works out of the box. A real application
 // replaces it with its own session system: stateless tokens cannot be

@@ -25,6 +25,7 @@ type OTPSender interface {
 //	passkeys DEVELOPMENT ONLY otp email=<email> code=<digits> valid=10m0s
 //
 // It is the single place where this library lets a code reach a log.
+// It writes one line at a time, so it is safe for concurrent use.
 type DevelopmentOTPSender struct {
 	W  io.Writer
 	mu sync.Mutex
