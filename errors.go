@@ -18,9 +18,10 @@ import (
 // errors.Is(err, ErrOTPInvalid) holds for any wrapped variant.
 //
 // The handler sends Status as it is, with one exception decided in one
-// place: on passkey/append/finish, a route that holds a session, a
-// verification failure is answered as [ErrAppendVerificationFailed] (400
-// instead of 401), because there a 401 would mean that the session is bad.
+// place: on the routes that hold a session, where a 401 would mean that
+// the session is bad, a passkey verification failure (which happens there
+// at passkey/append/finish) is answered as [ErrAppendVerificationFailed],
+// 400 instead of 401.
 type Error struct {
 	// Status is the HTTP status the client gets.
 	Status int
