@@ -164,9 +164,9 @@ func abandoned(i int) string { return fmt.Sprintf("abandoned-%d", i) }
 // conditional-UI login on every load, and never finishes one, does: each
 // put's now is one second after the previous one, when every ceremony put
 // before has expired. It returns the now of the last put, when only the
-// last ceremony is live. A store's own tests call it and then count what
-// the store still holds: a store that purges as PutCeremony requires holds
-// a small fraction of n, however large n is.
+// last ceremony is live. The suite calls it and then counts, through
+// [Harness] Count, what the store still holds: a store that purges as
+// PutCeremony requires holds a small fraction of n, however large n is.
 func AbandonCeremonies(t *testing.T, s selfhosted.CeremonyStore, n int) time.Time {
 	t.Helper()
 	now := anchor()
