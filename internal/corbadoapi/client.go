@@ -4,7 +4,8 @@
 // call with a timeout, retries GETs (and only GETs) with backoff, and
 // reports every answer that is not a 2xx as an [*Error] that keeps the
 // status and the errorRsp body. Its errors name the operation and method,
-// never the URL, whose query may hold an email address.
+// never the URL, whose query may hold an email address. [NewClientInformation]
+// builds the clientInformation the passkey calls carry.
 package corbadoapi
 
 import (
