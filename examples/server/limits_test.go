@@ -76,28 +76,28 @@ func TestExampleServerLimitsConfig(t *testing.T) {
 	if c.limits != defaultLimits {
 		t.Errorf("default limits %+v, want %+v", c.limits, defaultLimits)
 	}
-	srv := newServer(http.NotFoundHandler(), c.limits, slog.New(slog.DiscardHandler))
+	srv := newServer(http.NotFoundHandler(), c.limits, slog.New(slog.DiscardHandler), nil)
 	if srv.ReadHeaderTimeout != 5*time.Second || srv.ReadTimeout != 10*time.Second || srv.WriteTimeout != 30*time.Second ||
 		srv.IdleTimeout != 60*time.Second || srv.MaxHeaderBytes != 64<<10 {
 		t.Errorf("server: header %v, read %v, write %v, idle %v, max header %d",
 			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
 	}
 
-	env := map[string]string{"PASSKEYS_IDLE_TIMEOUT": "2m", "PASSKEYS_MAX_BODY_BYTES": "4096", "PASSKEYS_READ_TIMEOUT": "7s"}
+	env := map[string]string{"PASSKEYS_IDLE_TIMEOUT": "2m", "PASSKEYS_MAX_BODY_BYTES": "4096", "PASSKEYS_READ_TIMEOUT": "7s", "PASSKEYS_MAX_CONNS": "10"}
 	c, err = parseConfig([]string{"-read-timeout", "3s", "-write-timeout", "1m", "-read-header-timeout", "1s", "-max-header-bytes", "8192"},
 		func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := limits{readHeaderTimeout: time.Second, readTimeout: 3 * time.Second, writeTimeout: time.Minute,
-		idleTimeout: 2 * time.Minute, maxHeaderBytes: 8192, maxBodyBytes: 4096}
+		idleTimeout: 2 * time.Minute, maxHeaderBytes: 8192, maxBodyBytes: 4096, maxConns: 10}
 	if c.limits != want {
 		t.Errorf("limits %+v, want %+v", c.limits, want)
 	}
 
 	for _, args := range [][]string{
 		{"-read-header-timeout", "0"}, {"-read-timeout", "0s"}, {"-write-timeout", "-1s"}, {"-idle-timeout", "0"},
-		{"-max-header-bytes", "0"}, {"-max-body-bytes", "0"}, {"-max-body-bytes", "1048577"},
+		{"-max-header-bytes", "0"}, {"-max-conns", "0"}, {"-max-body-bytes", "0"}, {"-max-body-bytes", "1048577"},
 	} {
 		if _, err := parseConfig(args, none, io.Discard); err == nil || !strings.Contains(err.Error(), args[0]) {
 			t.Errorf("%v: error %v, want one naming %s", args, err, args[0])
@@ -271,4 +271,145 @@ func liveMemory() int {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int(m.HeapAlloc + m.StackInuse)
+}
+
+// TestExampleServerConnectionCap: with -max-conns open, a new connection
+// closes the one idle longest; when none is idle it waits, in the
+// kernel's queue, until a stalled one is cut off, and is then served.
+func TestExampleServerConnectionCap(t *testing.T) {
+	const max = 4
+	base, _ := startServer(t, nil, "-db", exampleDB(t), "-max-conns", fmt.Sprint(max), "-read-header-timeout", "500ms")
+
+	idle := make([]net.Conn, max)
+	for i := range idle {
+		idle[i] = dial(t, base)
+		if res := get(t, idle[i], bufio.NewReader(idle[i]), "/favicon.svg"); res.StatusCode != 200 {
+			t.Fatalf("idle %d: %d", i, res.StatusCode)
+		}
+	}
+	c := dial(t, base)
+	if res := get(t, c, bufio.NewReader(c), "/favicon.svg"); res.StatusCode != 200 {
+		t.Fatalf("at the cap with idle connections: %d", res.StatusCode)
+	}
+	// Exactly one idle connection made room (which one depends on when
+	// the server marked each idle; TestConnLimitClosesLongestIdle checks
+	// the order); the others answer another request.
+	closed := 0
+	for i, ic := range idle {
+		fmt.Fprint(ic, "GET /favicon.svg HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		ic.SetReadDeadline(time.Now().Add(5 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(ic), nil)
+		switch {
+		case err == nil && res.StatusCode == 200:
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+			closed++
+		default:
+			t.Errorf("idle %d: %v %v", i, res, err)
+		}
+	}
+	if closed != 1 {
+		t.Errorf("%d idle connections closed to admit one, want 1", closed)
+	}
+	for _, ic := range append(idle, c) {
+		ic.Close()
+	}
+
+	stalled := make([]net.Conn, max)
+	for i := range stalled {
+		stalled[i] = dial(t, base)
+		fmt.Fprint(stalled[i], "GET / HTTP/1.1\r\nHost: localhost\r\n")
+	}
+	waiting := dial(t, base)
+	start := time.Now()
+	res := get(t, waiting, bufio.NewReader(waiting), "/favicon.svg")
+	if res.StatusCode != 200 {
+		t.Errorf("waiting connection: %d", res.StatusCode)
+	}
+	for i, s := range stalled {
+		if got, err := closedByServer(s); err != nil || got != "" {
+			t.Errorf("stalled %d: %v, sent %q", i, err, got)
+		}
+	}
+	t.Logf("a connection beyond %d stalled ones was served after %v", max, time.Since(start).Round(time.Millisecond))
+	waiting.Close()
+}
+
+// TestExampleServerConnectionCapWakesOnIdle: a connection waiting at the
+// cap is admitted as soon as a busy connection turns idle, not when the
+// (here one-minute) idle timeout closes it.
+func TestExampleServerConnectionCapWakesOnIdle(t *testing.T) {
+	const max = 2
+	base, _ := startServer(t, nil, "-db", exampleDB(t), "-max-conns", fmt.Sprint(max), "-read-timeout", "1m", "-idle-timeout", "1m")
+	body := `{"email":"busy@example.com"}`
+	busy := make([]net.Conn, max)
+	for i := range busy {
+		busy[i] = dial(t, base)
+		fmt.Fprintf(busy[i], "POST /auth/signUpOrLogin HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	}
+	waiting := dial(t, base)
+	fmt.Fprint(waiting, "GET /favicon.svg HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	fmt.Fprint(busy[0], body) // its request ends; the connection turns idle
+	busy[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+	if res, err := http.ReadResponse(bufio.NewReader(busy[0]), nil); err != nil || res.StatusCode != 200 {
+		t.Fatalf("busy request: %v %v", res, err)
+	}
+	waiting.SetReadDeadline(time.Now().Add(cutBound))
+	if res, err := http.ReadResponse(bufio.NewReader(waiting), nil); err != nil || res.StatusCode != 200 {
+		t.Fatalf("waiting connection: %v %v", res, err)
+	}
+	for _, c := range append(busy, waiting) {
+		c.Close()
+	}
+}
+
+// TestConnLimitClosesLongestIdle: at the cap, a new connection closes the
+// connection idle longest, not one that is busy or idle for less time, and
+// each closed connection frees its slot once.
+func TestConnLimitClosesLongestIdle(t *testing.T) {
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newConnLimit(tcp, 3)
+	defer l.Close()
+	accept := func() (client, server net.Conn) {
+		t.Helper()
+		client = dial(t, "http://"+tcp.Addr().String())
+		server, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client, server
+	}
+	var clients, servers []net.Conn
+	for range 3 {
+		c, s := accept()
+		clients, servers = append(clients, c), append(servers, s)
+		l.track(s, http.StateNew)
+	}
+	l.track(servers[2], http.StateIdle) // idle longest
+	l.track(servers[0], http.StateIdle)
+	l.track(servers[1], http.StateActive) // busy
+	c, s := accept()
+	if got, err := closedByServer(clients[2]); err != nil || got != "" {
+		t.Errorf("longest idle: %v, sent %q", err, got)
+	}
+	l.track(servers[2], http.StateIdle) // a late hook on a closed connection is ignored
+	servers[2].Close()                  // the server's own close frees nothing more
+	l.mu.Lock()
+	open, idle := l.open, len(l.idle)
+	l.mu.Unlock()
+	if open != 3 || idle != 1 {
+		t.Errorf("open %d, idle %d; want 3 and 1 (servers[0])", open, idle)
+	}
+	for _, sc := range append(servers, s) {
+		sc.Close()
+	}
+	c.Close()
+	l.mu.Lock()
+	open, idle = l.open, len(l.idle)
+	l.mu.Unlock()
+	if open != 0 || idle != 0 {
+		t.Errorf("after closing all: open %d, idle %d", open, idle)
+	}
 }

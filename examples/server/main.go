@@ -95,6 +95,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&l.writeTimeout, "write-timeout", envDuration(getenv, "PASSKEYS_WRITE_TIMEOUT", d.writeTimeout), "time from the end of a request's headers to the end of its response (PASSKEYS_WRITE_TIMEOUT)")
 	fs.DurationVar(&l.idleTimeout, "idle-timeout", envDuration(getenv, "PASSKEYS_IDLE_TIMEOUT", d.idleTimeout), "time a keep-alive connection may wait for its next request (PASSKEYS_IDLE_TIMEOUT)")
 	fs.IntVar(&l.maxHeaderBytes, "max-header-bytes", envInt(getenv, "PASSKEYS_MAX_HEADER_BYTES", d.maxHeaderBytes), "cap on a request's line and headers (PASSKEYS_MAX_HEADER_BYTES)")
+	fs.IntVar(&l.maxConns, "max-conns", envInt(getenv, "PASSKEYS_MAX_CONNS", d.maxConns), "connections open at once; at the cap the longest-idle one is closed, or new ones wait (PASSKEYS_MAX_CONNS)")
 	fs.Int64Var(&l.maxBodyBytes, "max-body-bytes", int64(envInt(getenv, "PASSKEYS_MAX_BODY_BYTES", int(d.maxBodyBytes))), "cap on a request's body, at most 1048576 (PASSKEYS_MAX_BODY_BYTES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -107,6 +108,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if v <= 0 {
 			return c, fmt.Errorf("%s must be positive: without it a client may hold a connection for ever", name)
 		}
+	}
+	if l.maxConns <= 0 {
+		return c, errors.New("-max-conns must be positive")
 	}
 	if l.maxHeaderBytes <= 0 {
 		return c, errors.New("-max-header-bytes must be positive")
@@ -175,11 +179,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 
-	ln, err := net.Listen("tcp", c.addr)
+	tcp, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
-	srv := newServer(routes(auth), c.limits, logger)
+	ln := newConnLimit(tcp, c.limits.maxConns)
+	srv := newServer(routes(auth), c.limits, logger, ln)
 	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c), "backend", name)
 	if ready != nil {
 		ready <- ln.Addr().String()

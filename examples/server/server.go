@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/passkeyready/passkeys"
@@ -19,6 +21,7 @@ type limits struct {
 	idleTimeout       time.Duration // keep-alive connection waiting for its next request
 	maxHeaderBytes    int           // request line and headers
 	maxBodyBytes      int64         // request body, passkeys.Options.MaxBodyBytes
+	maxConns          int           // connections open at once, see connLimit
 }
 
 // defaultLimits suit the API's small JSON bodies (a WebAuthn response is a
@@ -30,13 +33,15 @@ var defaultLimits = limits{
 	idleTimeout:       60 * time.Second,
 	maxHeaderBytes:    64 << 10,
 	maxBodyBytes:      64 << 10,
+	maxConns:          1024,
 }
 
 // newServer returns the example's http.Server: every timeout set, headers
 // capped at l.maxHeaderBytes. Go's defaults leave reads, writes and idle
-// keep-alive connections unbounded.
-func newServer(h http.Handler, l limits, logger *slog.Logger) *http.Server {
-	return &http.Server{
+// keep-alive connections unbounded. A non-nil cl learns which of its
+// connections are idle.
+func newServer(h http.Handler, l limits, logger *slog.Logger, cl *connLimit) *http.Server {
+	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: l.readHeaderTimeout,
 		ReadTimeout:       l.readTimeout,
@@ -45,6 +50,124 @@ func newServer(h http.Handler, l limits, logger *slog.Logger) *http.Server {
 		MaxHeaderBytes:    l.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	if cl != nil {
+		srv.ConnState = cl.track
+	}
+	return srv
+}
+
+// connLimit is a listener with at most max connections open at once, so
+// that memory and descriptors stay bounded however many clients connect.
+// A connection that arrives at the cap closes the one idle longest (a
+// keep-alive connection between requests, which its client reopens when it
+// needs one); when none is idle, it waits, unread, for one to close or
+// turn idle, and later ones wait in the kernel's queue. The server's timeouts bound that
+// wait.
+type connLimit struct {
+	net.Listener
+	max  int
+	wake chan struct{} // a token when a connection closes or turns idle
+	done chan struct{} // closed by Close
+
+	mu   sync.Mutex
+	open int
+	idle map[net.Conn]time.Time // since when each idle connection waits
+	stop sync.Once
+}
+
+func newConnLimit(ln net.Listener, max int) *connLimit {
+	return &connLimit{Listener: ln, max: max, wake: make(chan struct{}, 1), done: make(chan struct{}), idle: map[net.Conn]time.Time{}}
+}
+
+// Accept accepts a connection and admits it when a slot is free, closing
+// the longest-idle connection if that makes one.
+func (l *connLimit) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		l.mu.Lock()
+		if l.open < l.max {
+			l.open++
+			l.mu.Unlock()
+			return &limitedConn{Conn: c, l: l}, nil
+		}
+		var oldest net.Conn
+		var since time.Time
+		for ic, t := range l.idle {
+			if oldest == nil || t.Before(since) {
+				oldest, since = ic, t
+			}
+		}
+		l.mu.Unlock()
+		if oldest != nil {
+			oldest.Close() // frees its slot at once
+			continue
+		}
+		select {
+		case <-l.wake:
+		case <-l.done:
+			c.Close()
+			return nil, net.ErrClosed
+		}
+	}
+}
+
+// Close closes the listener and ends a wait in Accept.
+func (l *connLimit) Close() error {
+	l.stop.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// track is the server's ConnState hook.
+func (l *connLimit) track(c net.Conn, s http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lc, ok := c.(*limitedConn); ok && lc.closed {
+		return // closed by Accept while its request ended
+	}
+	if s == http.StateIdle {
+		l.idle[c] = time.Now()
+		l.signal()
+	} else {
+		delete(l.idle, c)
+	}
+}
+
+// signal wakes a waiting Accept.
+func (l *connLimit) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *connLimit) release() {
+	l.mu.Lock()
+	l.open--
+	l.mu.Unlock()
+	l.signal()
+}
+
+// limitedConn gives its slot back when it is first closed.
+type limitedConn struct {
+	net.Conn
+	l      *connLimit
+	once   sync.Once
+	closed bool // guarded by l.mu
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		c.closed = true
+		delete(c.l.idle, c)
+		c.l.mu.Unlock()
+		c.l.release()
+	})
+	return err
 }
 
 // routes mounts the passkey handler under /auth/, the application's own
