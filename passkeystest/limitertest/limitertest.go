@@ -73,7 +73,7 @@ func Run(t *testing.T, newLimiter func(t *testing.T, clock func() time.Time) pas
 		for _, r := range []passkeys.Rate{
 			{Events: 6, Per: time.Minute, Burst: 3},
 			{Events: 10, Per: time.Hour, Burst: 10},
-			{Events: 600, Per: time.Minute, Burst: 600},
+			{Events: 600, Per: time.Minute, Burst: 60},
 			{Events: 3, Per: time.Second, Burst: 1},
 		} {
 			key := fmt.Sprintf("%d/%s/%d", r.Events, r.Per, r.Burst)
