@@ -58,8 +58,8 @@ type ClientOptions struct {
 //
 // A Client holds no session: the methods that need one take the session
 // token a login returned, so one Client may act for several users. A
-// Client is safe for concurrent use when its Authenticator is not changed
-// meanwhile.
+// Client is safe for concurrent use while its Authenticator's exported
+// fields stay unchanged.
 //
 // Every method returns an [*Error] for a status other than the endpoint's
 // success status, and an error naming the endpoint for a success answer
@@ -199,12 +199,12 @@ func (c *Client) SubmitCode(ctx context.Context, email, code string) (Session, e
 // newest one from the Mailbox (under the trimmed, lower-cased address, as
 // the handler sends it) and submits it.
 func (c *Client) SignUpOrLogin(ctx context.Context, email string) (Session, error) {
-	if _, err := c.RequestCode(ctx, email); err != nil {
-		return Session{}, err
-	}
 	to := strings.ToLower(strings.TrimSpace(email))
 	if c.mail == nil {
 		return Session{}, fmt.Errorf("%w to %s: ClientOptions.Mailbox is not set", ErrNoCode, to)
+	}
+	if _, err := c.RequestCode(ctx, email); err != nil {
+		return Session{}, err
 	}
 	code, ok := c.mail.Last(to)
 	if !ok {
@@ -401,8 +401,10 @@ func (c *Client) do(ctx context.Context, method, path, token string, body any, w
 	if err != nil {
 		return fmt.Errorf("passkeystest: %s %s: %w", method, path, err)
 	}
-	for k, v := range c.header {
-		req.Header[k] = append([]string(nil), v...)
+	for k, vs := range c.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

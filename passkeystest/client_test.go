@@ -96,7 +96,7 @@ func (app *hostApp) me(t *testing.T, token string) passkeys.User {
 func TestClientCeremonies(t *testing.T) {
 	app := newHostApp(t)
 	ctx := t.Context()
-	c := app.client(passkeystest.ClientOptions{Header: http.Header{"User-Agent": {"host-app-test/1.0"}}})
+	c := app.client(passkeystest.ClientOptions{Header: http.Header{"user-agent": {"host-app-test/1.0"}}})
 
 	signUp, err := c.SignUpOrLogin(ctx, "  Alice@Example.com ")
 	if err != nil {
