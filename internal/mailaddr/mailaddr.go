@@ -6,46 +6,52 @@
 //
 // [Canonical] is the only place the policy lives. In order:
 //
-//  1. The input must be valid UTF-8; invalid bytes are refused, never turned
+//  Th  input must be valid UTF-8; invalid bytes are refused, never turned
 //     into U+FFFD, and U+FFFD itself is refused the same way, because
 //     encoding/json has already put it in place of invalid bytes and lone
-//     surrogates when an address comes from a JSON body. Leading and trailing white space (Unicode White_Space) is
-//     trimmed; an input that is empty after that is refused as missing, one
-//     longer than 1024 bytes as too long.
-//  2. Every character is classified. Refused anywhere in the address: white
+//     surrogates when an address comes from a JSON body. Leading and
+//     trailing white space (Unicode White_Space) is trimmed; an input that
+//     is empty after that is refused as missing, one longer than 1024 bytes
+//     as too long.
+//  Ev ry character is classified. Refused anywhere in the address: white
 //     space inside it, control characters (Cc), invisible characters (format
 //     characters Cf such as ZERO WIDTH SPACE, SOFT HYPHEN, BYTE ORDER MARK
 //     and the zero-width joiner and non-joiner, even where IDNA2008 would
-//     allow a joiner in context; bidirectional controls; variation
-//     selectors and other default-ignorable code points), private-use and unassigned code
-//     points (Unicode 15.0, the edition shared by Go's unicode package and
-//     the golang.org/x/text and golang.org/x/net/idna tables this module
-//     builds with), and compatibility forms: any character that NFKC changes
-//     (fullwidth and halfwidth forms, ligatures, superscripts, circled and
-//     mathematical letters, ...) and any non-ASCII character whose NFKC form
-//     or lower case contains ASCII (the Kelvin sign K, U+0130 İ, the Greek
-//     question mark). These are refused, not folded: folding would make a
-//     look-alike address share an account with the plain one, and the mail
-//     system that delivers the code may not fold it the same way, so the
-//     person is told to type the plain character. Outside ASCII only
-//     letters, combining marks and decimal digits are accepted, and they
-//     must belong to a script: characters of Unicode's Common script (such
-//     as the modifier apostrophe ʼ, which looks like ') are refused, except
-//     the prolonged sound mark ー (U+30FC) that Japanese words need, and
-//     the ideographic full stop 。 (U+3002), which UTS #46 reads as a dot
+//     allow a joiner in context; bidirectional controls; variation selectors
+//     and other default-ignorable code points), private-use and unassigned
+//     code points (Unicode 15.0, the edition shared by Go's unicode package
+//     and the golang.org/x/text and golang.org/x/net/idna tables this module
+//     builds with), and compatibility forms: any character whose NFKC form
+//     differs from its NFC form (fullwidth and halfwidth forms, ligatures,
+//     superscripts, circled and mathematical letters, ...) and any non-ASCII
+//     character whose NFKC form or lower case contains ASCII (the Kelvin
+//     sign K, U+0130 İ, the Greek question mark). Characters that NFC itself
+//     replaces by their canonical equivalent (the Ohm sign Ω, CJK
+//     compatibility ideographs) are the same character by Unicode's
+//     definition and are folded. The others are refused, not folded: folding
+//     would make a look-alike address share an account with the plain one,
+//     and the mail system that delivers the code may not fold it the same
+//     way, so the person is told to type the plain character. Outside ASCII
+//     only letters, combining marks and decimal digits are accepted, and
+//     they must belong to a script: characters of Unicode's Common script
+//     (such as the modifier apostrophe ʼ, which looks like ') are refused,
+//     except the prolonged sound mark ー (U+30FC) that Japanese words need,
+//     and the ideographic full stop 。 (U+3002), which UTS #46 reads as a dot
 //     between domain labels.
-//  3. The address is split at its last @. The local part must be a
-//     dot-atom (RFC 5322 atext plus, per RFC 6531, the non-ASCII characters
-//     allowed above): no quoted strings, comments, display names, leading,
-//     trailing or doubled dots, and no atom that starts with a combining
-//     mark. It is put in Unicode Normalization Form C and then lower-cased
-//     rune by rune (strings.ToLower), which lower-cases non-ASCII letters
-//     too (JÖRG and jörg are one account), and cannot map a non-ASCII letter
-//     onto ASCII because those letters were refused in step 2. Subaddresses
-//     (a+tag) are kept: what + means is the mail provider's business.
-//  4. The domain may not be an address literal (user@[127.0.0.1],
-//     user@[IPv6:::1]) or an IP address (user@127.0.0.1, user@0x7f.1). It
-//     is converted with IDNA2008 as profiled by UTS #46 (golang.org/x/net/idna:
+//  Th  address is split at its last @. The local part must be a dot-atom
+//     (RFC 5322 atext plus, per RFC 6531, the non-ASCII characters allowed
+//     above): no quoted strings, comments, display names, leading, trailing
+//     or doubled dots, and no atom that starts with a combining mark. It is
+//     put in Unicode Normalization Form C and then lower-cased rune by rune
+//     (strings.ToLower), which lower-cases non-ASCII letters too (JÖRG and
+//     jörg are one account), and cannot map a non-ASCII letter onto ASCII
+//     because those letters were refused in step 2. Subaddresses (a+tag) are
+//     kept: what + means is the mail provider's business.
+//  Th  domain may not be an address literal (user@[127.0.0.1],
+//     user@[IPv6:::1]) or an IP address (user@127.0.0.1, user@0x7f.1). It is
+//     lower-cased (so the capital sharp s ẞ becomes ß, as in Unicode 16's
+//     UTS #46, not "ss" as in the Unicode 15 tables) and converted with
+//     IDNA2008 as profiled by UTS #46 (golang.org/x/net/idna:
 //     non-transitional mapping, STD3 rules, label validation, hyphen and
 //     joiner checks, the Bidi Rule and DNS lengths) to its ASCII form:
 //     lower-case A-labels (xn--...), so bücher.de, BÜCHER.DE and
@@ -57,15 +63,15 @@
 //     top-levels reserved for local, private, test or non-DNS use
 //     (localhost, localdomain, local, invalid, test, example, onion, alt,
 //     arpa, internal, intranet, private, lan, home, corp) are refused.
-//  5. Neither the local part nor any domain label may mix scripts beyond
-//     what UTS #39's Highly Restrictive level allows (one script, or Latin
-//     with Han and Hiragana/Katakana, Bopomofo or Hangul), so a Cyrillic а
-//     cannot hide among Latin letters; a right-to-left local part must obey
-//     the Bidi Rule of RFC 5893, as domain labels do.
-//     Whole-script look-alikes (a label written entirely in Cyrillic letters
-//     that resemble Latin ones) are not detected: they are another mailbox,
-//     delivered elsewhere, so they are another account, not a collision.
-//  6. The canonical form is the local part, @ and the ASCII domain. It is at
+//  Ne ther the local part nor any domain label may mix scripts beyond what
+//     UTS #39's Highly Restrictive level allows (one script, or Latin with
+//     Han and Hiragana/Katakana, Bopomofo or Hangul), so a Cyrillic а cannot
+//     hide among Latin letters; a right-to-left local part must obey the
+//     Bidi Rule of RFC 5893, as domain labels do. Whole-script look-alikes
+//     (a label written entirely in Cyrillic letters that resemble Latin
+//     ones) are not detected: they are another mailbox, delivered elsewhere,
+//     so they are another account, not a collision.
+//  Th  canonical form is the local part, @ and the ASCII domain. It is at
 //     most 254 octets, with at most 64 octets before the @ (RFC 5321).
 //
 // Canonical is idempotent: Canonical of a canonical form returns it
@@ -89,8 +95,9 @@
 // malformed punycode) keep their accounts but can no longer start a code or
 // button login by email; a passkey sign-in from autofill still works.
 // Rows with a non-ASCII domain were stored in Unicode (jörg@bücher.de) and
-// are now looked up in ASCII (jörg@xn--bcher-kva.de): rewrite each row
-// holding a byte of 0x80 or above to Canonical(row), in one transaction;
+// are now looked up in ASCII (jörg@xn--bcher-kva.de), and a local part
+// typed decomposed is now looked up in NFC: rewrite each row holding a
+// byte of 0x80 or above to Canonical(row), in one transaction;
 // where two rows meet in one canonical form they were one mailbox split in
 // two accounts, so keep one and move or drop the other's passkeys by hand.
 // A row that Canonical refuses is left as it is.
