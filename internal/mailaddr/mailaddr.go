@@ -6,14 +6,14 @@
 //
 // [Canonical] is the only place the policy lives. In order:
 //
-//  Th  input must be valid UTF-8; invalid bytes are refused, never turned
+//  1. The input must be valid UTF-8; invalid bytes are refused, never turned
 //     into U+FFFD, and U+FFFD itself is refused the same way, because
 //     encoding/json has already put it in place of invalid bytes and lone
 //     surrogates when an address comes from a JSON body. Leading and
 //     trailing white space (Unicode White_Space) is trimmed; an input that
 //     is empty after that is refused as missing, one longer than 1024 bytes
 //     as too long.
-//  Ev ry character is classified. Refused anywhere in the address: white
+//  2. Every character is classified. Refused anywhere in the address: white
 //     space inside it, control characters (Cc), invisible characters (format
 //     characters Cf such as ZERO WIDTH SPACE, SOFT HYPHEN, BYTE ORDER MARK
 //     and the zero-width joiner and non-joiner, even where IDNA2008 would
@@ -38,7 +38,7 @@
 //     except the prolonged sound mark ー (U+30FC) that Japanese words need,
 //     and the ideographic full stop 。 (U+3002), which UTS #46 reads as a dot
 //     between domain labels.
-//  Th  address is split at its last @. The local part must be a dot-atom
+//  3. The address is split at its last @. The local part must be a dot-atom
 //     (RFC 5322 atext plus, per RFC 6531, the non-ASCII characters allowed
 //     above): no quoted strings, comments, display names, leading, trailing
 //     or doubled dots, and no atom that starts with a combining mark. It is
@@ -47,7 +47,7 @@
 //     jörg are one account), and cannot map a non-ASCII letter onto ASCII
 //     because those letters were refused in step 2. Subaddresses (a+tag) are
 //     kept: what + means is the mail provider's business.
-//  Th  domain may not be an address literal (user@[127.0.0.1],
+//  4. The domain may not be an address literal (user@[127.0.0.1],
 //     user@[IPv6:::1]) or an IP address (user@127.0.0.1, user@0x7f.1). It is
 //     lower-cased (so the capital sharp s ẞ becomes ß, as in Unicode 16's
 //     UTS #46, not "ss" as in the Unicode 15 tables) and converted with
@@ -63,7 +63,7 @@
 //     top-levels reserved for local, private, test or non-DNS use
 //     (localhost, localdomain, local, invalid, test, example, onion, alt,
 //     arpa, internal, intranet, private, lan, home, corp) are refused.
-//  Ne ther the local part nor any domain label may mix scripts beyond what
+//  5. Neither the local part nor any domain label may mix scripts beyond what
 //     UTS #39's Highly Restrictive level allows (one script, or Latin with
 //     Han and Hiragana/Katakana, Bopomofo or Hangul), so a Cyrillic а cannot
 //     hide among Latin letters; a right-to-left local part must obey the
@@ -71,7 +71,7 @@
 //     (a label written entirely in Cyrillic letters that resemble Latin
 //     ones) are not detected: they are another mailbox, delivered elsewhere,
 //     so they are another account, not a collision.
-//  Th  canonical form is the local part, @ and the ASCII domain. It is at
+//  6. The canonical form is the local part, @ and the ASCII domain. It is at
 //     most 254 octets, with at most 64 octets before the @ (RFC 5321).
 //
 // Canonical is idempotent: Canonical of a canonical form returns it
