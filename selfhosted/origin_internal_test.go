@@ -1,8 +1,11 @@
 package selfhosted
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/go-webauthn/webauthn/protocol"
 )
 
 func TestNewOriginSet(t *testing.T) {
@@ -102,4 +105,43 @@ func TestCheckOrigin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzCheckOrigin checks that checkOrigin never panics and that whatever it
+// accepts, go-webauthn's reading of the clientDataJSON (encoding/json into
+// protocol.CollectedClientData) finds the same, configured origin.
+//
+//	go test ./selfhosted -run '^$' -fuzz FuzzCheckOrigin -fuzztime 1m
+func FuzzCheckOrigin(f *testing.F) {
+	set, err := newOriginSet([]string{"https://example.com", "http://localhost:3000"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{
+		`{"type":"webauthn.get","challenge":"abc","origin":"https://example.com","crossOrigin":false}`,
+		`{"type":"webauthn.create","challenge":"abc","origin":"http://localhost:3000"}`,
+		`{"origin":"https:\/\/example.com"}`,
+		`{"origin":"https://evil.example","origin":"https://example.com"}`,
+		`{"origin":"https://example.com","ORIGIN":"https://evil.example"}`,
+		`{"Origin":"https://example.com"}`,
+		`{"origin":"https://example.com/"}`,
+		`{"origin":["https://example.com"]}`,
+		`{"a":{"origin":"x"},"origin":"https://example.com"}`,
+		`{"origin":"https://example.com"} `,
+		`{"origin":"https://example.com"}{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, cd []byte) {
+		if set.checkOrigin(cd) != nil {
+			return
+		}
+		var c protocol.CollectedClientData
+		if err := json.Unmarshal(cd, &c); err != nil {
+			t.Fatalf("accepted %q, which go-webauthn cannot decode: %v", cd, err)
+		}
+		if _, ok := set[c.Origin]; !ok {
+			t.Fatalf("accepted %q, which go-webauthn reads as origin %q", cd, c.Origin)
+		}
+	})
 }
