@@ -241,7 +241,7 @@ func TestExampleServerServesOthersWhileClientsStall(t *testing.T) {
 	}
 
 	grown := liveMemory() - before
-	limit := 3*n*(32<<10) + n*2*int(defaultLimits.maxBodyBytes)
+	limit := 3*n*(64<<10) + n*2*int(defaultLimits.maxBodyBytes)
 	if grown > limit {
 		t.Errorf("live heap and stacks grew %d KiB with %d idle, half-sent and stalled connections, want at most %d KiB", grown>>10, 3*n, limit>>10)
 	}
