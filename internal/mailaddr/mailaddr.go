@@ -117,6 +117,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+//lint:file-ignore ST1005 the reasons are whole sentences shown to clients as they are.
+
 // Limits on the canonical form and on the raw input, in octets.
 const (
 	MaxLength      = 254  // the whole address (RFC 5321 path minus the angle brackets)
