@@ -61,8 +61,8 @@ func newServer(h http.Handler, l limits, logger *slog.Logger, cl *connLimit) *ht
 // A connection that arrives at the cap closes the one idle longest (a
 // keep-alive connection between requests, which its client reopens when it
 // needs one); when none is idle, it waits, unread, for one to close or
-// turn idle, and later ones wait in the kernel's queue. The server's timeouts bound that
-// wait.
+// turn idle, and later ones wait in the kernel's queue. The server's
+// timeouts bound that wait.
 type connLimit struct {
 	net.Listener
 	max  int
