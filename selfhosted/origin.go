@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/passkeyready/passkeys"
 )
@@ -98,7 +99,7 @@ func clientDataOrigin(clientDataJSON []byte) (string, error) {
 		return "", errors.New("clientDataJSON is not a JSON object")
 	}
 	var (
-		names  []string
+		names  = map[string]bool{}
 		origin *string
 	)
 	for dec.More() {
@@ -107,12 +108,10 @@ func clientDataOrigin(clientDataJSON []byte) (string, error) {
 			return "", fmt.Errorf("clientDataJSON: %w", err)
 		}
 		name := t.(string) // object keys are always strings
-		for _, seen := range names {
-			if strings.EqualFold(seen, name) {
-				return "", fmt.Errorf("clientDataJSON has member %q twice", name)
-			}
+		if names[foldName(name)] {
+			return "", fmt.Errorf("clientDataJSON has member %q twice", name)
 		}
-		names = append(names, name)
+		names[foldName(name)] = true
 		if name != "origin" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
@@ -140,4 +139,20 @@ func clientDataOrigin(clientDataJSON []byte) (string, error) {
 		return "", errors.New("clientDataJSON has no origin")
 	}
 	return *origin, nil
+}
+
+// foldName maps each rune of name to the least rune of its Unicode simple
+// case folding orbit, so that foldName(a) == foldName(b) exactly when
+// strings.EqualFold(a, b), the way encoding/json matches member names to
+// fields.
+func foldName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package selfhosted
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -144,4 +145,26 @@ func FuzzCheckOrigin(f *testing.F) {
 			t.Fatalf("accepted %q, which go-webauthn reads as origin %q", cd, c.Origin)
 		}
 	})
+}
+
+func TestFoldName(t *testing.T) {
+	names := []string{"origin", "ORIGIN", "Origin", "oRiGiN", "type", "TYPE", "k", "K", "\u212a", "s", "S", "\u017f", "\u00df", "\u1e9e", "\u0130", "i", "I", "\u0131", "", "\ufffd"}
+	for _, a := range names {
+		for _, b := range names {
+			if got, want := foldName(a) == foldName(b), strings.EqualFold(a, b); got != want {
+				t.Errorf("foldName(%q) == foldName(%q) is %v, strings.EqualFold %v", a, b, got, want)
+			}
+		}
+	}
+	// A clientDataJSON of 100,000 members is read in linear time (a
+	// quadratic duplicate check would take minutes here).
+	var cd strings.Builder
+	cd.WriteString(`{"origin":"https://example.com"`)
+	for i := range 100000 {
+		fmt.Fprintf(&cd, `,"m%d":0`, i)
+	}
+	cd.WriteString(`}`)
+	if _, err := clientDataOrigin([]byte(cd.String())); err != nil {
+		t.Fatal(err)
+	}
 }
