@@ -93,6 +93,24 @@ var (
 	ErrUpstream             = &Error{Status: http.StatusBadGateway, Code: "upstream_error", Title: "Upstream error", Detail: "The passkey service failed to answer correctly."}
 	ErrUpstreamTimeout      = &Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Title: "Upstream timeout", Detail: "The passkey service did not answer in time."}
 	ErrInternal             = &Error{Status: http.StatusInternalServerError, Code: "internal", Title: "Internal error", Detail: "An internal error occurred."}
+	// ErrUnavailable is a fault that passes by itself: a database that
+	// refuses connections, is shutting down or terminated the session, a
+	// connection pool that timed out. The client gets 503 with Retry-After
+	// and is told to try again shortly, so it and a load balancer can tell
+	// an outage from a bug.
+	//
+	// A Store or Backend reports such a fault by wrapping this sentinel
+	// together with the cause, in either form:
+	//
+	//	return fmt.Errorf("pgstore: %w: %w", passkeys.ErrUnavailable, err)
+	//	return passkeys.ErrUnavailable.With("", err)
+	//
+	// errors.Is(err, ErrUnavailable) then holds, the handler answers 503,
+	// and it logs the cause at ERROR, at most one line per burst of such
+	// failures. Wrap only faults a retry can cure; a query the database
+	// refuses as wrong stays a plain error (500 internal). The cause is
+	// logged, so it must not hold a password or token (a DSN, say).
+	ErrUnavailable = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Title: "Service unavailable", Detail: "The service is briefly unavailable; try again shortly.", RetryAfter: 2 * time.Second}
 )
 
 // onSessionRoute is the one place where the handler answers with another
@@ -110,10 +128,17 @@ func onSessionRoute(err error) error {
 }
 
 // asError turns any error into an *Error: an *Error anywhere in the chain is
-// used as it is, anything else becomes ErrInternal wrapping it.
+// used (when it has no cause of its own but was wrapped, as in
+// fmt.Errorf("%w: %w", ErrUnavailable, err), the whole chain becomes its
+// cause, so the log keeps it), anything else becomes ErrInternal wrapping it.
 func asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Err == nil && e != err {
+			c := *e
+			c.Err = err
+			return &c
+		}
 		return e
 	}
 	return ErrInternal.With("", err)

@@ -3,6 +3,7 @@ package passkeys_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -55,14 +56,20 @@ func TestStatusTable(t *testing.T) {
 			passkeys.ErrUpstream, 502, "upstream_error", "The passkey service failed to answer correctly."},
 		{"login, verification failed", "/passkey/login/finish", `{"assertionResponse":` + response + `}`,
 			passkeys.ErrVerificationFailed, 401, "passkey_verification_failed", "The passkey response could not be verified."},
+		{"login, store unavailable", "/passkey/login/finish", `{"assertionResponse":` + response + `}`,
+			fmt.Errorf("pgstore: %w: %w", passkeys.ErrUnavailable, errors.New("connection refused")), 503, "unavailable", "The service is briefly unavailable; try again shortly."},
 		{"login, custom status", "/passkey/login/finish", `{"assertionResponse":` + response + `}`,
 			&passkeys.Error{Status: 403, Code: "blocked", Title: "Blocked", Detail: "Blocked by policy."}, 403, "blocked", "Blocked by policy."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b.finishErr = tc.err
-			status, code, detail := problemOf(t, post(t, h, tc.path, tc.body, sess.SessionToken))
+			rec := post(t, h, tc.path, tc.body, sess.SessionToken)
+			status, code, detail := problemOf(t, rec)
 			if status != tc.status || code != tc.code || detail != tc.detail {
 				t.Errorf("%d %s %q, want %d %s %q", status, code, detail, tc.status, tc.code, tc.detail)
+			}
+			if got, want := rec.Header().Get("Retry-After"), map[bool]string{true: "2"}[status == 503]; got != want {
+				t.Errorf("Retry-After %q, want %q", got, want)
 			}
 		})
 	}
