@@ -1,12 +1,16 @@
 package passkeys
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"regexp"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -144,9 +148,106 @@ func asError(err error) *Error {
 	return ErrInternal.With("", err)
 }
 
-// errorWriter writes errors as problem+json and logs their causes.
+// errorWriter writes errors as problem+json and logs their causes: a
+// client error at INFO, one line per request; a server error (5xx) at
+// ERROR, but at most one line per burst per code, so that an outage of a
+// database or of Corbado does not write one line per request. The first
+// failure of a code is logged at once and opens a burst of logBurstWindow;
+// failures of that code within it are counted, not logged, and once the
+// window has passed (noticed at the next request) one summary line gives
+// their count and the last cause. Causes are scrubbed of credentials
+// (see redactSecrets) before they are logged.
 type errorWriter struct {
 	logger *slog.Logger
+	clock  func() time.Time // default time.Now
+
+	pending atomic.Bool // some burst has suppressed lines to summarise
+	mu      sync.Mutex
+	bursts  map[string]*burst // by code
+}
+
+// logBurstWindow is how long a burst of server errors of one code lasts
+// after its first logged line.
+const logBurstWindow = 5 * time.Second
+
+// burst is the state of one code's burst of server errors.
+type burst struct {
+	start      time.Time
+	suppressed int
+	lastCause  string
+	lastPath   string
+}
+
+func (ew *errorWriter) now() time.Time {
+	if ew.clock == nil {
+		return time.Now()
+	}
+	return ew.clock()
+}
+
+func (ew *errorWriter) log() *slog.Logger {
+	if ew.logger == nil {
+		return slog.Default()
+	}
+	return ew.logger
+}
+
+// serverError decides whether a 5xx of this code is logged now. It
+// returns false when it counted it in an open burst instead.
+func (ew *errorWriter) serverError(ctx context.Context, code, path, cause string) bool {
+	now := ew.now()
+	ew.mu.Lock()
+	defer ew.mu.Unlock()
+	b := ew.bursts[code]
+	if b != nil && now.Sub(b.start) < logBurstWindow && !now.Before(b.start) {
+		b.suppressed++
+		b.lastCause, b.lastPath = cause, path
+		ew.pending.Store(true)
+		return false
+	}
+	if b != nil {
+		ew.summarise(ctx, code, b)
+	}
+	if ew.bursts == nil {
+		ew.bursts = map[string]*burst{}
+	}
+	ew.bursts[code] = &burst{start: now}
+	return true
+}
+
+// flush writes the summary of every burst whose window has passed. It is
+// cheap when nothing is pending.
+func (ew *errorWriter) flush(ctx context.Context) {
+	if !ew.pending.Load() {
+		return
+	}
+	now := ew.now()
+	ew.mu.Lock()
+	defer ew.mu.Unlock()
+	more := false
+	for code, b := range ew.bursts {
+		if b.suppressed == 0 {
+			continue
+		}
+		if now.Sub(b.start) < logBurstWindow && !now.Before(b.start) {
+			more = true
+			continue
+		}
+		ew.summarise(ctx, code, b)
+		delete(ew.bursts, code)
+	}
+	ew.pending.Store(more)
+}
+
+// summarise logs the count of b's suppressed lines, if any. ew.mu is held.
+func (ew *errorWriter) summarise(ctx context.Context, code string, b *burst) {
+	if b.suppressed == 0 {
+		return
+	}
+	ew.log().Log(ctx, slog.LevelError, "passkeys: requests failed (burst summary)",
+		"code", code, "suppressed", b.suppressed, "since", b.start.UTC().Format(time.RFC3339),
+		"last_path", b.lastPath, "last_cause", b.lastCause)
+	b.suppressed = 0
 }
 
 type problem struct {
@@ -159,21 +260,25 @@ type problem struct {
 
 func (ew *errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 	e := asError(err)
-	logger := ew.logger
-	if logger == nil {
-		logger = slog.Default()
+	cause := ""
+	if e.Err != nil {
+		cause = redactSecrets(e.Err.Error())
 	}
-	level := slog.LevelInfo
+	level, logIt := slog.LevelInfo, true
 	if e.Status >= 500 {
 		level = slog.LevelError
+		logIt = ew.serverError(r.Context(), e.Code, r.URL.Path, cause)
 	}
-	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code}
-	if e.Err != nil {
-		attrs = append(attrs, "cause", e.Err.Error())
+	if logIt {
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code}
+		if e.Err != nil {
+			attrs = append(attrs, "cause", cause)
+		}
+		ew.log().Log(r.Context(), level, "passkeys: request failed", attrs...)
 	}
-	logger.Log(r.Context(), level, "passkeys: request failed", attrs...)
 
 	hdr := w.Header()
+	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Content-Type", "application/problem+json")
 	hdr.Set("Cache-Control", "no-store")
 	if e.RetryAfter > 0 {
@@ -185,11 +290,37 @@ func (ew *errorWriter) write(w http.ResponseWriter, r *http.Request, err error) 
 	})
 }
 
-// writeJSON writes a 200 JSON response that no cache may keep.
+// writeJSON writes a JSON response that no cache may keep.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	hdr := w.Header()
+	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Content-Type", "application/json")
 	hdr.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// secretPatterns find credentials that an error message may carry: the
+// password of a URL's user info (a PostgreSQL DSN, say), password= and
+// sslpassword= settings of a key/value connection string, quoted or not,
+// bearer tokens, JWTs and Corbado API secrets.
+var secretPatterns = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*):[^@\s]*@`), "${1}:xxxxx@"},
+	{regexp.MustCompile(`(?i)((?:ssl)?password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s&]*)`), "${1}xxxxx"},
+	{regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+`), "${1}xxxxx"},
+	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`), "xxxxx"},
+	{regexp.MustCompile(`corbado1_[A-Za-z0-9_-]+`), "corbado1_xxxxx"},
+}
+
+// redactSecrets masks every credential that secretPatterns find in s, so
+// that a store or transport error that quotes its connection string does
+// not put a password into the log.
+func redactSecrets(s string) string {
+	for _, p := range secretPatterns {
+		s = p.re.ReplaceAllString(s, p.with)
+	}
+	return s
 }

@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/mail"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/passkeyready/passkeys/internal/mailaddr"
+	"github.com/passkeyready/passkeys/internal/strictjson"
 )
 
 // api adapts an endpoint that returns a response value or an error.
@@ -267,7 +270,8 @@ func (h *Handler) limit(r *http.Request, key string, rate Rate) error {
 }
 
 // credentialJSON accepts a browser credential response given either as a
-// JSON object or as a string holding one.
+// JSON object or as a string holding one. A string's JSON is held to the
+// same rules as the body: one value and no member named twice.
 func credentialJSON(field string, raw json.RawMessage) (json.RawMessage, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
@@ -282,6 +286,9 @@ func credentialJSON(field string, raw json.RawMessage) (json.RawMessage, error) 
 		if !json.Valid(raw) {
 			return nil, ErrInvalidRequest.Withf("%s must be a JSON object or a string holding one.", field)
 		}
+		if err := strictjson.CheckDuplicates(raw); err != nil {
+			return nil, duplicateMember(field, err)
+		}
 	}
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, ErrInvalidRequest.Withf("%s must be a JSON object or a string holding one.", field)
@@ -289,16 +296,38 @@ func credentialJSON(field string, raw json.RawMessage) (json.RawMessage, error) 
 	return raw, nil
 }
 
-// normalizeEmail trims and lower-cases an address and checks that it is a
-// plain addr-spec such as a@example.com.
-func normalizeEmail(s string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(s))
-	if e == "" {
-		return "", ErrInvalidRequest.With("email is required.", nil)
+// duplicateMember is the answer to JSON that names a member twice in one
+// object: encoding/json would keep the last, and another reader of the
+// same document (an upstream service) might keep the first. what is "The
+// body" or the field that held the JSON as a string. Names and paths too
+// long to be a real member are not echoed.
+func duplicateMember(what string, err error) error {
+	var dup *strictjson.DuplicateError
+	if !errors.As(err, &dup) {
+		return ErrInvalidRequest.With(what+" is not valid JSON.", err)
 	}
-	a, err := mail.ParseAddress(e)
-	if err != nil || a.Address != e || a.Name != "" || len(e) > 254 || !strings.Contains(e[strings.LastIndexByte(e, '@'):], ".") {
-		return "", ErrInvalidRequest.With("email is not a valid email address.", err)
+	if len(dup.Name) > 64 || len(dup.Path) > 128 || !utf8.ValidString(dup.Name+dup.Path) {
+		return ErrInvalidRequest.With(what+" names a member twice in one object.", err)
+	}
+	where := ""
+	if dup.Path != "" {
+		where = " in " + dup.Path
+	}
+	return ErrInvalidRequest.With(fmt.Sprintf("%s names the member %q twice%s.", what, dup.Name, where), err)
+}
+
+// normalizeEmail returns the canonical form of an address (see
+// internal/mailaddr: one form per mailbox, on which accounts and every
+// per-email limit key) or ErrInvalidRequest whose detail says why it is
+// refused.
+func normalizeEmail(s string) (string, error) {
+	e, err := mailaddr.Canonical(s)
+	if err != nil {
+		var me *mailaddr.Error
+		if errors.As(err, &me) {
+			return "", ErrInvalidRequest.With(me.Reason.Error(), err)
+		}
+		return "", ErrInvalidRequest.With(mailaddr.ErrInvalid.Error(), err)
 	}
 	return e, nil
 }
@@ -316,8 +345,9 @@ func isOTP(s string) bool {
 }
 
 // decodeJSON reads exactly one JSON object from the body into v. An empty
-// body counts as {}. It enforces the content type, the size cap, unknown
-// fields and trailing data.
+// body counts as {}. It enforces the content type, the size cap (the
+// capped body is read whole, then checked and decoded), unknown fields,
+// trailing data and members named twice in one object.
 func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength != 0 {
 		mt, _, _ := strings.Cut(ct, ";")
@@ -325,7 +355,11 @@ func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) erro
 			return ErrUnsupportedMediaType
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+	if err != nil {
+		return decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -334,11 +368,10 @@ func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) erro
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return payloadTooLarge(tooBig)
-		}
 		return ErrInvalidRequest.With("The body must hold exactly one JSON object.", err)
+	}
+	if err := strictjson.CheckDuplicates(body); err != nil {
+		return duplicateMember("The body", err)
 	}
 	return nil
 }

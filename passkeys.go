@@ -24,7 +24,7 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{opts: o, errors: &errorWriter{logger: o.Logger}}
+	h := &Handler{opts: o, errors: &errorWriter{logger: o.Logger, clock: o.Clock}}
 	h.routes = map[string]map[string]http.Handler{
 		"/signUpOrLogin":            {http.MethodPost: h.api(h.signUpOrLogin)},
 		"/passkey/append/start":     {http.MethodPost: h.session(h.appendStart)},
@@ -40,8 +40,11 @@ func New(opts Options) (*Handler, error) {
 }
 
 // ServeHTTP routes the request. Unknown paths get 404 and known paths with
-// another method 405, both as problem+json.
+// another method 405, both as problem+json. Every response carries
+// X-Content-Type-Options: nosniff.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h.errors.flush(r.Context())
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
