@@ -52,7 +52,8 @@
 // [Authenticator.Forget] and [Authenticator.SetSignCount] change what the
 // device holds, as when a user deletes a passkey or a credential is cloned.
 //
-// Importing this package compiles the standard library and the light root
-// package passkeys, nothing more: no WebAuthn library, no OpenAPI tooling.
+// Importing this package compiles the root package passkeys and its light
+// dependencies, nothing more: no WebAuthn library, no OpenAPI tooling, no
+// database driver.
 // The Corbado Backend API emulator lives in the sub-package corbadotest.
 package passkeystest
