@@ -290,7 +290,7 @@ func TestMailbox(t *testing.T) {
 }
 
 // Importing passkeystest compiles neither the WebAuthn library nor the
-// OpenAPI tooling.
+// OpenAPI tooling nor a database driver.
 func TestLightImports(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -300,7 +300,7 @@ func TestLightImports(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}
-	for _, heavy := range []string{"github.com/go-webauthn/", "github.com/getkin/kin-openapi", "selfhosted", "corbadotest", "corbadospec"} {
+	for _, heavy := range []string{"github.com/go-webauthn/", "github.com/getkin/kin-openapi", "sqlite", "github.com/jackc/", "chromedp", "selfhosted", "corbadotest", "corbadospec"} {
 		if strings.Contains(string(out), heavy) {
 			t.Errorf("passkeystest depends on %s:\n%s", heavy, out)
 		}
