@@ -24,7 +24,8 @@ type Store struct {
 	credsByUser  map[string][]string // user ID to credential IDs, ordered by CreatedAt, then ID
 	ceremonies   map[string]selfhosted.Ceremony
 	otps         map[string]selfhosted.OTPRecord
-	puts         uint64 // PutCeremony calls so far
+	puts         uint64       // PutCeremony calls so far
+	sessions     sessionTable // see sessions.go
 }
 
 // PutCeremony purges on every purgeEvery-th call, up to purgeLimit expired

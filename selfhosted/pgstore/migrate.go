@@ -61,6 +61,27 @@ var migrations = []string{
 	// requested anew); and unlogged tables are not replicated, so a standby
 	// promoted to primary starts with none either.
 	`ALTER TABLE {schema}.ceremonies SET UNLOGGED`,
+	// The sessions of selfhosted.Sessions (sessions.go), in a logged table:
+	// they live for weeks. No foreign key to users: a host may bring its
+	// own users. sessions_by_end serves the purge, which deletes by the
+	// earlier of the two expiries.
+	`CREATE TABLE {schema}.sessions (
+		id               text PRIMARY KEY,
+		token_hash       bytea NOT NULL UNIQUE,
+		user_id          text NOT NULL,
+		email            text NOT NULL,
+		created_at       timestamptz NOT NULL,
+		last_seen_at     timestamptz NOT NULL,
+		expires_at       timestamptz NOT NULL,
+		idle_expires_at  timestamptz NOT NULL,
+		user_agent       text NOT NULL,
+		ip               text NOT NULL,
+		auth_method      text NOT NULL,
+		authenticated_at timestamptz,
+		new_user         boolean NOT NULL
+	);
+	CREATE INDEX sessions_by_user ON {schema}.sessions (user_id, created_at, id);
+	CREATE INDEX sessions_by_end ON {schema}.sessions (least(expires_at, idle_expires_at));`,
 }
 
 // migrate creates the schema if missing and applies the migrations it

@@ -60,6 +60,7 @@ type Store struct {
 	schema       string // quoted identifier
 	clock        func() time.Time
 	ceremonyPuts atomic.Uint64 // PutCeremony calls so far
+	sessionPuts  atomic.Uint64 // CreateSession calls so far
 	allows       atomic.Uint64 // Allow calls so far
 }
 

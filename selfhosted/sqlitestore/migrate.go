@@ -42,6 +42,27 @@ var migrations = []string{
 		attempts   INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX otps_by_expiry ON otps (expires_at);`,
+	// The sessions of selfhosted.Sessions (sessions.go). No foreign key to
+	// users: a host may bring its own users. sessions_by_end serves the
+	// purge, which deletes by the earlier of the two expiries.
+	`CREATE TABLE sessions (
+		id               TEXT PRIMARY KEY NOT NULL,
+		token_hash       BLOB NOT NULL,
+		user_id          TEXT NOT NULL,
+		email            TEXT NOT NULL,
+		created_at       INTEGER NOT NULL,
+		last_seen_at     INTEGER NOT NULL,
+		expires_at       INTEGER NOT NULL,
+		idle_expires_at  INTEGER NOT NULL,
+		user_agent       TEXT NOT NULL,
+		ip               TEXT NOT NULL,
+		auth_method      TEXT NOT NULL,
+		authenticated_at INTEGER,
+		new_user         INTEGER NOT NULL
+	) STRICT;
+	CREATE UNIQUE INDEX sessions_token_hash ON sessions (token_hash);
+	CREATE INDEX sessions_by_user ON sessions (user_id, created_at, id);
+	CREATE INDEX sessions_by_end ON sessions (min(expires_at, idle_expires_at));`,
 }
 
 // migrate applies the migrations db lacks, all in one IMMEDIATE

@@ -44,6 +44,7 @@ type Store struct {
 	ownsDB       bool          // Close closes db: Open opened it
 	stmts        sync.Map      // query text to its *sql.Stmt, prepared on first use
 	ceremonyPuts atomic.Uint64 // PutCeremony calls so far
+	sessionPuts  atomic.Uint64 // CreateSession calls so far
 }
 
 var (
