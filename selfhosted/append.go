@@ -23,9 +23,11 @@ var credentialParameters = []protocol.CredentialParameter{
 }
 
 // StartAppend implements [passkeys.Backend]. The options exclude the
-// user's existing passkeys and require a discoverable credential.
+// user's existing passkeys and require a discoverable credential. A user
+// the host's SessionVerifier vouches for but the engine has never seen
+// gets the engine's record first (see "Bring your own users" in [Config]).
 func (e *Engine) StartAppend(ctx context.Context, u passkeys.User, _ passkeys.Client) (passkeys.AppendStart, error) {
-	wu, err := e.sessionUser(ctx, u)
+	wu, err := e.hostUser(ctx, u)
 	if err != nil {
 		return passkeys.AppendStart{}, err
 	}

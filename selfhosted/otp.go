@@ -3,11 +3,8 @@ package selfhosted
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
-	"fmt"
-	"math/big"
 
 	"github.com/passkeyready/passkeys"
 )
@@ -16,47 +13,13 @@ import (
 // unknown emails. Within the cooldown after a code was sent it sends
 // nothing and the code already sent stays valid.
 func (e *Engine) StartOTP(ctx context.Context, email string, _ passkeys.Client) (passkeys.OTPStart, error) {
-	res := passkeys.OTPStart{ExpiresIn: e.cfg.OTPValidity}
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if err != nil {
-		return res, err
-	}
-	code := fmt.Sprintf("%06d", n.Int64())
-	now := e.now()
-	rec := OTPRecord{Email: email, Hash: e.otpHash(email, code), CreatedAt: now, ExpiresAt: now.Add(e.cfg.OTPValidity)}
-	stored, err := e.cfg.Store.PutOTP(ctx, rec, now.Add(-e.cfg.OTPCooldown))
-	if err != nil || !stored {
-		return res, err
-	}
-	if err := e.cfg.OTPSender.SendOTP(ctx, email, code, e.cfg.OTPValidity); err != nil {
-		// A code nobody received must not hold off the next request.
-		_ = e.cfg.Store.DeleteOTP(context.WithoutCancel(ctx), email, rec.Hash)
-		return res, fmt.Errorf("sending one-time code: %w", err)
-	}
-	return res, nil
+	return passkeys.OTPStart{ExpiresIn: e.cfg.OTPValidity}, e.sendCode(ctx, email, email)
 }
 
 // FinishOTP implements [passkeys.Backend]. Each check, right or wrong,
 // counts against the code's attempts; a correct code is used up.
 func (e *Engine) FinishOTP(ctx context.Context, email, code string, _ passkeys.Client) (passkeys.User, bool, error) {
-	rec, err := e.cfg.Store.ReserveOTPAttempt(ctx, email, e.now(), e.cfg.OTPMaxAttempts)
-	if errors.Is(err, ErrNotFound) {
-		return passkeys.User{}, false, passkeys.ErrOTPInvalid.With("", errors.New("no live code for this email"))
-	}
-	if err != nil {
-		return passkeys.User{}, false, err
-	}
-	if !hmac.Equal(rec.Hash, e.otpHash(email, code)) {
-		if rec.Attempts >= e.cfg.OTPMaxAttempts {
-			if err := e.cfg.Store.DeleteOTP(ctx, email, rec.Hash); err != nil && !errors.Is(err, ErrNotFound) {
-				return passkeys.User{}, false, err
-			}
-		}
-		return passkeys.User{}, false, passkeys.ErrOTPInvalid.With("", fmt.Errorf("wrong code, attempt %d", rec.Attempts))
-	}
-	if err := e.cfg.Store.DeleteOTP(ctx, email, rec.Hash); errors.Is(err, ErrNotFound) {
-		return passkeys.User{}, false, passkeys.ErrOTPInvalid.With("", errors.New("code used concurrently"))
-	} else if err != nil {
+	if err := e.checkCode(ctx, email, code); err != nil {
 		return passkeys.User{}, false, err
 	}
 	return e.userForEmail(ctx, email)

@@ -25,7 +25,9 @@
 // The optional [selfhosted.UserByIDStore] and
 // [selfhosted.CredentialByIDStore] are checked when a store implements
 // them; a store without them is read through UserWithCredentials and
-// CredentialsByUser instead.
+// CredentialsByUser instead. The optional [selfhosted.AccountStore]
+// (DeleteUser, UpdateUserEmail) is checked under Accounts when a store
+// implements it.
 package storetest
 
 import (
@@ -98,6 +100,7 @@ func RunHarness(t *testing.T, h Harness) {
 	t.Run("Races", func(t *testing.T) { testRaces(t, newStore) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, newStore) })
 	t.Run("Purge", func(t *testing.T) { testPurge(t, h) })
+	t.Run("Accounts", func(t *testing.T) { testAccounts(t, newStore) })
 }
 
 // newStoreFunc is the constructor Run receives.
