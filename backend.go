@@ -7,7 +7,8 @@ import (
 )
 
 // User is the account a session belongs to. ID is stable and opaque; Email is
-// normalised (trimmed, lower-case).
+// in the canonical form of the handler's email policy (trimmed, NFC, lower
+// case, the domain in its ASCII IDNA form; see internal/mailaddr).
 type User struct {
 	ID    string `json:"id"`
 	Email string `json:"email"`
@@ -120,4 +121,21 @@ type Backend interface {
 	// A passkey that does not exist or belongs to another user is
 	// [ErrNotFound].
 	DeletePasskey(ctx context.Context, u User, id string) error
+}
+
+// UserLookup is an optional capability of a [Backend]: reading an account
+// by its ID. When the Backend has it, the demo JWT sessions that [New]
+// creates ask it on every request that needs a session (the routes that
+// hold one and [Handler.RequireSession]), so that a token of an account
+// deleted or disabled since sign-in gets 401 at once and the user's email
+// is the account's, not the token's. A SessionVerifier of your own is
+// left alone. Both backends of this module have it.
+//
+// Implementations must be safe for concurrent use.
+type UserLookup interface {
+	// LookupUser returns the account with this ID as it is now. An
+	// account that does not exist, or may not sign in, is an error
+	// wrapping [ErrUnauthorized] (or [ErrNotFound]); a store or service
+	// that cannot be reached wraps [ErrUnavailable].
+	LookupUser(ctx context.Context, id string) (User, error)
 }

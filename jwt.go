@@ -18,14 +18,34 @@ type JWTOptions struct {
 	// Issuer and Audience are the iss and aud claims. Default "passkeys".
 	Issuer   string
 	Audience string
-	// Lifetime is the time from iat to exp. Default 1 hour.
+	// Lifetime is the time from iat to exp. Default 1 hour. A token
+	// that claims a longer life (exp − iat more than Lifetime plus
+	// ClockSkew) is refused, whoever signed it.
 	Lifetime time.Duration
+	// ClockSkew is how far the clocks of instances that share the key may
+	// differ: a token whose iat is up to ClockSkew in the future is
+	// accepted (another instance issued it a moment ahead), one further
+	// ahead is refused. Default [DefaultJWTClockSkew]; it cannot be
+	// negative.
+	ClockSkew time.Duration
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
+	// Lookup, when set, reads the account of every token that verifies:
+	// the session's user is then the account as it is now (its email is
+	// the account's, not the token's), and a token whose account was
+	// deleted or disabled since it was issued is refused. [New] sets it to
+	// the Backend when the Backend is a [UserLookup]. Default nil: the
+	// user is sub with the email claim as it was issued.
+	Lookup UserLookup
 }
 
+// DefaultJWTClockSkew is the default of [JWTOptions.ClockSkew].
+const DefaultJWTClockSkew = time.Minute
+
 // JWTSessions is the demo session system: stateless HS256 JWTs carrying
-// sub (user ID), email, iss, aud, iat, exp and a random jti. It implements
+// sub (user ID), email, iss, aud, iat, exp and a random jti. Identity comes
+// from sub alone; with [JWTOptions.Lookup] the account is read on every
+// verification, so a deleted account's tokens stop working at once. It implements
 // both [SessionIssuer] and [SessionVerifier] and is safe for concurrent
 // use.
 //
@@ -38,7 +58,9 @@ type JWTSessions struct {
 	issuer   string
 	audience string
 	lifetime time.Duration
+	skew     time.Duration
 	clock    func() time.Time
+	lookup   UserLookup
 	parser   *jwt.Parser
 }
 
@@ -67,12 +89,18 @@ func NewJWTSessions(o JWTOptions) (*JWTSessions, error) {
 	if o.Lifetime < 0 {
 		return nil, errors.New("passkeys: JWT lifetime must be positive")
 	}
+	switch {
+	case o.ClockSkew == 0:
+		o.ClockSkew = DefaultJWTClockSkew
+	case o.ClockSkew < 0:
+		return nil, errors.New("passkeys: JWT clock skew must not be negative")
+	}
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
 	s := &JWTSessions{
 		key: append([]byte(nil), o.Key...), issuer: o.Issuer, audience: o.Audience,
-		lifetime: o.Lifetime, clock: o.Clock,
+		lifetime: o.Lifetime, skew: o.ClockSkew, clock: o.Clock, lookup: o.Lookup,
 	}
 	s.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -110,20 +138,48 @@ func (s *JWTSessions) IssueSession(_ context.Context, u User) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.key)
 }
 
-// VerifySession checks the signature (HS256 only), exp (required), iss and
-// aud, and returns the user in the token. iat is not compared with the
-// clock, so instances whose clocks differ by a moment accept each other's
-// tokens.
-func (s *JWTSessions) VerifySession(_ context.Context, token string) (User, error) {
+// VerifySession checks the signature (HS256 only), exp (required), iss,
+// aud and iat (required, at most ClockSkew in the future, so instances
+// whose clocks differ by a moment accept each other's tokens), and that
+// exp − iat is at most Lifetime plus ClockSkew. The user is sub; with a
+// Lookup it is the account Lookup returns for sub, and an account that is
+// gone is [ErrUnauthorized].
+func (s *JWTSessions) VerifySession(ctx context.Context, token string) (User, error) {
 	var c sessionClaims
 	_, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil })
+	invalid := func(cause error) (User, error) {
+		return User{}, ErrUnauthorized.With("The session token is invalid.", cause)
+	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return User{}, ErrUnauthorized.With("The session has expired.", err)
 	case err != nil:
-		return User{}, ErrUnauthorized.With("The session token is invalid.", err)
+		return invalid(err)
 	case c.Subject == "":
-		return User{}, ErrUnauthorized.With("The session token is invalid.", errors.New("token has no subject"))
+		return invalid(errors.New("token has no subject"))
+	case c.IssuedAt == nil:
+		return invalid(errors.New("token has no iat"))
+	case c.IssuedAt.After(s.clock().Add(s.skew)):
+		return invalid(fmt.Errorf("token issued at %s, more than %s in the future", c.IssuedAt.UTC().Format(time.RFC3339), s.skew))
+	case c.ExpiresAt.Sub(c.IssuedAt.Time) > s.lifetime+s.skew:
+		return invalid(fmt.Errorf("token lives %s, longer than the lifetime %s", c.ExpiresAt.Sub(c.IssuedAt.Time), s.lifetime))
 	}
-	return User{ID: c.Subject, Email: c.Email}, nil
+	if s.lookup == nil {
+		return User{ID: c.Subject, Email: c.Email}, nil
+	}
+	u, err := s.lookup.LookupUser(ctx, c.Subject)
+	var e *Error
+	switch {
+	case err == nil && u.ID != c.Subject:
+		return invalid(fmt.Errorf("the account lookup of %q returned user %q", c.Subject, u.ID))
+	case err == nil:
+		return u, nil
+	case errors.Is(err, ErrUnauthorized):
+		return User{}, err
+	case errors.Is(err, ErrNotFound):
+		return User{}, ErrUnauthorized.With("The account of this session no longer exists.", err)
+	case errors.As(err, &e) && e.Status >= 500:
+		return User{}, err
+	}
+	return User{}, ErrInternal.With("", fmt.Errorf("looking up the account of a session: %w", err))
 }

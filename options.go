@@ -19,7 +19,9 @@ type Options struct {
 	// OTP or passkey login. SessionVerifier checks the tokens presented to
 	// the routes that need a session and to [Handler.RequireSession].
 	// Set both to use your own session system. When both are nil, the demo
-	// JWT sessions of [NewJWTSessions] are used with JWTKey.
+	// JWT sessions of [NewJWTSessions] are used with JWTKey, and with the
+	// Backend as their [JWTOptions.Lookup] when it is a [UserLookup], so a
+	// token of a deleted account is refused.
 	SessionIssuer   SessionIssuer
 	SessionVerifier SessionVerifier
 
@@ -97,9 +99,10 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.Default()
 	}
 	if o.SessionIssuer == nil {
+		lookup, _ := o.Backend.(UserLookup)
 		j, err := NewJWTSessions(JWTOptions{
 			Key: o.JWTKey, Issuer: o.JWTIssuer, Audience: o.JWTAudience,
-			Lifetime: o.SessionLifetime, Clock: o.Clock,
+			Lifetime: o.SessionLifetime, Clock: o.Clock, Lookup: lookup,
 		})
 		if err != nil {
 			return o, err

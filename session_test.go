@@ -178,3 +178,125 @@ func TestRequireSession(t *testing.T) {
 		}
 	}
 }
+
+// iat may be a moment in the future (another instance's clock is ahead)
+// but not more than ClockSkew, and a token may not claim a longer life
+// than Lifetime plus ClockSkew, even when signed with the key.
+func TestJWTSessionsTimeBounds(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	sign := func(c jwt.MapClaims) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(testKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	claims := func(iat time.Time, life time.Duration) jwt.MapClaims {
+		return jwt.MapClaims{"sub": "usr_1", "iss": "passkeys", "aud": "passkeys", "iat": iat.Unix(), "exp": iat.Add(life).Unix()}
+	}
+	noIAT := claims(now, time.Hour)
+	delete(noIAT, "iat")
+	for _, tc := range []struct {
+		name string
+		skew time.Duration
+		tok  string
+		ok   bool
+	}{
+		{"issued now", 0, sign(claims(now, time.Hour)), true},
+		{"issued a moment ahead", 0, sign(claims(now.Add(30*time.Second), time.Hour)), true},
+		{"issued at the skew", 0, sign(claims(now.Add(DefaultJWTClockSkew), time.Hour)), true},
+		{"issued beyond the skew", 0, sign(claims(now.Add(DefaultJWTClockSkew+time.Second), time.Hour)), false},
+		{"issued far ahead", 0, sign(claims(now.Add(24*time.Hour), time.Hour)), false},
+		{"issued ahead, wider skew", 5 * time.Minute, sign(claims(now.Add(4*time.Minute), time.Hour)), true},
+		{"no iat", 0, sign(noIAT), false},
+		{"life within the skew", 0, sign(claims(now.Add(-time.Minute), time.Hour+DefaultJWTClockSkew)), true},
+		{"life a day", 0, sign(claims(now.Add(-time.Minute), 24*time.Hour)), false},
+		{"life ten years", 0, sign(claims(now.Add(-time.Minute), 10*365*24*time.Hour)), false},
+		{"life just over", 0, sign(claims(now.Add(-time.Minute), time.Hour+DefaultJWTClockSkew+time.Second)), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewJWTSessions(JWTOptions{Key: testKey, Clock: clock, ClockSkew: tc.skew})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := s.VerifySession(context.Background(), tc.tok)
+			switch {
+			case tc.ok && (err != nil || u.ID != "usr_1"):
+				t.Errorf("refused: %v", err)
+			case !tc.ok && !errors.Is(err, ErrUnauthorized):
+				t.Errorf("accepted or wrong error: %+v, %v", u, err)
+			}
+		})
+	}
+	if _, err := NewJWTSessions(JWTOptions{Key: testKey, ClockSkew: -time.Second}); err == nil || !strings.Contains(err.Error(), "skew") {
+		t.Errorf("negative skew: %v", err)
+	}
+}
+
+type lookupFunc func(ctx context.Context, id string) (User, error)
+
+func (f lookupFunc) LookupUser(ctx context.Context, id string) (User, error) { return f(ctx, id) }
+
+// With a Lookup the user is the account as it is now, looked up by sub
+// alone: the token's email is not used, a gone account is 401, an outage
+// stays a 5xx.
+func TestJWTSessionsLookup(t *testing.T) {
+	accounts := map[string]User{"usr_1": {ID: "usr_1", Email: "new@example.com"}}
+	var asked []string
+	lookup := lookupFunc(func(_ context.Context, id string) (User, error) {
+		asked = append(asked, id)
+		switch id {
+		case "usr_down":
+			return User{}, ErrUnavailable.With("", errors.New("connection refused"))
+		case "usr_bug":
+			return User{}, errors.New("no such table")
+		case "usr_notfound":
+			return User{}, ErrNotFound
+		case "usr_other":
+			return User{ID: "usr_1"}, nil
+		}
+		u, ok := accounts[id]
+		if !ok {
+			return User{}, ErrUnauthorized.With("The account no longer exists.", nil)
+		}
+		return u, nil
+	})
+	s, err := NewJWTSessions(JWTOptions{Key: testKey, Lookup: lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(u User) string {
+		tok, err := s.IssueSession(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	u, err := s.VerifySession(context.Background(), issue(User{ID: "usr_1", Email: "old@example.com"}))
+	if err != nil || u != accounts["usr_1"] {
+		t.Errorf("VerifySession = %+v, %v; want the account as it is now", u, err)
+	}
+	for _, tc := range []struct {
+		id     string
+		status int
+		detail string
+	}{
+		{"usr_gone", 401, "The account no longer exists."},
+		{"usr_notfound", 401, "The account of this session no longer exists."},
+		{"usr_other", 401, "The session token is invalid."},
+		{"usr_down", 503, "The service is briefly unavailable; try again shortly."},
+		{"usr_bug", 500, "An internal error occurred."},
+	} {
+		_, err := s.VerifySession(context.Background(), issue(User{ID: tc.id, Email: "a@example.com"}))
+		var e *Error
+		if !errors.As(err, &e) || e.Status != tc.status || e.Detail != tc.detail {
+			t.Errorf("%s: %v, want %d %q", tc.id, err, tc.status, tc.detail)
+		}
+	}
+	// A token that fails its own checks is refused before the lookup.
+	asked = nil
+	if _, err := s.VerifySession(context.Background(), "a.b.c"); !errors.Is(err, ErrUnauthorized) || len(asked) != 0 {
+		t.Errorf("garbage: %v, looked up %v", err, asked)
+	}
+}
