@@ -369,7 +369,7 @@ func (c *Corbado) FinishMediation(ctx context.Context, response json.RawMessage,
 	if err := c.activeUser(ctx, rsp.PasskeyData.UserID); err != nil {
 		return User{}, err
 	}
-	return User{ID: rsp.PasskeyData.UserID, Email: strings.ToLower(strings.TrimSpace(rsp.PasskeyData.Username))}, nil
+	return User{ID: rsp.PasskeyData.UserID, Email: corbadoEmail(rsp.PasskeyData.Username)}, nil
 }
 
 // ListPasskeys implements [Backend].
