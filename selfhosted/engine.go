@@ -8,6 +8,39 @@
 // stored whole under its challenge and taken exactly once by the finish
 // that presents that challenge in its clientDataJSON; one-time codes, as
 // keyed hashes only; the credential records with their signature counters.
+//
+// # Bring your own users
+//
+// A host that already has users and sessions keeps them: it sets
+// passkeys.Options.SessionIssuer and SessionVerifier to its own session
+// system, and its SessionVerifier returns the host's own user ID and
+// email. Such a user can add passkeys although the engine has never seen
+// them: the first passkey/append/start of a user the Store does not hold
+// creates the engine's record of them, with the host's user ID as its ID,
+// the host's email in the canonical form the handler gives every address
+// as its email and WebAuthn user name, and a fresh random 32-byte WebAuthn
+// user handle. Concurrent first appends create one record. Every later
+// passkey login, by button or by autofill, returns the host's user ID and
+// that email, and the host's SessionIssuer issues the session.
+//
+// The rules of the record made on first need:
+//   - The host's email must be a valid address; a user without one gets
+//     500 internal, logged, since it is the host's error.
+//   - When the email already belongs to another user of the engine (one
+//     that signed up by code, say), the append is refused with 409
+//     account_conflict and nothing is created: the engine never merges two
+//     accounts. The host resolves it, for example by deleting or moving
+//     the other account.
+//   - An ID of the form the engine gives its own accounts ("usr_" and 22
+//     base64url characters) is never created on demand, so that an account
+//     the engine made and deleted stays deleted while an old token of it
+//     is presented; host IDs of exactly that form are not supported.
+//   - The record keeps the email it was created with. A host that changes
+//     a user's email itself moves the record too, through
+//     [Engine.StartEmailChange] and [Engine.FinishEmailChange] (POST
+//     account/email) or [AccountStore.UpdateUserEmail]; until then a
+//     login by button is started with the old address and logins return
+//     it.
 package selfhosted
 
 import (
@@ -26,6 +59,10 @@ import (
 )
 
 // Config configures an [Engine]. Fields marked required have no default.
+//
+// The engine serves the users it creates itself, by code sign-up, and
+// equally the users of a host with its own user accounts and session
+// system: see "Bring your own users" in the package documentation.
 type Config struct {
 	// RPID is the relying party ID: the site's registrable domain or a
 	// host name, such as "example.com" or "localhost". Required. Passkeys
