@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -38,15 +37,15 @@ func corbadoEmulator(t *testing.T, env *e2e.Env) (*corbadotest.Emulator, *httpte
 
 // specClient returns an HTTP client that checks each request it sends and
 // each response it gets against the OpenAPI description, or nil (the
-// default client) when CORBADO_SPEC_DIR is unset.
+// default client) when the checks are off (see corbadospec.FromEnv).
 func specClient(t *testing.T) *http.Client {
 	t.Helper()
-	if os.Getenv(corbadospec.EnvVar) == "" {
-		return nil
-	}
 	spec, err := corbadospec.FromEnv()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if spec == nil {
+		return nil
 	}
 	return &http.Client{Transport: spec.Transport(nil)}
 }
@@ -158,9 +157,7 @@ func TestCorbadoRequestHeaders(t *testing.T) {
 // client's transport refuses a request off the description before sending
 // it, and the emulator answers one with 400 and reports it.
 func TestCorbadoSpecValidation(t *testing.T) {
-	if os.Getenv(corbadospec.EnvVar) == "" {
-		t.Skipf("%s is not set: requests and responses are not checked against Corbado's OpenAPI description", corbadospec.EnvVar)
-	}
+	corbadospec.ForTest(t)
 	var reports []string
 	var mu sync.Mutex
 	emu, err := corbadotest.New(corbadotest.Options{

@@ -143,7 +143,7 @@ func TestExampleServerCorbado(t *testing.T) {
 		OnOTP: func(email, code string) {
 			fmt.Fprintf(codes, "passkeys DEVELOPMENT ONLY otp email=%s code=%s\n", email, code)
 		},
-		SpecDir: os.Getenv("CORBADO_SPEC_DIR"), Errorf: t.Errorf,
+		Errorf: t.Errorf,
 	})
 	if err != nil {
 		t.Fatal(err)

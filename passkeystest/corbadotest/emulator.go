@@ -12,7 +12,6 @@ import (
 	"log"
 	"math/big"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +52,9 @@ type Options struct {
 	// is set, every request is checked against it (a mismatch gets 400)
 	// and so is every response (a mismatch becomes a 500), and each
 	// mismatch is reported to Errorf. Default: the CORBADO_SPEC_DIR
-	// environment variable; empty turns the checks off.
+	// environment variable, when it names a folder holding the
+	// description; otherwise the checks are off (a failure instead under
+	// PASSKEYS_SPEC_TESTS=required).
 	SpecDir string
 	// Errorf reports mismatches with the OpenAPI description; tests pass
 	// t.Errorf. Default log.Printf.
@@ -130,22 +131,25 @@ func New(o Options) (*Emulator, error) {
 	if o.Errorf == nil {
 		o.Errorf = log.Printf
 	}
-	if o.SpecDir == "" {
-		o.SpecDir = strings.TrimSpace(os.Getenv(corbadospec.EnvVar))
-	}
 	e := &Emulator{
 		opts: o, store: memstore.New(),
 		users: map[string]*corbadoapi.User{}, identifiers: map[string]*corbadoapi.Identifier{},
 		challenges: map[string]*emuChallenge{}, processes: map[string]emuProcess{},
 		credObjects: map[string]string{}, deleted: map[string]bool{}, devices: map[string]corbadoapi.ParsedDeviceInfo{},
 	}
+	// Without SpecDir the environment decides: CORBADO_SPEC_DIR naming
+	// no description turns the checks off unless PASSKEYS_SPEC_TESTS=required.
+	var spec *corbadospec.Spec
+	var err error
 	if o.SpecDir != "" {
-		spec, err := corbadospec.Load(o.SpecDir)
-		if err != nil {
-			return nil, fmt.Errorf("corbadotest: %w", err)
-		}
-		e.spec = spec
+		spec, err = corbadospec.Load(o.SpecDir)
+	} else {
+		spec, err = corbadospec.FromEnv()
 	}
+	if err != nil {
+		return nil, fmt.Errorf("corbadotest: %w", err)
+	}
+	e.spec = spec
 	engine, err := selfhosted.New(selfhosted.Config{
 		RPID: o.RPID, Origins: o.Origins, Store: e.store, OTPSender: noSender{}, Clock: o.Clock,
 	})
