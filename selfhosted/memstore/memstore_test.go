@@ -16,8 +16,11 @@ func TestConformance(t *testing.T) {
 			m := s.(*Store)
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			if kind == storetest.Ceremonies {
+			switch kind {
+			case storetest.Ceremonies:
 				return len(m.ceremonies)
+			case storetest.Sessions:
+				return len(m.sessions.byID)
 			}
 			return len(m.otps)
 		},

@@ -25,7 +25,9 @@
 // The optional [selfhosted.UserByIDStore] and
 // [selfhosted.CredentialByIDStore] are checked when a store implements
 // them; a store without them is read through UserWithCredentials and
-// CredentialsByUser instead. The optional [selfhosted.AccountStore]
+// CredentialsByUser instead.
+// The optional [selfhosted.SessionStore] is checked when a store
+// implements it, with its expiries driven by the times the suite passes. The optional [selfhosted.AccountStore]
 // (DeleteUser, UpdateUserEmail) is checked under Accounts when a store
 // implements it.
 package storetest
@@ -61,17 +63,22 @@ type Harness struct {
 	NewStore func(t *testing.T) selfhosted.Store
 
 	// Count returns how many records of the kind s holds, live, expired and
-	// used alike: the rows of its ceremonies or one-time-code table. With
-	// it the suite checks, under Purge, what the shipped stores do: that
-	// PutCeremony purges abandoned ceremonies so that they cannot
-	// accumulate, that TakeCeremony leaves an expired ceremony for
-	// PutCeremony to purge, and that PutOTP purges expired codes.
+	// used alike: the rows of its ceremonies or one-time-code table, or,
+	// for a store that implements [selfhosted.SessionStore], of its
+	// sessions table ([Sessions]). With it the suite checks, under Purge,
+	// what the shipped stores do: that PutCeremony purges abandoned
+	// ceremonies so that they cannot accumulate, that TakeCeremony leaves
+	// an expired ceremony for PutCeremony to purge, and that PutOTP purges
+	// expired codes; and, under Sessions/Purge, that CreateSession purges
+	// expired sessions.
 	Count func(t *testing.T, s selfhosted.Store, kind Kind) int
 
 	// PurgeEvery and PurgeLimit, when both are positive and Count is set,
 	// state a store's purge rate: PutCeremony purges on the first of every
 	// PurgeEvery calls, counted from the store's creation, deleting up to
-	// PurgeLimit expired ceremonies. The suite checks these exact numbers.
+	// PurgeLimit expired ceremonies; and CreateSession, of a store that
+	// implements [selfhosted.SessionStore], purges sessions at the same
+	// rate. The suite checks these exact numbers.
 	PurgeEvery, PurgeLimit int
 }
 
@@ -100,6 +107,7 @@ func RunHarness(t *testing.T, h Harness) {
 	t.Run("Races", func(t *testing.T) { testRaces(t, newStore) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, newStore) })
 	t.Run("Purge", func(t *testing.T) { testPurge(t, h) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, h) })
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, newStore) })
 }
 
