@@ -68,7 +68,7 @@ type Options struct {
 //
 // It covers the operations the passkeys Corbado backend uses: users
 // (create, get, update, delete), login identifiers (list with filters,
-// create, update), email OTP challenges (create, update), credentials (list,
+// create, update, delete), email OTP challenges (create, update), credentials (list,
 // delete) and the six passkey append, login and mediation calls. The
 // WebAuthn ceremonies run on the self-hosted engine with real checks; its
 // users are the emulator's users, created when they first add a passkey.
@@ -295,6 +295,8 @@ func (e *Emulator) route(r *http.Request, seg []string, body []byte) (any, error
 		return e.identifierCreate(seg[1], body)
 	case m == http.MethodPatch && match(seg, "users", "*", "identifiers", "*"):
 		return e.identifierUpdate(seg[1], seg[3], body)
+	case m == http.MethodDelete && match(seg, "users", "*", "identifiers", "*"):
+		return e.identifierDelete(seg[1], seg[3])
 	case m == http.MethodPost && match(seg, "users", "*", "challenges"):
 		return e.challengeCreate(seg[1], body)
 	case m == http.MethodPatch && match(seg, "users", "*", "challenges", "*"):
