@@ -17,10 +17,12 @@ var _ selfhosted.SessionStore = (*Store)(nil)
 // TestSessionQueriesUseIndexes checks; none scans the table.
 const (
 	// purgeSessionsSQL deletes, like the ceremony purge, only rows no
-	// other call is deleting, so that concurrent purges do not queue.
-	purgeSessionsSQL = `DELETE FROM {schema}.sessions WHERE id IN (
+	// other call is deleting, so that concurrent purges do not queue. The
+	// IDs go through an array so that each is looked up in the primary
+	// key, whatever the planner thinks of the subquery's size.
+	purgeSessionsSQL = `DELETE FROM {schema}.sessions WHERE id = ANY (ARRAY(
 		SELECT id FROM {schema}.sessions WHERE least(expires_at, idle_expires_at) <= $1
-		ORDER BY least(expires_at, idle_expires_at) LIMIT $2 FOR UPDATE SKIP LOCKED)`
+		ORDER BY least(expires_at, idle_expires_at) LIMIT $2 FOR UPDATE SKIP LOCKED))`
 	insertSessionSQL = `INSERT INTO {schema}.sessions (id, token_hash, user_id, email, created_at, last_seen_at,
 		expires_at, idle_expires_at, user_agent, ip, auth_method, authenticated_at, new_user)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
