@@ -109,7 +109,8 @@ var errCorbadoCeremony = ErrVerificationFailed.With("The passkey ceremony is unk
 
 // takeCeremony consumes the ceremony named by the challenge inside the
 // response's clientDataJSON. A ceremony of another kind is consumed too
-// and fails.
+// and fails. A clientDataJSON that names a member twice (in any case)
+// fails before anything is consumed.
 func (c *Corbado) takeCeremony(ctx context.Context, response json.RawMessage, kind string) (ceremonyState, error) {
 	var st ceremonyState
 	var r struct {
@@ -126,6 +127,11 @@ func (c *Corbado) takeCeremony(ctx context.Context, response json.RawMessage, ki
 	raw, err := decodeB64(r.Response.ClientDataJSON)
 	if err != nil || json.Unmarshal(raw, &cd) != nil {
 		return st, ErrVerificationFailed.With("", errors.New("clientDataJSON is not base64url JSON"))
+	}
+	if err := checkMembers(raw); err != nil {
+		// Two challenges (or origins) in one clientDataJSON: this side and
+		// Corbado might read different ones.
+		return st, ErrVerificationFailed.With("", fmt.Errorf("clientDataJSON: %w", err))
 	}
 	challenge, err := decodeB64(cd.Challenge)
 	if err != nil || len(challenge) == 0 {
