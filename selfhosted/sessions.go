@@ -332,15 +332,15 @@ func isBase64URL(s string, n int) bool {
 }
 
 // clean makes s storable: invalid UTF-8 and NUL bytes are dropped, and
-// when max is not negative the result is cut to at most max bytes on a
+// when limit is not negative the result is cut to at most limit bytes on a
 // character boundary.
-func clean(s string, max int) string {
+func clean(s string, limit int) string {
 	s = strings.ToValidUTF8(s, "")
 	s = strings.ReplaceAll(s, "\x00", "")
-	if max < 0 || len(s) <= max {
+	if limit < 0 || len(s) <= limit {
 		return s
 	}
-	s = s[:max]
+	s = s[:limit]
 	for len(s) > 0 {
 		r, size := utf8.DecodeLastRuneInString(s)
 		if r != utf8.RuneError || size > 1 {
