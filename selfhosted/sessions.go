@@ -1,5 +1,7 @@
-// Sessions: the self-hosted engine also ships a revocable session system,
-// [Sessions], for hosts that have none of their own. It issues opaque
+// # Sessions
+//
+// The package also ships a revocable session system, [Sessions], for
+// hosts that have none of their own. It issues opaque
 // random tokens ("pks_" and 43 base64url characters, 256 random bits),
 // keeps only their SHA-256 hashes in a [SessionStore] (memstore,
 // sqlitestore and pgstore have one) together with the user, the user
@@ -13,7 +15,13 @@
 //	h, err := passkeys.New(passkeys.Options{
 //		Backend: engine, SessionIssuer: sessions, SessionVerifier: sessions,
 //	})
-
+//
+// [Sessions.RevokeSession] serves logout, [Sessions.ListSessions] and
+// [Sessions.RevokeSessionByID] the list of signed-in devices, and
+// [Sessions.RevokeUserSessions] account deletion. IssueSession records the
+// sign-in (method, time, whether the user is new) and the client that the
+// handler puts into its context ([passkeys.AuthenticationFromContext],
+// [passkeys.ClientFromContext]); without them, they are unknown.
 package selfhosted
 
 import (
