@@ -33,12 +33,12 @@ func (s *Store) Allow(ctx context.Context, key string, r passkeys.Rate) (bool, t
 				ORDER BY full_at LIMIT $2 FOR UPDATE SKIP LOCKED)`),
 			now, purgeLimit,
 		); err != nil {
-			return false, 0, fmt.Errorf("pgstore: purge rate limits: %w", err)
+			return false, 0, wrapErr("purge rate limits", err)
 		}
 	}
 	var tokens float64
 	if err := s.pool.QueryRow(ctx, s.sql(takeToken), key, now, float64(r.Burst), perSecond).Scan(&tokens); err != nil {
-		return false, 0, fmt.Errorf("pgstore: rate limit: %w", err)
+		return false, 0, wrapErr("rate limit", err)
 	}
 	if tokens >= 0 {
 		return true, 0, nil

@@ -168,7 +168,8 @@ func nullTime(t time.Time) any {
 
 // storeErr maps a failed statement to the contract: no rows becomes
 // ErrNotFound, a unique violation (SQLSTATE 23505) ErrDuplicate; anything
-// else is wrapped with what was being done.
+// else is wrapped with what was being done by wrapErr, which adds
+// passkeys.ErrUnavailable to a fault that passes by itself.
 func storeErr(op string, err error) error {
 	var pgErr *pgconn.PgError
 	switch {
@@ -177,7 +178,7 @@ func storeErr(op string, err error) error {
 	case errors.As(err, &pgErr) && pgErr.Code == "23505":
 		return selfhosted.ErrDuplicate
 	default:
-		return fmt.Errorf("pgstore: %s: %w", op, err)
+		return wrapErr(op, err)
 	}
 }
 

@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/passkeyready/passkeys/selfhosted"
 )
@@ -52,7 +51,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) (err error) {
 		return err
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("sqlitestore: delete user: commit: %w", err)
+		return storeErr("delete user: commit", err)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
@@ -214,7 +215,9 @@ func fromNullMicros(us sql.NullInt64) time.Time {
 
 // storeErr maps a failed statement to the contract: no rows becomes
 // ErrNotFound, a violated UNIQUE or PRIMARY KEY constraint ErrDuplicate;
-// anything else is wrapped with what was being done.
+// anything else is wrapped with what was being done, and a fault that
+// passes by itself (see unavailable) also with passkeys.ErrUnavailable,
+// which the handler answers with 503 and Retry-After instead of 500.
 func storeErr(op string, err error) error {
 	var se *sqlite.Error
 	switch {
@@ -222,9 +225,32 @@ func storeErr(op string, err error) error {
 		return selfhosted.ErrNotFound
 	case errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY):
 		return selfhosted.ErrDuplicate
+	case unavailable(err):
+		return fmt.Errorf("sqlitestore: %s: %w: %w", op, passkeys.ErrUnavailable, err)
 	default:
 		return fmt.Errorf("sqlitestore: %s: %w", op, err)
 	}
+}
+
+// unavailable reports whether err passes by itself: the database stayed
+// locked by another connection or process beyond the busy timeout
+// (SQLITE_BUSY, SQLITE_LOCKED and their extended codes), a deadline passed
+// while waiting for the connection or the lock, or the connection was
+// closed under the statement. Disk faults (SQLITE_IOERR, SQLITE_FULL,
+// SQLITE_CORRUPT, SQLITE_READONLY, SQLITE_CANTOPEN) and memory exhaustion
+// are not: they need an operator, and "try again shortly" would hide them,
+// so they stay 500. A cancelled context is not either: the client has
+// gone.
+func unavailable(err error) bool {
+	var se *sqlite.Error
+	switch {
+	case errors.As(err, &se):
+		primary := se.Code() & 0xff
+		return primary == sqlite3.SQLITE_BUSY || primary == sqlite3.SQLITE_LOCKED
+	case errors.Is(err, context.Canceled):
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone)
 }
 
 // oneRow reports ErrNotFound unless the statement behind res changed a row.
