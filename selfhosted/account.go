@@ -134,7 +134,8 @@ func (e *Engine) sendCode(ctx context.Context, key, email string) error {
 // right or wrong, counts against the code's attempts; a correct code is
 // used up and moves the account. A newEmail taken meanwhile is
 // [passkeys.ErrOTPInvalid] too, and the account stays as it was.
-func (e *Engine) FinishEmailChange(ctx context.Context, u passkeys.User, newEmail, code string, _ passkeys.Client) (passkeys.User, error) {
+func (e *Engine) FinishEmailChange(ctx context.Context, u passkeys.User, newEmail, code string, _ passkeys.Client) (_ passkeys.User, err error) {
+	defer restartOnOutage(&err, restartCode)
 	as, err := e.accountStore()
 	if err != nil {
 		return passkeys.User{}, err

@@ -46,7 +46,8 @@ func (e *Engine) StartAppend(ctx context.Context, u passkeys.User, _ passkeys.Cl
 }
 
 // FinishAppend implements [passkeys.Backend].
-func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response json.RawMessage, c passkeys.Client) (passkeys.Passkey, error) {
+func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response json.RawMessage, c passkeys.Client) (_ passkeys.Passkey, err error) {
+	defer restartOnOutage(&err, restartCeremony)
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
 		return passkeys.Passkey{}, verificationFailed(err)

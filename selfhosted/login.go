@@ -38,7 +38,8 @@ func (e *Engine) loginStarted(ctx context.Context, kind CeremonyKind, userID str
 }
 
 // FinishLogin implements [passkeys.Backend].
-func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ passkeys.Client) (passkeys.User, error) {
+func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ passkeys.Client) (_ passkeys.User, err error) {
+	defer restartOnOutage(&err, restartCeremony)
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
 		return passkeys.User{}, verificationFailed(err)

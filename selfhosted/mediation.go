@@ -3,6 +3,7 @@ package selfhosted
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -21,7 +22,8 @@ func (e *Engine) StartMediation(ctx context.Context, _ passkeys.Client) (passkey
 
 // FinishMediation implements [passkeys.Backend]. The user is the one whose
 // handle the authenticator returned, and the credential must be theirs.
-func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, _ passkeys.Client) (passkeys.User, error) {
+func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, _ passkeys.Client) (_ passkeys.User, err error) {
+	defer restartOnOutage(&err, restartCeremony)
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
 		return passkeys.User{}, verificationFailed(err)
@@ -33,15 +35,22 @@ func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, 
 	if err := e.origins.checkOrigin(parsed.Raw.AssertionResponse.ClientDataJSON); err != nil {
 		return passkeys.User{}, err
 	}
-	var wu *waUser
+	var (
+		wu      *waUser
+		loadErr error // go-webauthn does not wrap what the handler returns
+	)
 	_, cred, err := e.wa.ValidatePasskeyLogin(func(_, handle []byte) (webauthn.User, error) {
 		u, err := e.loadUser(ctx, UserKey{Handle: handle})
 		if err != nil {
+			loadErr = err
 			return nil, err
 		}
 		wu = u
 		return u, nil
 	}, session, parsed)
+	if loadErr != nil && !errors.Is(loadErr, ErrNotFound) {
+		return passkeys.User{}, loadErr // a store failure, not the passkey's
+	}
 	if err != nil {
 		return passkeys.User{}, verificationFailed(err)
 	}

@@ -18,7 +18,8 @@ func (e *Engine) StartOTP(ctx context.Context, email string, _ passkeys.Client) 
 
 // FinishOTP implements [passkeys.Backend]. Each check, right or wrong,
 // counts against the code's attempts; a correct code is used up.
-func (e *Engine) FinishOTP(ctx context.Context, email, code string, _ passkeys.Client) (passkeys.User, bool, error) {
+func (e *Engine) FinishOTP(ctx context.Context, email, code string, _ passkeys.Client) (_ passkeys.User, _ bool, err error) {
+	defer restartOnOutage(&err, restartCode)
 	if err := e.checkCode(ctx, email, code); err != nil {
 		return passkeys.User{}, false, err
 	}
