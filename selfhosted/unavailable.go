@@ -23,7 +23,13 @@ const (
 // again, and a retry of the same assertion is refused as a used ceremony.
 // Any other error is left as it is.
 func restartOnOutage(err *error, detail string) {
-	if *err != nil && errors.Is(*err, passkeys.ErrUnavailable) {
-		*err = passkeys.ErrUnavailable.With(detail, *err)
+	var e *passkeys.Error
+	if *err == nil || !errors.Is(*err, passkeys.ErrUnavailable) {
+		return
 	}
+	cause := *err
+	if errors.As(*err, &e) && e.Code == passkeys.ErrUnavailable.Code && e.Err != nil {
+		cause = e.Err // the store's own cause, without the sentinel's text
+	}
+	*err = passkeys.ErrUnavailable.With(detail, cause)
 }

@@ -15,13 +15,13 @@ import (
 )
 
 // wrapErr wraps err, a failed statement, with what was being done; a
-// fault that a retry can cure (see [unavailable]) also wraps
-// [passkeys.ErrUnavailable], so that the handler answers 503 with
-// Retry-After instead of 500. pgx's error texts name the user, database
+// fault that a retry can cure (see [unavailable]) becomes
+// [passkeys.ErrUnavailable] with that as its cause, so that the handler
+// answers 503 with Retry-After instead of 500 and logs the cause. pgx's error texts name the user, database
 // and address of a connection, never its password.
 func wrapErr(op string, err error) error {
 	if unavailable(err) {
-		return fmt.Errorf("pgstore: %s: %w: %w", op, passkeys.ErrUnavailable, err)
+		return passkeys.ErrUnavailable.With("", fmt.Errorf("pgstore: %s: %w", op, err))
 	}
 	return fmt.Errorf("pgstore: %s: %w", op, err)
 }

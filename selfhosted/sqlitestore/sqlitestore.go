@@ -216,8 +216,9 @@ func fromNullMicros(us sql.NullInt64) time.Time {
 // storeErr maps a failed statement to the contract: no rows becomes
 // ErrNotFound, a violated UNIQUE or PRIMARY KEY constraint ErrDuplicate;
 // anything else is wrapped with what was being done, and a fault that
-// passes by itself (see unavailable) also with passkeys.ErrUnavailable,
-// which the handler answers with 503 and Retry-After instead of 500.
+// passes by itself (see unavailable) becomes passkeys.ErrUnavailable with
+// that as its cause, which the handler answers with 503 and Retry-After
+// instead of 500.
 func storeErr(op string, err error) error {
 	var se *sqlite.Error
 	switch {
@@ -226,7 +227,7 @@ func storeErr(op string, err error) error {
 	case errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY):
 		return selfhosted.ErrDuplicate
 	case unavailable(err):
-		return fmt.Errorf("sqlitestore: %s: %w: %w", op, passkeys.ErrUnavailable, err)
+		return passkeys.ErrUnavailable.With("", fmt.Errorf("sqlitestore: %s: %w", op, err))
 	default:
 		return fmt.Errorf("sqlitestore: %s: %w", op, err)
 	}
