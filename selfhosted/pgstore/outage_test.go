@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/passkeystest"
@@ -477,5 +479,23 @@ func TestOneInstanceCutOtherFinishesItsCeremonies(t *testing.T) {
 	}
 	if !ok {
 		t.Errorf("A does not serve again after the outage")
+	}
+}
+
+func TestProgrammingErrorStays500(t *testing.T) {
+	env := newOutageEnv(t)
+	in := env.start("A", env.dsn, io.Discard, nil)
+	conn, err := pgx.Connect(t.Context(), env.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "ALTER TABLE "+pgx.Identifier{env.schema, "ceremonies"}.Sanitize()+" RENAME TO ceremonies_gone"); err != nil {
+		t.Fatal(err)
+	}
+	r := in.post("/auth/passkey/mediation/start", map[string]any{}, "")
+	want(t, "mediation start on a schema without its ceremonies table", r, 500, "internal")
+	if got := r.header.Get("Retry-After"); got != "" {
+		t.Errorf("a bug is answered with Retry-After %q", got)
 	}
 }
