@@ -37,7 +37,7 @@ func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, 
 	}
 	var (
 		wu      *waUser
-		loadErr error // go-webauthn does not wrap what the handler returns
+		loadErr error // the store's answer, which go-webauthn would make a bad request
 	)
 	_, cred, err := e.wa.ValidatePasskeyLogin(func(_, handle []byte) (webauthn.User, error) {
 		u, err := e.loadUser(ctx, UserKey{Handle: handle})

@@ -352,6 +352,18 @@ type cutter struct {
 	mu          sync.Mutex
 	afterTake   bool // cut once TakeCeremony has taken the ceremony
 	beforeWrite bool // cut before RecordCredentialUse writes the counter
+	afterCode   bool // cut once DeleteOTP has used up a code
+}
+
+func (c *cutter) DeleteOTP(ctx context.Context, email string, hash []byte) error {
+	err := c.Store.DeleteOTP(ctx, email, hash)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.afterCode && err == nil {
+		c.afterCode = false
+		c.p.cut()
+	}
+	return err
 }
 
 func (c *cutter) arm(afterTake, beforeWrite bool) {
@@ -389,17 +401,34 @@ func TestOutageBetweenTakeAndFinish(t *testing.T) {
 	in := env.start("A", dsn, io.Discard, func(s *pgstore.Store) selfhosted.Store { c.Store = s; return c })
 	a := env.signUp(in, "halfway@example.com")
 
+	mediationAssertion := func() []byte {
+		env.clock.Advance(time.Second)
+		r := in.post("/auth/passkey/mediation/start", map[string]any{}, "")
+		want(t, "mediation start", r, 200, "")
+		resp, err := a.auth.Get(r.object("assertionOptions"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
 	for _, tc := range []struct {
 		name                  string
+		kind                  string
 		afterTake, beforeSave bool
 	}{
-		{"user load fails after the take", true, false},
-		{"counter write-back fails", false, true},
+		{"user load fails after the take", "login", true, false},
+		{"counter write-back fails", "login", false, true},
+		{"autofill: user load fails after the take", "mediation", true, false},
+		{"autofill: counter write-back fails", "mediation", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assertion := env.loginAssertion(in, a)
+			start := func() []byte { return env.loginAssertion(in, a) }
+			if tc.kind == "mediation" {
+				start = mediationAssertion
+			}
+			assertion := start()
 			c.arm(tc.afterTake, tc.beforeSave)
-			r, err := finish(in, "login", assertion)
+			r, err := finish(in, tc.kind, assertion)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -409,19 +438,45 @@ func TestOutageBetweenTakeAndFinish(t *testing.T) {
 			}
 			p.restore()
 			for i := range 3 {
-				r, err = finish(in, "login", assertion)
+				r, err = finish(in, tc.kind, assertion)
 				if err != nil {
 					t.Fatal(err)
 				}
 				want(t, "the same assertion after the outage, try "+strconv.Itoa(i+1), r, 401, "passkey_verification_failed")
 			}
-			r, err = finish(in, "login", env.loginAssertion(in, a))
+			r, err = finish(in, tc.kind, start())
 			if err != nil {
 				t.Fatal(err)
 			}
 			want(t, "a new login", r, 200, "")
 		})
 	}
+}
+
+func TestOutageAfterCodeUsedUp(t *testing.T) {
+	env := newOutageEnv(t)
+	p := newProxy(t, env.target())
+	dsn, _ := env.proxied(p)
+	c := &cutter{p: p}
+	in := env.start("A", dsn, io.Discard, func(s *pgstore.Store) selfhosted.Store { c.Store = s; return c })
+	const email = "code@example.com"
+	want(t, "request code", in.requestCode(email), 200, "")
+	code := env.mailbox.Codes(email)[0]
+
+	c.mu.Lock()
+	c.afterCode = true
+	c.mu.Unlock()
+	r := in.checkCode(email, code)
+	wantUnavailable(t, "check code when the store goes away after using it up", r)
+	if !strings.Contains(r.str("detail"), "request a new code") {
+		t.Errorf("detail %q does not say to request a new code", r.str("detail"))
+	}
+	p.restore()
+	want(t, "the same code after the outage", in.checkCode(email, code), 401, "otp_invalid")
+	env.clock.Advance(time.Minute) // past the resend cooldown
+	want(t, "request a new code", in.requestCode(email), 200, "")
+	codes := env.mailbox.Codes(email)
+	want(t, "the new code", in.checkCode(email, codes[len(codes)-1]), 200, "")
 }
 
 func TestOneInstanceCutOtherFinishesItsCeremonies(t *testing.T) {
