@@ -86,7 +86,7 @@ type LoginStart struct {
 // than the one that started it. Both shipped backends are.
 type Backend interface {
 	// StartOTP sends a one-time code to email, whether or not an account
-	// exists for it. email is already normalised and syntactically valid.
+	// exists for it. email is already in canonical form (see [User]).
 	StartOTP(ctx context.Context, email string, c Client) (OTPStart, error)
 	// FinishOTP checks code for email. On success it returns the user,
 	// creating the account first when none exists (created is then true).

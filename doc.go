@@ -33,7 +33,15 @@
 // machine-readable "code"; see [Error]. The Corbado backend keeps
 // Corbado's own answer as the cause, a [*CorbadoAPIError].
 //
-// Sessions are demo HS256 JWTs by default ([JWTSessions]). A real
-// application plugs in its own session system through [SessionIssuer] and
-// [SessionVerifier].
+// Emails are put in one canonical form per mailbox before anything keys
+// on them (accounts and every per-email limit); addresses that display
+// like another one or that no mail system should receive are refused with
+// invalid_request and a detail saying why. Request bodies must be one
+// JSON object that names no member twice, in any case.
+//
+// Sessions are demo HS256 JWTs by default ([JWTSessions]). When the
+// Backend is a [UserLookup] (both shipped backends are), they read the
+// account on every request that needs a session, so a deleted account's
+// token gets 401 at once. A real application plugs in its own session
+// system through [SessionIssuer] and [SessionVerifier].
 package passkeys
