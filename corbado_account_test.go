@@ -164,8 +164,22 @@ func TestCorbadoDeleteAccount(t *testing.T) {
 	}
 	_, err = r.b.StartEmailChange(ctx, u, "elsewhere@example.com", passkeys.Client{})
 	expectCode(t, "email change of the deleted account", err, passkeys.ErrUnauthorized)
-	if again := r.signUp(email); again.ID == u.ID {
+	again := r.signUp(email)
+	if again.ID == u.ID {
 		t.Errorf("sign-up after the delete returned the deleted account")
+	}
+	// The new account of the address adds a passkey and signs in with it.
+	fresh := r.addPasskey(again)
+	m, err := r.b.StartMediation(ctx, passkeys.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := fresh.Get(m.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.b.FinishMediation(ctx, resp, passkeys.Client{}); err != nil || got.ID != again.ID {
+		t.Errorf("autofill login of the new account: %+v, %v", got, err)
 	}
 }
 

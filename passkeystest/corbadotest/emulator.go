@@ -288,7 +288,7 @@ func (e *Emulator) route(r *http.Request, seg []string, body []byte) (any, error
 	case m == http.MethodPatch && match(seg, "users", "*"):
 		return e.userUpdate(seg[1], body)
 	case m == http.MethodDelete && match(seg, "users", "*"):
-		return e.userDelete(seg[1])
+		return e.userDeleteAll(ctx, seg[1])
 	case m == http.MethodGet && match(seg, "identifiers"):
 		return e.identifierList(r)
 	case m == http.MethodPost && match(seg, "users", "*", "identifiers"):
