@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/passkeyready/passkeys/internal/strictjson"
@@ -47,97 +46,10 @@ func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) erro
 }
 
 // checkMembers refuses JSON that names a member twice in one object,
-// exactly ([strictjson.CheckDuplicates]) or in two spellings that
-// encoding/json takes for one field: it matches member names to struct
-// fields regardless of case (strings.EqualFold, so "OTP", "oTp" and, with
-// the long s, "clientCapabilitieſ" are the same field), keeping the last.
-// go-webauthn decodes credential responses the same way.
-func checkMembers(data []byte) error {
-	if err := strictjson.CheckDuplicates(data); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	return checkFolded(dec, tok, "")
-}
-
-// foldedDuplicateError is two member names of one object that differ
-// only in case.
-type foldedDuplicateError struct {
-	First, Second, Path string
-}
-
-func (e *foldedDuplicateError) Error() string {
-	return fmt.Sprintf("members %q and %q of %q differ only in case", e.First, e.Second, e.Path)
-}
-
-// checkFolded reads the rest of the value that starts with tok, refusing
-// an object with two names equal under case folding.
-func checkFolded(dec *json.Decoder, tok json.Token, path string) error {
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	var seen map[string]string // folded name -> name as written
-	if d == '{' {
-		seen = map[string]string{}
-	}
-	for i := 0; dec.More(); i++ {
-		elem := fmt.Sprintf("%s/%d", path, i)
-		if d == '{' {
-			t, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			name, _ := t.(string)
-			f := foldName(name)
-			if first, dup := seen[f]; dup {
-				return &foldedDuplicateError{First: first, Second: name, Path: path}
-			}
-			seen[f] = name
-			elem = path + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
-		}
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if err := checkFolded(dec, t, elem); err != nil {
-			return err
-		}
-	}
-	_, err := dec.Token() // the closing delimiter
-	return err
-}
-
-// foldName maps each rune of name to the least rune of its simple case
-// folding orbit, so that foldName(a) == foldName(b) exactly when
-// strings.EqualFold(a, b).
-func foldName(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	for _, r := range name {
-		if r < utf8.RuneSelf {
-			// An ASCII letter's orbit is its two cases (and, for k and s,
-			// the Kelvin sign and the long s, which sort after them): the
-			// least is the upper case.
-			if 'a' <= r && r <= 'z' {
-				r -= 'a' - 'A'
-			}
-			b.WriteRune(r)
-			continue
-		}
-		least := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			least = min(least, f)
-		}
-		b.WriteRune(least)
-	}
-	return b.String()
-}
+// exactly or in two spellings that encoding/json takes for one field
+// ([strictjson.CheckDuplicates]). go-webauthn decodes credential responses
+// the same way.
+func checkMembers(data []byte) error { return strictjson.CheckDuplicates(data) }
 
 // payloadTooLarge is ErrPayloadTooLarge naming the limit that was hit,
 // [Options.MaxBodyBytes].
@@ -229,21 +141,13 @@ func credentialJSON(field string, raw json.RawMessage) (json.RawMessage, error) 
 // body" or the field that held the JSON as a string. Names and paths too
 // long to be a real member are not echoed.
 func duplicateMember(what string, err error) error {
-	var (
-		dup    *strictjson.DuplicateError
-		folded *foldedDuplicateError
-		name   string
-		path   string
-		as     string
-	)
-	switch {
-	case errors.As(err, &dup):
-		name, path = dup.Name, dup.Path
-	case errors.As(err, &folded):
-		name, path = folded.First, folded.Path
-		as = fmt.Sprintf(" (also as %q: names are matched regardless of case)", folded.Second)
-	default:
+	var dup *strictjson.DuplicateError
+	if !errors.As(err, &dup) {
 		return ErrInvalidRequest.With(what+" is not valid JSON.", err)
+	}
+	name, path, as := dup.Name, dup.Path, ""
+	if dup.Other != "" {
+		as = fmt.Sprintf(" (also as %q: names are matched regardless of case)", dup.Other)
 	}
 	if len(name)+len(as) > 128 || len(path) > 128 || !utf8.ValidString(name+path+as) {
 		return ErrInvalidRequest.With(what+" names a member twice in one object.", err)

@@ -75,16 +75,3 @@ func FuzzVerifySession(f *testing.F) {
 		}
 	})
 }
-
-// FuzzFoldName checks that the duplicate check's folding matches
-// strings.EqualFold, which is how encoding/json matches member names.
-func FuzzFoldName(f *testing.F) {
-	for _, s := range [][2]string{{"otp", "OTP"}, {"k", "\u212a"}, {"s", "\u017f"}, {"ß", "ẞ"}, {"Σ", "ς"}, {"a", "b"}, {"\xff", "\ufffd"}} {
-		f.Add(s[0], s[1])
-	}
-	f.Fuzz(func(t *testing.T, a, b string) {
-		if got, want := foldName(a) == foldName(b), strings.EqualFold(a, b); got != want {
-			t.Fatalf("foldName(%q) == foldName(%q) is %v, strings.EqualFold %v", a, b, got, want)
-		}
-	})
-}

@@ -9,9 +9,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/strictjson"
 )
 
 // originSet is the set of origins a ceremony's clientDataJSON may carry,
@@ -108,10 +108,10 @@ func clientDataOrigin(clientDataJSON []byte) (string, error) {
 			return "", fmt.Errorf("clientDataJSON: %w", err)
 		}
 		name := t.(string) // object keys are always strings
-		if names[foldName(name)] {
+		if names[strictjson.FoldName(name)] {
 			return "", fmt.Errorf("clientDataJSON has member %q twice", name)
 		}
-		names[foldName(name)] = true
+		names[strictjson.FoldName(name)] = true
 		if name != "origin" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
@@ -139,20 +139,4 @@ func clientDataOrigin(clientDataJSON []byte) (string, error) {
 		return "", errors.New("clientDataJSON has no origin")
 	}
 	return *origin, nil
-}
-
-// foldName maps each rune of name to the least rune of its Unicode simple
-// case folding orbit, so that foldName(a) == foldName(b) exactly when
-// strings.EqualFold(a, b), the way encoding/json matches member names to
-// fields.
-func foldName(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		least := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			least = min(least, f)
-		}
-		b.WriteRune(least)
-	}
-	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/passkeyready/passkeys/internal/strictjson"
 )
 
 func TestNewOriginSet(t *testing.T) {
@@ -151,8 +152,8 @@ func TestFoldName(t *testing.T) {
 	names := []string{"origin", "ORIGIN", "Origin", "oRiGiN", "type", "TYPE", "k", "K", "\u212a", "s", "S", "\u017f", "\u00df", "\u1e9e", "\u0130", "i", "I", "\u0131", "", "\ufffd"}
 	for _, a := range names {
 		for _, b := range names {
-			if got, want := foldName(a) == foldName(b), strings.EqualFold(a, b); got != want {
-				t.Errorf("foldName(%q) == foldName(%q) is %v, strings.EqualFold %v", a, b, got, want)
+			if got, want := strictjson.FoldName(a) == strictjson.FoldName(b), strings.EqualFold(a, b); got != want {
+				t.Errorf("FoldName(%q) == FoldName(%q) is %v, strings.EqualFold %v", a, b, got, want)
 			}
 		}
 	}

@@ -1,11 +1,15 @@
 // Package strictjson finds the JSON inputs that encoding/json accepts but a
-// strict reader must refuse: an object that names the same member twice.
+// strict reader must refuse: an object that names the same member twice,
+// exactly or in two spellings that encoding/json takes for one field.
 //
 // encoding/json keeps the last of duplicate members, so {"otp":"123456",
 // "otp":null} decodes as if no code were sent, and two parsers of one
 // document (this server and an upstream service) can disagree about what it
 // says. RFC 8259 §4 leaves such documents' meaning undefined; I-JSON
-// (RFC 7493 §2.3) forbids them.
+// (RFC 7493 §2.3) forbids them. encoding/json (and go-webauthn, which reads
+// credential responses with it) also matches member names to struct fields
+// regardless of case, strings.EqualFold, so "OTP", "oTp" and, with the long
+// s or the Kelvin sign, non-ASCII spellings name one field as well.
 package strictjson
 
 import (
@@ -14,27 +18,37 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DuplicateError reports a member name that occurs twice in one object.
 type DuplicateError struct {
-	// Name is the member name, as decoded.
+	// Name is the member name, as decoded, where it first occurs.
 	Name string
+	// Other is the second spelling when it differs from Name only in case,
+	// "" when the same name occurs twice.
+	Other string
 	// Path is the JSON Pointer (RFC 6901) of the object holding it, "" for
 	// the top-level value.
 	Path string
 }
 
 func (e *DuplicateError) Error() string {
-	if e.Path == "" {
-		return fmt.Sprintf("duplicate member %q", e.Name)
+	msg := fmt.Sprintf("duplicate member %q", e.Name)
+	if e.Other != "" {
+		msg += fmt.Sprintf(" (also as %q)", e.Other)
 	}
-	return fmt.Sprintf("duplicate member %q in %s", e.Name, e.Path)
+	if e.Path != "" {
+		msg += " in " + e.Path
+	}
+	return msg
 }
 
 // CheckDuplicates returns a *DuplicateError for the first object in data
-// that names a member twice (names are compared after unescaping, so "a"
-// and "\u0061" are the same name). It returns nil for data without
+// that names a member twice. Names are compared after unescaping (so "a"
+// and "\u0061" are the same name) and under case folding ([FoldName]). It returns nil for data without
 // duplicates, and the decoder's error for data that is not a sequence of
 // JSON values; it does not validate anything else.
 func CheckDuplicates(data []byte) error {
@@ -66,17 +80,22 @@ func checkValue(dec *json.Decoder, tok json.Token, path string) error {
 	}
 	switch d {
 	case '{':
-		seen := map[string]struct{}{}
+		seen := map[string]string{} // folded name -> name as written
 		for dec.More() {
 			tok, err := dec.Token()
 			if err != nil {
 				return err
 			}
 			name, _ := tok.(string)
-			if _, dup := seen[name]; dup {
-				return &DuplicateError{Name: name, Path: path}
+			f := FoldName(name)
+			if first, dup := seen[f]; dup {
+				e := &DuplicateError{Name: first, Path: path}
+				if first != name {
+					e.Other = name
+				}
+				return e
 			}
-			seen[name] = struct{}{}
+			seen[f] = name
 			if tok, err = dec.Token(); err != nil {
 				return err
 			}
@@ -97,6 +116,33 @@ func checkValue(dec *json.Decoder, tok json.Token, path string) error {
 	}
 	_, err := dec.Token() // the closing delimiter
 	return err
+}
+
+// FoldName maps each rune of name to the least rune of its Unicode simple
+// case folding orbit, so that FoldName(a) == FoldName(b) exactly when
+// strings.EqualFold(a, b): the way encoding/json matches member names to
+// struct fields.
+func FoldName(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for _, r := range name {
+		if r < utf8.RuneSelf {
+			// An ASCII letter's orbit is its two cases (and, for k and s,
+			// the Kelvin sign and the long s, which sort after them): the
+			// least is the upper case.
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			continue
+		}
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
 
 // escape encodes a member name as a JSON Pointer reference token.

@@ -2,6 +2,7 @@ package strictjson
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,9 @@ func TestCheckDuplicates(t *testing.T) {
 		{"duplicate inside an array", `{"a":[1,{"b":1,"b":2}]}`, &DuplicateError{Name: "b", Path: "/a/1"}},
 		{"pointer escapes", `{"x/y~":{"k":1,"k":1}}`, &DuplicateError{Name: "k", Path: "/x~1y~0"}},
 		{"duplicate in the second value", `{} {"a":1,"a":1}`, &DuplicateError{Name: "a"}},
+		{"names that differ in case", `{"otp":"123456","OTP":null}`, &DuplicateError{Name: "otp", Other: "OTP"}},
+		{"long s folds onto s", `{"clientCapabilities":{},"clientCapabilitie\u017f":{}}`, &DuplicateError{Name: "clientCapabilities", Other: "clientCapabilitie\u017f"}},
+		{"Kelvin sign folds onto k", `{"kty":1,"\u212aty":2}`, &DuplicateError{Name: "kty", Other: "\u212aty"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckDuplicates([]byte(tc.in))
@@ -46,6 +50,28 @@ func TestCheckDuplicatesInvalidJSON(t *testing.T) {
 			t.Errorf("CheckDuplicates(%s) = %v, want a syntax error", in, err)
 		}
 	}
+}
+
+func TestFoldName(t *testing.T) {
+	names := []string{"otp", "OTP", "oTp", "s", "S", "\u017f", "k", "K", "\u212a", "\u00e9", "\u00c9", "\u03c3", "\u03c2", "\u03a3", "a/b", ""}
+	for _, a := range names {
+		for _, b := range names {
+			if got, want := FoldName(a) == FoldName(b), strings.EqualFold(a, b); got != want {
+				t.Errorf("FoldName(%q) == FoldName(%q) is %v, strings.EqualFold says %v", a, b, got, want)
+			}
+		}
+	}
+}
+
+func FuzzFoldName(f *testing.F) {
+	for _, s := range [][2]string{{"otp", "OTP"}, {"k", "\u212a"}, {"s", "\u017f"}, {"ß", "ẞ"}, {"Σ", "ς"}, {"a", "b"}, {"\xff", "\ufffd"}, {"clientCapabilities", "clientCapabilitie\u017f"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := FoldName(a) == FoldName(b), strings.EqualFold(a, b); got != want {
+			t.Fatalf("FoldName(%q) == FoldName(%q) is %v, strings.EqualFold says %v", a, b, got, want)
+		}
+	})
 }
 
 func FuzzCheckDuplicates(f *testing.F) {
