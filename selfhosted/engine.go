@@ -73,6 +73,9 @@ type Config struct {
 	// Origins are the exact origins (scheme://host[:port]) the browser
 	// pages run on, such as "https://example.com". Required. Each host must
 	// be RPID or a subdomain of it; http is accepted only for localhost.
+	// Write each as browsers serialise it (lower case, no default port,
+	// punycode host): the origin in clientDataJSON is compared with them
+	// byte for byte.
 	Origins []string
 
 	// Store keeps users, passkeys, ceremonies and codes. Required.
