@@ -224,9 +224,11 @@ type Store interface {
 }
 
 // UserByIDStore is an optional capability of a [Store]: reading one user
-// by ID alone. The engine never calls it (a passkey ceremony reads the
-// user with [UserStore.UserWithCredentials]), so a Store need not have it;
-// tools and tests that hold a store discover it with a type assertion:
+// by ID alone. Ceremonies never need it (they read the user with
+// [UserStore.UserWithCredentials]); [Engine.LookupUser], which the demo
+// JWT's guard calls, uses it when the store has it and reads the user with
+// its credentials otherwise, so a Store need not have it. Tools and tests
+// that hold a store discover it with a type assertion:
 //
 //	if s, ok := store.(selfhosted.UserByIDStore); ok { u, err := s.UserByID(ctx, id) }
 //
