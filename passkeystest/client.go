@@ -196,10 +196,10 @@ func (c *Client) SubmitCode(ctx context.Context, email, code string) (Session, e
 }
 
 // SignUpOrLogin runs the code flow for email: it requests a code, reads the
-// newest one from the Mailbox (under the trimmed, lower-cased address, as
-// the handler sends it) and submits it.
+// newest one from the Mailbox (under the canonical address the handler
+// sends it to) and submits it.
 func (c *Client) SignUpOrLogin(ctx context.Context, email string) (Session, error) {
-	to := strings.ToLower(strings.TrimSpace(email))
+	to := canonical(email)
 	if c.mail == nil {
 		return Session{}, fmt.Errorf("%w to %s: ClientOptions.Mailbox is not set", ErrNoCode, to)
 	}

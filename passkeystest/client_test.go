@@ -269,8 +269,11 @@ func TestMailbox(t *testing.T) {
 	if got := m.Codes("a@example.com"); len(got) != 2 || got[0] != "111111" || got[1] != "333333" {
 		t.Errorf("Codes = %q", got)
 	}
-	if got := m.Codes("A@example.com"); got != nil {
-		t.Errorf("Codes matched another spelling: %q", got)
+	if got := m.Codes("A@Example.com "); len(got) != 2 {
+		t.Errorf("Codes did not match the canonical form of another spelling: %q", got)
+	}
+	if got := m.Codes("a@example.org"); got != nil {
+		t.Errorf("Codes matched another address: %q", got)
 	}
 	if got := m.All(); strings.Join(got, ",") != "111111,222222,333333" {
 		t.Errorf("All = %q", got)

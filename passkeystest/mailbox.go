@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/mailaddr"
 )
 
 // Mailbox is a [passkeys.OTPSender] that keeps every one-time code it is
@@ -44,19 +45,22 @@ func (m *Mailbox) Deliver(email, code string) {
 	m.order = append(m.order, code)
 }
 
-// Codes returns every code sent to email, oldest first. The email is
-// matched exactly: the handler sends to the trimmed, lower-cased address.
+// Codes returns every code sent to email, oldest first. email may be
+// written as a user typed it: it is matched in the canonical form the
+// handler sends to (so "JÖRG@Bücher.de" finds the codes sent to
+// "jörg@xn--bcher-kva.de").
 func (m *Mailbox) Codes(email string) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]string(nil), m.codes[email]...)
+	return append([]string(nil), m.codes[canonical(email)]...)
 }
 
-// Last returns the newest code sent to email, and false when none was.
+// Last returns the newest code sent to email (matched as [Mailbox.Codes]
+// matches it), and false when none was.
 func (m *Mailbox) Last(email string) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.codes[email]
+	c := m.codes[canonical(email)]
 	if len(c) == 0 {
 		return "", false
 	}
@@ -69,4 +73,13 @@ func (m *Mailbox) All() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]string(nil), m.order...)
+}
+
+// canonical returns the form of email the handler sends codes to, or email
+// as given when the handler would refuse it.
+func canonical(email string) string {
+	if c, err := mailaddr.Canonical(email); err == nil {
+		return c
+	}
+	return email
 }
