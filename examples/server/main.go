@@ -53,6 +53,7 @@ type config struct {
 	jwtSecret string
 	postgres  string
 	startRate int
+	sessions  string // "store" or "jwt"
 	limits    limits
 }
 
@@ -89,6 +90,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.jwtSecret, "jwt-secret", env("PASSKEYS_JWT_SECRET", ""), "demo JWT key, at least 32 bytes (PASSKEYS_JWT_SECRET); default: generated and kept next to the database")
 	fs.StringVar(&c.postgres, "postgres", env("PASSKEYS_POSTGRES", ""), "PostgreSQL DSN; use PostgreSQL instead of SQLite, for several instances (PASSKEYS_POSTGRES)")
 	fs.IntVar(&c.startRate, "start-limit", envInt(getenv, "PASSKEYS_START_LIMIT", 0), "passkey login/mediation starts allowed per minute per client IP; 0 = library default (600), -1 = unlimited, e.g. for a load test from one address (PASSKEYS_START_LIMIT)")
+	fs.StringVar(&c.sessions, "sessions", env("PASSKEYS_SESSIONS", "store"), "session system: store (revocable sessions kept in the database) or jwt (the demo JWT, not revocable) (PASSKEYS_SESSIONS)")
 	l, d := &c.limits, defaultLimits
 	fs.DurationVar(&l.readHeaderTimeout, "read-header-timeout", envDuration(getenv, "PASSKEYS_READ_HEADER_TIMEOUT", d.readHeaderTimeout), "time a client has to send a request's headers (PASSKEYS_READ_HEADER_TIMEOUT)")
 	fs.DurationVar(&l.readTimeout, "read-timeout", envDuration(getenv, "PASSKEYS_READ_TIMEOUT", d.readTimeout), "time a client has to send a whole request, body included (PASSKEYS_READ_TIMEOUT)")
@@ -101,6 +103,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	c.origins = origins.values
+	if c.sessions != "store" && c.sessions != "jwt" {
+		return c, fmt.Errorf("-sessions must be store or jwt, got %q", c.sessions)
+	}
 	for name, v := range map[string]time.Duration{
 		"-read-header-timeout": l.readHeaderTimeout, "-read-timeout": l.readTimeout,
 		"-write-timeout": l.writeTimeout, "-idle-timeout": l.idleTimeout,
@@ -171,6 +176,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		backend, name = engine, "self-hosted"
 	}
 	opts := passkeys.Options{Backend: backend, JWTKey: secret, Logger: logger, Limiter: limiter, MaxBodyBytes: c.limits.maxBodyBytes}
+	if c.sessions == "store" {
+		ss, ok := store.(selfhosted.SessionStore)
+		if !ok {
+			return errors.New("-sessions store: the store keeps no sessions; use -sessions jwt")
+		}
+		sessions, err := selfhosted.NewSessions(ss, selfhosted.SessionsConfig{})
+		if err != nil {
+			return err
+		}
+		opts.SessionIssuer, opts.SessionVerifier = sessions, sessions
+	}
 	if c.startRate != 0 {
 		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
 	}
@@ -185,7 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	ln := newConnLimit(tcp, c.limits.maxConns)
 	srv := newServer(routes(auth), c.limits, logger, ln)
-	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c), "backend", name)
+	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c), "backend", name, "sessions", c.sessions)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

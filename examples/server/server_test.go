@@ -350,3 +350,46 @@ func TestExampleServerHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleServerSessions: by default the example issues the revocable
+// store-backed sessions of selfhosted.NewSessions (opaque tokens), and with
+// -sessions jwt the demo JWT (three dot-separated parts), both accepted by
+// the guard; another -sessions value is a startup error naming the flag.
+func TestExampleServerSessions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		parts int
+	}{
+		{"default store", nil, 1},
+		{"jwt", []string{"-sessions", "jwt"}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, stderr := startServer(t, nil, tc.args...)
+			c := client{t, base}
+			c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": "s@example.com"}, "")
+			st, body := c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": "s@example.com", "otp": lastCode(t, stderr, "s@example.com")}, "")
+			token, _ := body["sessionToken"].(string)
+			if st != 200 || token == "" {
+				t.Fatalf("sign up: %d %v", st, body)
+			}
+			if n := len(strings.Split(token, ".")); n != tc.parts {
+				t.Errorf("token has %d dot-separated parts, want %d", n, tc.parts)
+			}
+			if st, body := c.call("GET", "/api/me", nil, token); st != 200 || field(body, "user", "email") != "s@example.com" {
+				t.Errorf("/api/me: %d %v", st, body)
+			}
+			if st, _ := c.call("GET", "/api/me", nil, token+"x"); st != 401 {
+				t.Errorf("/api/me with a changed token: %d", st)
+			}
+		})
+	}
+	_, err := parseConfig([]string{"-sessions", "cookie"}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-sessions") {
+		t.Errorf("-sessions cookie: %v", err)
+	}
+	_, err = parseConfig(nil, func(k string) string { return map[string]string{"PASSKEYS_SESSIONS": "nope"}[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-sessions") {
+		t.Errorf("PASSKEYS_SESSIONS=nope: %v", err)
+	}
+}
