@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -115,6 +116,12 @@ var (
 	// refuses as wrong stays a plain error (500 internal). The cause is
 	// logged, so it must not hold a password or token (a DSN, say).
 	ErrUnavailable = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Title: "Service unavailable", Detail: "The service is briefly unavailable; try again shortly.", RetryAfter: 2 * time.Second}
+	// ErrReauthenticationRequired refuses a destructive operation (deleting
+	// a passkey, the account or another session, changing the email) when
+	// the session's sign-in is older than [Options.ReauthenticationAge]:
+	// the client signs in again with any login flow and retries with the
+	// new session.
+	ErrReauthenticationRequired = &Error{Status: http.StatusForbidden, Code: "reauthentication_required", Title: "Reauthentication required", Detail: "This operation needs a recent sign-in: sign in again with any login flow, then retry with the new session."}
 )
 
 // onSessionRoute is the one place where the handler answers with another
@@ -259,18 +266,37 @@ type problem struct {
 }
 
 func (ew *errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
+	ew.writeAt(w, r, err, slog.LevelInfo)
+}
+
+// fullPath is the request's path as the client sent it, before any
+// http.StripPrefix: the path of r.RequestURI, or r.URL.Path for a request
+// made in-process without one.
+func fullPath(r *http.Request) string {
+	if r.RequestURI != "" {
+		if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
+			return u.Path
+		}
+	}
+	return r.URL.Path
+}
+
+// writeAt is write with the level of a client error's log line (a server
+// error is always logged at ERROR).
+func (ew *errorWriter) writeAt(w http.ResponseWriter, r *http.Request, err error, clientLevel slog.Level) {
 	e := asError(err)
 	cause := ""
 	if e.Err != nil {
 		cause = redactSecrets(e.Err.Error())
 	}
-	level, logIt := slog.LevelInfo, true
+	path := fullPath(r)
+	level, logIt := clientLevel, true
 	if e.Status >= 500 {
 		level = slog.LevelError
-		logIt = ew.serverError(r.Context(), e.Code, r.URL.Path, cause)
+		logIt = ew.serverError(r.Context(), e.Code, path, cause)
 	}
 	if logIt {
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code}
+		attrs := []any{"method", r.Method, "path", path, "status", e.Status, "code", e.Code}
 		if e.Err != nil {
 			attrs = append(attrs, "cause", cause)
 		}

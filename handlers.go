@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/passkeyready/passkeys/internal/mailaddr"
@@ -30,10 +31,10 @@ func (h *Handler) api(fn func(*http.Request, http.ResponseWriter) (any, error)) 
 // session is api behind the session guard, with the statuses of a route
 // that needs a session (see onSessionRoute).
 func (h *Handler) session(fn func(*http.Request, http.ResponseWriter) (any, error)) http.Handler {
-	return h.RequireSession(h.api(func(r *http.Request, w http.ResponseWriter) (any, error) {
+	return h.errors.guard(h.opts.SessionVerifier, h.api(func(r *http.Request, w http.ResponseWriter) (any, error) {
 		v, err := fn(r, w)
 		return v, onSessionRoute(err)
-	}))
+	}), slog.LevelInfo)
 }
 
 type signUpOrLoginRequest struct {
@@ -53,6 +54,9 @@ type sessionResponse struct {
 }
 
 func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, error) {
+	if h.opts.DisableOTP {
+		return nil, errOTPDisabled
+	}
 	var req signUpOrLoginRequest
 	if err := h.decodeJSON(w, r, &req); err != nil {
 		return nil, err
@@ -85,11 +89,15 @@ func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, er
 	if err != nil {
 		return nil, err
 	}
-	return h.issue(r, u, &created)
+	return h.issue(r, u, MethodOTP, &created)
 }
 
-func (h *Handler) issue(r *http.Request, u User, created *bool) (any, error) {
-	token, err := h.opts.SessionIssuer.IssueSession(r.Context(), u)
+// issue creates a session for u, who just signed in by m, passing the
+// Authentication and the Client to IssueSession in its context.
+func (h *Handler) issue(r *http.Request, u User, m Method, created *bool) (any, error) {
+	ctx := withAuthentication(r.Context(), Authentication{Method: m, NewUser: created != nil && *created, At: h.opts.Clock()})
+	ctx = withClient(ctx, h.client(r))
+	token, err := h.opts.SessionIssuer.IssueSession(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("issuing session: %w", err)
 	}
@@ -190,7 +198,7 @@ type loginFinishRequest struct {
 }
 
 func (h *Handler) loginFinish(r *http.Request, w http.ResponseWriter) (any, error) {
-	return h.finishLogin(r, w, h.opts.Backend.FinishLogin)
+	return h.finishLogin(r, w, MethodPasskey, h.opts.Backend.FinishLogin)
 }
 
 func (h *Handler) mediationStart(r *http.Request, w http.ResponseWriter) (any, error) {
@@ -208,10 +216,10 @@ func (h *Handler) mediationStart(r *http.Request, w http.ResponseWriter) (any, e
 }
 
 func (h *Handler) mediationFinish(r *http.Request, w http.ResponseWriter) (any, error) {
-	return h.finishLogin(r, w, h.opts.Backend.FinishMediation)
+	return h.finishLogin(r, w, MethodAutofill, h.opts.Backend.FinishMediation)
 }
 
-func (h *Handler) finishLogin(r *http.Request, w http.ResponseWriter, finish func(ctx context.Context, resp json.RawMessage, c Client) (User, error)) (any, error) {
+func (h *Handler) finishLogin(r *http.Request, w http.ResponseWriter, m Method, finish func(ctx context.Context, resp json.RawMessage, c Client) (User, error)) (any, error) {
 	var req loginFinishRequest
 	if err := h.decodeJSON(w, r, &req); err != nil {
 		return nil, err
@@ -224,7 +232,7 @@ func (h *Handler) finishLogin(r *http.Request, w http.ResponseWriter, finish fun
 	if err != nil {
 		return nil, err
 	}
-	return h.issue(r, u, nil)
+	return h.issue(r, u, m, nil)
 }
 
 func (h *Handler) listPasskeys(r *http.Request, _ http.ResponseWriter) (any, error) {
@@ -245,6 +253,9 @@ func (h *Handler) deletePasskey(r *http.Request, _ http.ResponseWriter) (any, er
 	id := r.PathValue("id")
 	if raw, err := base64.RawURLEncoding.DecodeString(id); err != nil || len(raw) == 0 || len(raw) > 1023 {
 		return nil, ErrInvalidRequest.With("The passkey id must be an unpadded base64url credential ID.", err)
+	}
+	if err := h.recent(r); err != nil {
+		return nil, err
 	}
 	u, _ := UserFromContext(r.Context())
 	return nil, h.opts.Backend.DeletePasskey(r.Context(), u, id)

@@ -65,8 +65,9 @@ type JWTSessions struct {
 }
 
 var (
-	_ SessionIssuer   = (*JWTSessions)(nil)
-	_ SessionVerifier = (*JWTSessions)(nil)
+	_ SessionIssuer    = (*JWTSessions)(nil)
+	_ SessionVerifier  = (*JWTSessions)(nil)
+	_ SessionDescriber = (*JWTSessions)(nil)
 )
 
 // MinJWTKeyLen is the shortest key [NewJWTSessions] accepts.
@@ -114,11 +115,17 @@ func NewJWTSessions(o JWTOptions) (*JWTSessions, error) {
 
 type sessionClaims struct {
 	Email string `json:"email"`
+	// AuthTime and AMR are the sign-in's time and Method; tokens issued
+	// before they existed have neither.
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	AMR      []string         `json:"amr,omitempty"`
 	jwt.RegisteredClaims
 }
 
 // IssueSession returns a signed JWT for u.
-func (s *JWTSessions) IssueSession(_ context.Context, u User) (string, error) {
+// The sign-in from [AuthenticationFromContext], if any, becomes the
+// auth_time and amr claims.
+func (s *JWTSessions) IssueSession(ctx context.Context, u User) (string, error) {
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return "", err
@@ -135,6 +142,14 @@ func (s *JWTSessions) IssueSession(_ context.Context, u User) (string, error) {
 			ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
 		},
 	}
+	if a, ok := AuthenticationFromContext(ctx); ok {
+		if !a.At.IsZero() {
+			claims.AuthTime = jwt.NewNumericDate(a.At)
+		}
+		if a.Method != "" {
+			claims.AMR = []string{string(a.Method)}
+		}
+	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.key)
 }
 
@@ -145,8 +160,42 @@ func (s *JWTSessions) IssueSession(_ context.Context, u User) (string, error) {
 // Lookup it is the account Lookup returns for sub, and an account that is
 // gone is [ErrUnauthorized].
 func (s *JWTSessions) VerifySession(ctx context.Context, token string) (User, error) {
+	u, _, err := s.verify(ctx, token)
+	return u, err
+}
+
+// DescribeSession is VerifySession that also returns the session: its ID
+// is the jti, its Authentication the auth_time and amr claims (zero for a
+// token without them).
+func (s *JWTSessions) DescribeSession(ctx context.Context, token string) (Session, error) {
+	u, c, err := s.verify(ctx, token)
+	if err != nil {
+		return Session{}, err
+	}
+	sess := Session{ID: c.ID, User: u}
+	if c.AuthTime != nil {
+		sess.Authentication.At = c.AuthTime.Time
+	}
+	if len(c.AMR) > 0 {
+		sess.Authentication.Method = Method(c.AMR[0])
+	}
+	return sess, nil
+}
+
+func (s *JWTSessions) verify(ctx context.Context, token string) (User, sessionClaims, error) {
+	u, c, err := s.verifyClaims(ctx, token)
+	return u, c, err
+}
+
+func (s *JWTSessions) verifyClaims(ctx context.Context, token string) (User, sessionClaims, error) {
 	var c sessionClaims
-	_, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil })
+	u, err := s.verifyInto(ctx, token, &c)
+	return u, c, err
+}
+
+func (s *JWTSessions) verifyInto(ctx context.Context, token string, cp *sessionClaims) (User, error) {
+	c := cp
+	_, err := s.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return s.key, nil })
 	invalid := func(cause error) (User, error) {
 		return User{}, ErrUnauthorized.With("The session token is invalid.", cause)
 	}

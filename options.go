@@ -67,6 +67,20 @@ type Options struct {
 	// MaxBodyBytes caps request bodies. Default and maximum 1 MiB.
 	MaxBodyBytes int64
 
+	// DisableOTP switches the one-time-code endpoints off, for a host
+	// with its own first factor that only adds passkeys to its users:
+	// signUpOrLogin and account/email then answer 404. Default false: OTP
+	// is on.
+	DisableOTP bool
+
+	// ReauthenticationAge is how recent the session's sign-in must be for
+	// a destructive call (DELETE passkeys/{id}, DELETE account, POST
+	// account/email, DELETE sessions/{id} of another session); an older
+	// one, or a session system that does not know when its session signed
+	// in, gets 403 reauthentication_required. Default 10 minutes; a
+	// negative value switches the check off.
+	ReauthenticationAge time.Duration
+
 	// Logger receives one line per failed request with its internal cause,
 	// never a code, token or secret. Default slog.Default().
 	Logger *slog.Logger
@@ -85,6 +99,9 @@ type Rate struct {
 
 const maxBody = 1 << 20
 
+// DefaultReauthenticationAge is the default of [Options.ReauthenticationAge].
+const DefaultReauthenticationAge = 10 * time.Minute
+
 func (o Options) withDefaults() (Options, error) {
 	if o.Backend == nil {
 		return o, errors.New("passkeys: Options.Backend is required")
@@ -94,6 +111,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
+	}
+	if o.ReauthenticationAge == 0 {
+		o.ReauthenticationAge = DefaultReauthenticationAge
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

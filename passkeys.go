@@ -2,6 +2,7 @@ package passkeys
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -35,6 +36,11 @@ func New(opts Options) (*Handler, error) {
 		"/passkey/mediation/finish": {http.MethodPost: h.api(h.mediationFinish)},
 		"/passkeys":                 {http.MethodGet: h.session(h.listPasskeys)},
 		"/passkeys/{id}":            {http.MethodDelete: h.session(h.deletePasskey)},
+		"/logout":                   {http.MethodPost: h.session(h.logout)},
+		"/sessions":                 {http.MethodGet: h.session(h.listSessions)},
+		"/sessions/{id}":            {http.MethodDelete: h.session(h.deleteSession)},
+		"/account":                  {http.MethodGet: h.session(h.getAccount), http.MethodDelete: h.session(h.deleteAccount)},
+		"/account/email":            {http.MethodPost: h.session(h.changeEmail)},
 	}
 	return h, nil
 }
@@ -56,8 +62,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := "/" + strings.TrimPrefix(r.URL.Path, "/")
 	methods, ok := h.routes[path]
 	if !ok {
-		if id, found := strings.CutPrefix(path, "/passkeys/"); found && id != "" && !strings.Contains(id, "/") {
-			methods = h.routes["/passkeys/{id}"]
+		if route, id, found := idRoute(path); found && h.routes[route] != nil {
+			methods = h.routes[route]
 			r.SetPathValue("id", id)
 		} else {
 			h.errors.write(w, r, h.noEndpoint(path))
@@ -75,6 +81,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next.ServeHTTP(w, r)
+}
+
+// idRoute splits "/passkeys/<id>" or "/sessions/<id>" into its route
+// pattern and id.
+func idRoute(path string) (route, id string, ok bool) {
+	for _, prefix := range []string{"/passkeys/", "/sessions/"} {
+		if id, found := strings.CutPrefix(path, prefix); found && id != "" && !strings.Contains(id, "/") {
+			return prefix + "{id}", id, true
+		}
+	}
+	return "", "", false
 }
 
 // noEndpoint is the 404 for path. A path that ends in one of the routes
@@ -109,5 +126,5 @@ func mountHint(path, prefix string) *Error {
 // is available through [UserFromContext]. Requests without a valid
 // "Authorization: Bearer" token get 401 application/problem+json.
 func (h *Handler) RequireSession(next http.Handler) http.Handler {
-	return h.errors.guard(h.opts.SessionVerifier, next)
+	return h.errors.guard(h.opts.SessionVerifier, next, slog.LevelDebug)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -158,7 +159,7 @@ func (s *opaqueSessions) VerifySession(_ context.Context, token string) (passkey
 	defer s.mu.Unlock()
 	u, ok := s.sessions[token]
 	if !ok {
-		return passkeys.User{}, errors.New("unknown or revoked session")
+		return passkeys.User{}, fmt.Errorf("%w: unknown or revoked session", passkeys.ErrUnauthorized)
 	}
 	return u, nil
 }

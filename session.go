@@ -3,6 +3,8 @@ package passkeys
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -17,11 +19,12 @@ type SessionIssuer interface {
 	IssueSession(ctx context.Context, u User) (token string, err error)
 }
 
-// SessionVerifier checks a session token and returns its user. Any token
-// that is missing, malformed, expired, revoked or forged must yield an
-// error; wrap [ErrUnauthorized] to control the detail the client sees.
-// An [*Error] with a 5xx status (its database is down, say) is passed on
-// as it is; any other error becomes 401.
+// SessionVerifier checks a session token and returns its user. A token
+// that is malformed, expired, revoked or forged must yield an error
+// wrapping [ErrUnauthorized] (401; its detail is what the client sees).
+// Any other error means the session system itself failed (its database is
+// down, say): the client gets 503 unavailable with Retry-After and the
+// error is logged at ERROR.
 //
 // Implementations must be safe for concurrent use: the handler and the
 // session guard call VerifySession from every request goroutine at once.
@@ -40,46 +43,81 @@ func UserFromContext(ctx context.Context) (User, bool) {
 
 // RequireSession wraps next so that it runs only for requests carrying a
 // session token that v accepts, as "Authorization: Bearer <token>"; the
-// user is then available through [UserFromContext]. Other requests get
-// 401 application/problem+json. Failures are logged to slog.Default();
+// user is then available through [UserFromContext] and the session through
+// [SessionFromContext]. A token that v refuses with an error wrapping
+// [ErrUnauthorized] gets 401 application/problem+json; any other error of
+// v (its database is down, say) gets 503 unavailable with Retry-After, and
+// is logged at ERROR, so that an outage does not sign everyone out.
+// Refused tokens are logged at DEBUG to slog.Default();
 // [Handler.RequireSession] logs to [Options.Logger] instead.
 func RequireSession(v SessionVerifier, next http.Handler) http.Handler {
 	w := &errorWriter{}
-	return w.guard(v, next)
+	return w.guard(v, next, slog.LevelDebug)
 }
 
-func (ew *errorWriter) guard(v SessionVerifier, next http.Handler) http.Handler {
+type tokenKey struct{}
+
+// guard verifies the session and logs a refused one at level.
+func (ew *errorWriter) guard(v SessionVerifier, next http.Handler, level slog.Level) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := authenticate(r, v)
+		s, token, err := authenticate(r, v)
 		if err != nil {
-			ew.write(w, r, err)
+			ew.writeAt(w, r, err, level)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+		ctx := context.WithValue(r.Context(), userKey{}, s.User)
+		ctx = context.WithValue(ctx, sessionKey{}, s)
+		ctx = context.WithValue(ctx, tokenKey{}, token)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-func authenticate(r *http.Request, v SessionVerifier) (User, error) {
+// tokenFromContext is the session token the guard verified.
+func tokenFromContext(ctx context.Context) string {
+	t, _ := ctx.Value(tokenKey{}).(string)
+	return t
+}
+
+func authenticate(r *http.Request, v SessionVerifier) (Session, string, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return User{}, ErrUnauthorized.With("A session token is required (Authorization: Bearer <token>).", nil)
+		return Session{}, "", ErrUnauthorized.With("A session token is required (Authorization: Bearer <token>).", nil)
 	}
 	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return User{}, ErrUnauthorized.With("The Authorization header must be \"Bearer <token>\".", nil)
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return Session{}, "", ErrUnauthorized.With("The Authorization header must be \"Bearer <token>\".", nil)
 	}
-	u, err := v.VerifySession(r.Context(), strings.TrimSpace(token))
+	var s Session
+	var err error
+	if d, ok := v.(SessionDescriber); ok {
+		s, err = d.DescribeSession(r.Context(), token)
+	} else {
+		s.User, err = v.VerifySession(r.Context(), token)
+	}
 	if err != nil {
-		// A verifier's own failure (its database is down, say) stays a 5xx;
-		// every other error rejects the token.
+		return Session{}, "", sessionError(err)
+	}
+	if s.User.ID == "" {
+		return Session{}, "", ErrUnauthorized.With("The session token is invalid.", errors.New("verifier returned a user without ID"))
+	}
+	return s, token, nil
+}
+
+// sessionError maps a verifier's error: one wrapping ErrUnauthorized
+// refuses the token (401); any other is the session system's own failure
+// and becomes 503 unavailable, keeping the error as its cause.
+func sessionError(err error) error {
+	if errors.Is(err, ErrUnauthorized) {
 		var e *Error
-		if errors.As(err, &e) && (e.Status >= 500 || errors.Is(e, ErrUnauthorized)) {
-			return User{}, e
+		if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
+			return asError(err)
 		}
-		return User{}, ErrUnauthorized.With("The session token is invalid.", err)
+		return ErrUnauthorized.With("The session token is invalid.", err)
 	}
-	if u.ID == "" {
-		return User{}, ErrUnauthorized.With("The session token is invalid.", errors.New("verifier returned a user without ID"))
+	var e *Error
+	if errors.As(err, &e) && e.Status >= 500 {
+		return asError(err)
 	}
-	return u, nil
+	return ErrUnavailable.With("", fmt.Errorf("session verifier: %w", err))
 }

