@@ -214,10 +214,10 @@ func NewApp(c Config) (*App, error) {
 		SessionIssuer:   bridge,
 		SessionVerifier: bridge,
 		Logger:          c.Logger,
-		// The app's first factor is its password: the OTP sign-up stays
-		// off. Options.DisableOTP (signUpOrLogin then answers 404) is not
-		// in this tree yet; until it is, noOTP refuses to send any code,
-		// so signUpOrLogin fails and creates no account.
+		// The app's first factor is its password: the OTP sign-up is off
+		// (signUpOrLogin answers 404), and noOTP refuses to send a code
+		// should anything still ask the engine for one.
+		DisableOTP: true,
 	}
 	pk, err := passkeys.New(opts)
 	if err != nil {
