@@ -58,6 +58,9 @@ func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ pa
 	if err != nil {
 		return passkeys.User{}, err
 	}
+	if session.AllowedCredentialIDs, err = wu.stillAllowed(session.AllowedCredentialIDs, parsed.RawID); err != nil {
+		return passkeys.User{}, verificationFailed(err)
+	}
 	cred, err := e.wa.ValidateLogin(wu, session, parsed)
 	if err != nil {
 		return passkeys.User{}, verificationFailed(err)

@@ -3,6 +3,7 @@ package selfhosted
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
@@ -59,4 +60,30 @@ func (e *Engine) sessionUser(ctx context.Context, u passkeys.User) (*waUser, err
 		return nil, passkeys.ErrUnauthorized.With("The account of this session no longer exists.", err)
 	}
 	return wu, err
+}
+
+// stillAllowed returns the credentials of a button login's allow list
+// (allowed, fixed at start) that the user still has, so that deleting one
+// passkey does not break a login in flight that finishes with another:
+// go-webauthn refuses a login whose allow list names a credential the user
+// no longer owns. The response's credential id must have been on the list
+// and must still be the user's; otherwise stillAllowed fails. An empty
+// list (a discoverable login) is returned as it is.
+func (u *waUser) stillAllowed(allowed [][]byte, id []byte) ([][]byte, error) {
+	if len(allowed) == 0 {
+		return allowed, nil
+	}
+	if !slices.ContainsFunc(allowed, func(a []byte) bool { return string(a) == string(id) }) {
+		return nil, errors.New("the credential was not in the login's allow list")
+	}
+	if _, ok := u.record(id); !ok {
+		return nil, errors.New("the credential was deleted after the login started")
+	}
+	kept := make([][]byte, 0, len(allowed))
+	for _, a := range allowed {
+		if _, ok := u.record(a); ok {
+			kept = append(kept, a)
+		}
+	}
+	return kept, nil
 }
