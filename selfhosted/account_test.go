@@ -15,14 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/passkeystest"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
-	"github.com/passkeyready/passkeys/selfhosted/pgstore"
 	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
 
@@ -44,30 +41,10 @@ func eachStore(t *testing.T, f func(t *testing.T, newStore func(t *testing.T) se
 		})
 	})
 	t.Run("Postgres", func(t *testing.T) {
-		dsn := os.Getenv("PASSKEYS_TEST_POSTGRES_DSN")
-		if dsn == "" {
+		if os.Getenv("PASSKEYS_TEST_POSTGRES_DSN") == "" {
 			t.Skip("set PASSKEYS_TEST_POSTGRES_DSN to run against PostgreSQL")
 		}
-		f(t, func(t *testing.T) selfhosted.Store {
-			schema := "account_" + strings.ToLower(rand.Text())
-			s, err := pgstore.Open(t.Context(), dsn, pgstore.WithSchema(schema))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				s.Close()
-				conn, err := pgx.Connect(context.Background(), dsn)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				defer conn.Close(context.Background())
-				if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-					t.Error(err)
-				}
-			})
-			return s
-		})
+		f(t, openPostgresForTest)
 	})
 }
 

@@ -1,20 +1,15 @@
 package selfhosted_test
 
 import (
-	"context"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
-	"github.com/passkeyready/passkeys/selfhosted/pgstore"
 	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
 
@@ -49,30 +44,10 @@ func TestEndToEndSQLite(t *testing.T) {
 }
 
 func TestEndToEndPostgres(t *testing.T) {
-	dsn := os.Getenv("PASSKEYS_TEST_POSTGRES_DSN")
-	if dsn == "" {
+	if os.Getenv("PASSKEYS_TEST_POSTGRES_DSN") == "" {
 		t.Skip("set PASSKEYS_TEST_POSTGRES_DSN (e.g. postgres://root@127.0.0.1:5432/test?sslmode=disable) to run against PostgreSQL")
 	}
-	e2e.Run(t, engineOn(func(t *testing.T) selfhosted.Store {
-		schema := "e2e_" + strings.ToLower(rand.Text())
-		s, err := pgstore.Open(t.Context(), dsn, pgstore.WithSchema(schema))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			s.Close()
-			conn, err := pgx.Connect(context.Background(), dsn)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer conn.Close(context.Background())
-			if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-				t.Error(err)
-			}
-		})
-		return s
-	}))
+	e2e.Run(t, engineOn(openPostgresForTest))
 }
 
 func TestNewValidates(t *testing.T) {
