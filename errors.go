@@ -284,6 +284,11 @@ func fullPath(r *http.Request) string {
 // writeAt is write with the level of a client error's log line (a server
 // error is always logged at ERROR).
 func (ew *errorWriter) writeAt(w http.ResponseWriter, r *http.Request, err error, clientLevel slog.Level) {
+	if clientGone(r, err) {
+		ew.log().Log(r.Context(), slog.LevelDebug, "passkeys: client went away", "method", r.Method, "path", fullPath(r))
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	e := asError(err)
 	cause := ""
 	if e.Err != nil {
@@ -314,6 +319,24 @@ func (ew *errorWriter) writeAt(w http.ResponseWriter, r *http.Request, err error
 	_ = json.NewEncoder(w).Encode(problem{
 		Type: "urn:passkeys:error:" + e.Code, Title: e.Title, Status: e.Status, Detail: e.Detail, Code: e.Code,
 	})
+}
+
+// statusClientClosed is the status the handler gives a request
+// whose client disconnected before the answer was ready (nginx's 499): the
+// request's context was cancelled and the failure is that cancellation or
+// a server error it caused. Nobody reads the answer; the status is for
+// access logs and middleware. It is logged at DEBUG, not as a server
+// error.
+const statusClientClosed = 499
+
+// clientGone reports whether err is the fallout of r's client going
+// away: r's context was cancelled (which net/http does when the
+// connection closes) and err is that cancellation or a server error.
+func clientGone(r *http.Request, err error) bool {
+	if !errors.Is(r.Context().Err(), context.Canceled) {
+		return false
+	}
+	return errors.Is(err, context.Canceled) || asError(err).Status >= 500
 }
 
 // writeJSON writes a JSON response that no cache may keep.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -185,6 +186,51 @@ func TestCausesCarryNoCredentials(t *testing.T) {
 		}
 		if !strings.Contains(out, `"cause"`) {
 			t.Errorf("cause %d was not logged: %s", i, out)
+		}
+	}
+}
+
+// A request whose client went away (its context cancelled, the backend
+// failing with that cancellation) is no server fault: no ERROR line, no
+// burst opened, a DEBUG line and a 499 that nobody reads. A 500 of the
+// same request with its client still there stays an ERROR.
+func TestClientGoneIsNotAnError(t *testing.T) {
+	logs := &logLines{}
+	b := &stubBackend{}
+	h, err := passkeys.New(passkeys.Options{
+		Backend: b, JWTKey: key, IPLimit: passkeys.Rate{Events: -1}, OTPCheckLimit: passkeys.Rate{Events: -1},
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// First, the same cause while the client is still there is a bug: 500, ERROR.
+	b.finishOTPErr = context.Canceled
+	rec := post(t, h, "/signUpOrLogin", `{"email":"a@example.com","otp":"123456"}`, "")
+	if rec.Code != 500 {
+		t.Errorf("cancelled cause, client present: %d, want 500", rec.Code)
+	}
+	if lines := logs.take(t); len(lines) != 1 || lines[0]["level"] != "ERROR" {
+		t.Errorf("cancelled cause, client present: log %v, want one ERROR line", lines)
+	}
+	for _, cause := range []error{
+		context.Canceled,
+		fmt.Errorf("sqlitestore: take ceremony: %w", context.Canceled),
+		passkeys.ErrInternal.With("", fmt.Errorf("corbado: %w", context.Canceled)),
+	} {
+		b.finishOTPErr = cause
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		req := httptest.NewRequestWithContext(ctx, "POST", "/signUpOrLogin", strings.NewReader(`{"email":"a@example.com","otp":"123456"}`))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 499 {
+			t.Errorf("%v: status %d, want 499", cause, rec.Code)
+		}
+		lines := logs.take(t)
+		if len(lines) != 1 || lines[0]["level"] != "DEBUG" || lines[0]["path"] != "/signUpOrLogin" {
+			t.Errorf("%v: log %v, want one DEBUG line naming the path", cause, lines)
 		}
 	}
 }
