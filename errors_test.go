@@ -114,7 +114,8 @@ func TestPayloadTooLargeNamesTheLimit(t *testing.T) {
 		limit int64
 		want  string
 	}{
-		{0, "The request body exceeds 1 MiB."},
+		{0, "The request body exceeds 64 KiB."},
+		{1 << 20, "The request body exceeds 1 MiB."},
 		{2048, "The request body exceeds 2 KiB."},
 		{100, "The request body exceeds 100 bytes."},
 	} {

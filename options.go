@@ -64,7 +64,11 @@ type Options struct {
 	// none: the client IP is the connection's remote address.
 	TrustedProxies []netip.Prefix
 
-	// MaxBodyBytes caps request bodies. Default and maximum 1 MiB.
+	// MaxBodyBytes caps request bodies. Default [DefaultMaxBodyBytes]
+	// (64 KiB), maximum 1 MiB. The largest request is a passkey
+	// registration response: about 25 KiB at most, with a 1,023-byte
+	// credential ID, an RSA-8192 key and a TPM attestation chain of four
+	// certificates; a typical one is under 2 KiB.
 	MaxBodyBytes int64
 
 	// DisableOTP switches the one-time-code endpoints off, for a host
@@ -97,6 +101,10 @@ type Rate struct {
 	Burst  int
 }
 
+// DefaultMaxBodyBytes is the default of [Options.MaxBodyBytes].
+const DefaultMaxBodyBytes = 64 << 10
+
+// maxBody is the largest [Options.MaxBodyBytes] New accepts.
 const maxBody = 1 << 20
 
 // DefaultReauthenticationAge is the default of [Options.ReauthenticationAge].
@@ -152,7 +160,7 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	switch {
 	case o.MaxBodyBytes == 0:
-		o.MaxBodyBytes = maxBody
+		o.MaxBodyBytes = DefaultMaxBodyBytes
 	case o.MaxBodyBytes < 0 || o.MaxBodyBytes > maxBody:
 		return o, fmt.Errorf("passkeys: Options.MaxBodyBytes must be between 1 and %d", maxBody)
 	}
