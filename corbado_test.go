@@ -16,6 +16,8 @@ import (
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/corbadospec"
 	"github.com/passkeyready/passkeys/internal/e2e"
+	"github.com/passkeyready/passkeys/selfhosted"
+	"github.com/passkeyready/passkeys/selfhosted/memstore"
 )
 
 // corbadoEmulator starts an emulator on env's clock and mailbox. It fails
@@ -68,10 +70,21 @@ func corbadoOn(t *testing.T, env *e2e.Env, emu *corbadotest.Emulator, url string
 }
 
 func TestCorbadoEndToEnd(t *testing.T) {
-	e2e.Run(t, func(t *testing.T, env *e2e.Env) passkeys.Backend {
+	e2e.Run(t, func(t *testing.T, env *e2e.Env) e2e.Target {
 		emu, ts := corbadoEmulator(t, env)
-		return corbadoOn(t, env, emu, ts.URL, nil)
+		return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: hostSessions(t, env)}
 	})
+}
+
+// hostSessions is the host's session system beside Corbado, which keeps no
+// sessions: the revocable sessions of selfhosted.NewSessions on a memstore.
+func hostSessions(t *testing.T, env *e2e.Env) *selfhosted.Sessions {
+	t.Helper()
+	s, err := selfhosted.NewSessions(memstore.New(), selfhosted.SessionsConfig{Clock: env.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestNewCorbadoValidates(t *testing.T) {

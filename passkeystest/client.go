@@ -52,7 +52,9 @@ type ClientOptions struct {
 // Client runs whole ceremonies against a mounted [passkeys.Handler] over
 // HTTP, the way the web page and the browser do: sign-up or login by
 // emailed code, appending a passkey, login by button and by autofill
-// (conditional mediation), listing and deleting passkeys. Each ceremony
+// (conditional mediation), listing and deleting passkeys, logout, listing
+// and revoking sessions, and the account's export, email change and
+// deletion. Each ceremony
 // has a one-call method, and its steps are methods of their own for tests
 // that alter a response in between (see [Tamper]).
 //
@@ -175,12 +177,36 @@ func (e *Error) Error() string {
 // RequestCode asks the server to email a one-time code to email
 // (POST /signUpOrLogin with the email only).
 func (c *Client) RequestCode(ctx context.Context, email string) (CodeSent, error) {
+	return c.codeSent(ctx, "/signUpOrLogin", "", email)
+}
+
+// SubmitCode sends the code emailed to email and returns the session
+// (POST /signUpOrLogin with the email and the code).
+func (c *Client) SubmitCode(ctx context.Context, email, code string) (Session, error) {
+	return c.session(ctx, "/signUpOrLogin", "", map[string]string{"email": email, "otp": code})
+}
+
+// SignUpOrLogin runs the code flow for email: it requests a code, reads the
+// newest one from the Mailbox (under the canonical address the handler
+// sends it to) and submits it.
+func (c *Client) SignUpOrLogin(ctx context.Context, email string) (Session, error) {
+	code, err := c.requestAndRead(ctx, email, func() error {
+		_, err := c.RequestCode(ctx, email)
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return c.SubmitCode(ctx, email, code)
+}
+
+// codeSent posts {"email"} to path, the first step of a code flow.
+func (c *Client) codeSent(ctx context.Context, path, token, email string) (CodeSent, error) {
 	var out struct {
 		OTPSent          bool  `json:"otpSent"`
 		ExpiresInSeconds int64 `json:"expiresInSeconds"`
 	}
-	const path = "/signUpOrLogin"
-	if err := c.do(ctx, http.MethodPost, path, "", map[string]string{"email": email}, http.StatusOK, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, token, map[string]string{"email": email}, http.StatusOK, &out); err != nil {
 		return CodeSent{}, err
 	}
 	if !out.OTPSent {
@@ -189,28 +215,23 @@ func (c *Client) RequestCode(ctx context.Context, email string) (CodeSent, error
 	return CodeSent{ExpiresIn: time.Duration(out.ExpiresInSeconds) * time.Second}, nil
 }
 
-// SubmitCode sends the code emailed to email and returns the session
-// (POST /signUpOrLogin with the email and the code).
-func (c *Client) SubmitCode(ctx context.Context, email, code string) (Session, error) {
-	return c.session(ctx, "/signUpOrLogin", map[string]string{"email": email, "otp": code})
-}
-
-// SignUpOrLogin runs the code flow for email: it requests a code, reads the
-// newest one from the Mailbox (under the canonical address the handler
-// sends it to) and submits it.
-func (c *Client) SignUpOrLogin(ctx context.Context, email string) (Session, error) {
+// requestAndRead runs request and returns the newest code for email in
+// the Mailbox, under the canonical address the handler sends it to. Within
+// the resend cooldown the server sends nothing and the code it sent before
+// stays valid, so the newest code is the one to submit.
+func (c *Client) requestAndRead(ctx context.Context, email string, request func() error) (string, error) {
 	to := canonical(email)
 	if c.mail == nil {
-		return Session{}, fmt.Errorf("%w to %s: ClientOptions.Mailbox is not set", ErrNoCode, to)
+		return "", fmt.Errorf("%w to %s: ClientOptions.Mailbox is not set", ErrNoCode, to)
 	}
-	if _, err := c.RequestCode(ctx, email); err != nil {
-		return Session{}, err
+	if err := request(); err != nil {
+		return "", err
 	}
 	code, ok := c.mail.Last(to)
 	if !ok {
-		return Session{}, fmt.Errorf("%w to %s", ErrNoCode, to)
+		return "", fmt.Errorf("%w to %s", ErrNoCode, to)
 	}
-	return c.SubmitCode(ctx, email, code)
+	return code, nil
 }
 
 // StartAppend starts adding a passkey to the signed-in user
@@ -272,7 +293,7 @@ func (c *Client) StartLogin(ctx context.Context, email string) (Ceremony, error)
 // FinishLogin sends the authenticator's assertion response to a button
 // login and returns the session (POST /passkey/login/finish).
 func (c *Client) FinishLogin(ctx context.Context, assertion json.RawMessage) (Session, error) {
-	return c.session(ctx, "/passkey/login/finish", map[string]json.RawMessage{"assertionResponse": assertion})
+	return c.session(ctx, "/passkey/login/finish", "", map[string]json.RawMessage{"assertionResponse": assertion})
 }
 
 // LoginWithPasskey runs a button login for email with the client's
@@ -297,7 +318,7 @@ func (c *Client) StartMediation(ctx context.Context) (Ceremony, error) {
 // conditional-UI login and returns the session
 // (POST /passkey/mediation/finish).
 func (c *Client) FinishMediation(ctx context.Context, assertion json.RawMessage) (Session, error) {
-	return c.session(ctx, "/passkey/mediation/finish", map[string]json.RawMessage{"assertionResponse": assertion})
+	return c.session(ctx, "/passkey/mediation/finish", "", map[string]json.RawMessage{"assertionResponse": assertion})
 }
 
 // LoginWithAutofill runs a conditional-UI login, as when the user picks a
@@ -327,6 +348,92 @@ func (c *Client) Passkeys(ctx context.Context, token string) ([]passkeys.Passkey
 // credential ID of [passkeys.Passkey] (DELETE /passkeys/{id}).
 func (c *Client) DeletePasskey(ctx context.Context, token, id string) error {
 	return c.do(ctx, http.MethodDelete, "/passkeys/"+url.PathEscape(id), token, nil, http.StatusNoContent, nil)
+}
+
+// Logout ends the session of token (POST /logout). A session system that
+// can revoke sessions refuses the token from then on; with the demo JWTs
+// the token stays valid until it expires.
+func (c *Client) Logout(ctx context.Context, token string) error {
+	return c.do(ctx, http.MethodPost, "/logout", token, struct{}{}, http.StatusNoContent, nil)
+}
+
+// Sessions lists the signed-in user's sessions, newest first, the one of
+// token marked Current (GET /sessions).
+func (c *Client) Sessions(ctx context.Context, token string) ([]passkeys.SessionInfo, error) {
+	var out struct {
+		Sessions []passkeys.SessionInfo `json:"sessions"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/sessions", token, nil, http.StatusOK, &out); err != nil {
+		return nil, err
+	}
+	return out.Sessions, nil
+}
+
+// RevokeSession ends the signed-in user's session id, the ID of a
+// [passkeys.SessionInfo] (DELETE /sessions/{id}).
+func (c *Client) RevokeSession(ctx context.Context, token, id string) error {
+	return c.do(ctx, http.MethodDelete, "/sessions/"+url.PathEscape(id), token, nil, http.StatusNoContent, nil)
+}
+
+// Account is the data export of GET /account.
+type Account struct {
+	User     passkeys.User
+	Passkeys []passkeys.Passkey
+	// Sessions is empty when the session system does not list sessions.
+	Sessions []passkeys.SessionInfo
+}
+
+// Account returns the signed-in user's data export: the user, their
+// passkeys and their sessions (GET /account).
+func (c *Client) Account(ctx context.Context, token string) (Account, error) {
+	const path = "/account"
+	var out struct {
+		User     passkeys.User          `json:"user"`
+		Passkeys []passkeys.Passkey     `json:"passkeys"`
+		Sessions []passkeys.SessionInfo `json:"sessions"`
+	}
+	if err := c.do(ctx, http.MethodGet, path, token, nil, http.StatusOK, &out); err != nil {
+		return Account{}, err
+	}
+	if out.User.ID == "" || out.Passkeys == nil || out.Sessions == nil {
+		return Account{}, c.incomplete(http.MethodGet, path, "no user.id, passkeys or sessions")
+	}
+	return Account{User: out.User, Passkeys: out.Passkeys, Sessions: out.Sessions}, nil
+}
+
+// DeleteAccount deletes the signed-in user's account, their passkeys and
+// sessions (DELETE /account). It needs a recent sign-in.
+func (c *Client) DeleteAccount(ctx context.Context, token string) error {
+	return c.do(ctx, http.MethodDelete, "/account", token, nil, http.StatusNoContent, nil)
+}
+
+// RequestEmailChange asks the server to email a one-time code to email, the
+// signed-in user's new address (POST /account/email with the email only).
+// It needs a recent sign-in.
+func (c *Client) RequestEmailChange(ctx context.Context, token, email string) (CodeSent, error) {
+	return c.codeSent(ctx, "/account/email", token, email)
+}
+
+// SubmitEmailChange sends the code emailed to the new address email; the
+// account moves to it, the user's sessions end and the new session is
+// returned (POST /account/email with the email and the code).
+func (c *Client) SubmitEmailChange(ctx context.Context, token, email, code string) (Session, error) {
+	return c.session(ctx, "/account/email", token, map[string]string{"email": email, "otp": code})
+}
+
+// ChangeEmail runs the email change to email: it requests a code, reads the
+// newest one for email from the Mailbox and submits it. It fails with
+// [ErrNoCode] when the Mailbox holds no code for email, as for an address
+// of another account (which is sent none).
+func (c *Client) ChangeEmail(ctx context.Context, token, email string) (Session, error) {
+	code, err := c.requestAndRead(ctx, email, func() error {
+		_, err := c.RequestEmailChange(ctx, token, email)
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return c.SubmitEmailChange(ctx, token, email, code)
 }
 
 func (c *Client) startLogin(ctx context.Context, path string, body any) (Ceremony, error) {
@@ -362,14 +469,15 @@ func (c *Client) ceremony(method, path string, allowed bool, options json.RawMes
 	return Ceremony{Allowed: true, Options: options}, nil
 }
 
-// session posts body to path and decodes the session it answers.
-func (c *Client) session(ctx context.Context, path string, body any) (Session, error) {
+// session posts body to path, with token unless empty, and decodes the
+// session it answers.
+func (c *Client) session(ctx context.Context, path, token string, body any) (Session, error) {
 	var out struct {
 		SessionToken string        `json:"sessionToken"`
 		User         passkeys.User `json:"user"`
 		NewUser      *bool         `json:"newUser"`
 	}
-	if err := c.do(ctx, http.MethodPost, path, "", body, http.StatusOK, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, token, body, http.StatusOK, &out); err != nil {
 		return Session{}, err
 	}
 	if out.SessionToken == "" || out.User.ID == "" {

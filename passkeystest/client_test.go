@@ -36,14 +36,30 @@ type hostApp struct {
 
 func newHostApp(t *testing.T) *hostApp {
 	t.Helper()
+	return newHostAppWith(t, false)
+}
+
+// newHostAppWith is newHostApp, with the revocable sessions of
+// selfhosted.NewSessions instead of the demo JWTs when storeSessions is set.
+func newHostAppWith(t *testing.T, storeSessions bool) *hostApp {
+	t.Helper()
 	app := &hostApp{mail: passkeystest.NewMailbox()}
+	store := memstore.New()
 	engine, err := selfhosted.New(selfhosted.Config{
-		RPID: "localhost", Origins: []string{rpOrigin}, Store: memstore.New(), OTPSender: app.mail,
+		RPID: "localhost", Origins: []string{rpOrigin}, Store: store, OTPSender: app.mail,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := passkeys.New(passkeys.Options{Backend: engine, JWTKey: []byte(jwtKey)})
+	opts := passkeys.Options{Backend: engine, JWTKey: []byte(jwtKey)}
+	if storeSessions {
+		sessions, err := selfhosted.NewSessions(store, selfhosted.SessionsConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.SessionIssuer, opts.SessionVerifier = sessions, sessions
+	}
+	h, err := passkeys.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +184,82 @@ func TestClientCeremonies(t *testing.T) {
 	}
 	if app.agents[0] != "host-app-test/1.0" {
 		t.Errorf("ClientOptions.Header not sent: User-Agent %q", app.agents[0])
+	}
+}
+
+// Logout, the sessions list and revocation, the account export, the email
+// change and the deletion through the Client.
+func TestClientSessionsAndAccount(t *testing.T) {
+	app := newHostAppWith(t, true)
+	ctx := t.Context()
+	c := app.client(passkeystest.ClientOptions{Header: http.Header{"User-Agent": {"host-app-test/1.0"}}})
+	first, err := c.SignUpOrLogin(ctx, "frank@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.SignUpOrLogin(ctx, "frank@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.Sessions(ctx, second.Token)
+	if err != nil || len(list) != 2 || !list[0].Current || list[1].Current || list[0].UserAgent != "host-app-test/1.0" {
+		t.Fatalf("sessions: %+v, %v", list, err)
+	}
+	if err := c.RevokeSession(ctx, second.Token, list[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	var e *passkeystest.Error
+	if _, err := c.Sessions(ctx, first.Token); !errors.As(err, &e) || e.Status != 401 {
+		t.Errorf("sessions with the revoked token: %v, want a 401 *Error", err)
+	}
+	if err := c.RevokeSession(ctx, second.Token, list[1].ID); !errors.As(err, &e) || e.Status != 404 || e.Code != "not_found" || e.Path != "/sessions/"+list[1].ID {
+		t.Errorf("revoking it again: %v, want a 404 *Error", err)
+	}
+	pk, err := c.AppendPasskey(ctx, second.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := c.Account(ctx, second.Token)
+	if err != nil || acc.User != second.User || len(acc.Passkeys) != 1 || acc.Passkeys[0].ID != pk.ID || len(acc.Sessions) != 1 || !acc.Sessions[0].Current {
+		t.Fatalf("account: %+v, %v", acc, err)
+	}
+
+	sent, err := c.RequestEmailChange(ctx, second.Token, "frank@example.org")
+	if err != nil || sent.ExpiresIn != 10*time.Minute {
+		t.Fatalf("request email change: %+v, %v", sent, err)
+	}
+	code, _ := app.mail.Last("frank@example.org")
+	moved, err := c.SubmitEmailChange(ctx, second.Token, "frank@example.org", code)
+	if err != nil || moved.User.ID != second.User.ID || moved.User.Email != "frank@example.org" {
+		t.Fatalf("submit email change: %+v, %v", moved, err)
+	}
+	again, err := c.ChangeEmail(ctx, moved.Token, "frank@example.net")
+	if err != nil || again.User.ID != second.User.ID || again.User.Email != "frank@example.net" {
+		t.Fatalf("ChangeEmail: %+v, %v", again, err)
+	}
+	noMail := passkeystest.NewClient(app.url+"/auth", passkeystest.ClientOptions{Authenticator: passkeystest.New(rpOrigin)})
+	if _, err := noMail.ChangeEmail(ctx, again.Token, "frank@example.com"); !errors.Is(err, passkeystest.ErrNoCode) {
+		t.Errorf("ChangeEmail without a mailbox: %v, want ErrNoCode", err)
+	}
+
+	if err := c.Logout(ctx, again.Token); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Logout(ctx, again.Token); !errors.As(err, &e) || e.Status != 401 {
+		t.Errorf("logout with a revoked token: %v, want a 401 *Error", err)
+	}
+	last, err := c.LoginWithPasskey(ctx, "frank@example.net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteAccount(ctx, last.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Account(ctx, last.Token); !errors.As(err, &e) || e.Status != 401 {
+		t.Errorf("account after deletion: %v, want a 401 *Error", err)
+	}
+	if _, err := c.LoginWithPasskey(ctx, "frank@example.net"); !errors.Is(err, passkeystest.ErrNotAllowed) {
+		t.Errorf("login after deletion: %v, want ErrNotAllowed", err)
 	}
 }
 

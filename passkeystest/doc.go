@@ -7,9 +7,11 @@
 //
 // A [Mailbox] is an OTP sender that keeps the codes instead of emailing
 // them; a [Client] plays the web page: it signs up or logs in by code,
-// appends a passkey, logs in by button or by autofill, and lists and
-// deletes passkeys, each in one call, returning typed results and an
-// [*Error] with the status and problem code of a failed request:
+// appends a passkey, logs in by button or by autofill, lists and deletes
+// passkeys, logs out, lists and revokes sessions, and exports, moves to a
+// new email or deletes the account, each in one call, returning typed
+// results and an [*Error] with the status and problem code of a failed
+// request:
 //
 //	mail := passkeystest.NewMailbox() // the backend's OTPSender
 //	...

@@ -6,26 +6,40 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
 	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
 
-// engineOn returns an e2e.Setup running the engine on the stores newStore
-// makes.
+// engineOn returns an e2e.Setup running the engine, and the revocable
+// sessions of selfhosted.NewSessions, on the stores newStore makes.
 func engineOn(newStore func(t *testing.T) selfhosted.Store) e2e.Setup {
-	return func(t *testing.T, env *e2e.Env) passkeys.Backend {
-		e, err := selfhosted.New(selfhosted.Config{
-			RPID: e2e.RPID, Origins: []string{e2e.Origin},
-			Store: newStore(t), OTPSender: env.Mailbox, Clock: env.Clock.Now,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
+	return func(t *testing.T, env *e2e.Env) e2e.Target {
+		return engineTarget(t, env, newStore(t), nil)
 	}
+}
+
+// engineTarget is the engine and its sessions on store, with otpKey (nil
+// for a random one).
+func engineTarget(t *testing.T, env *e2e.Env, store selfhosted.Store, otpKey []byte) e2e.Target {
+	t.Helper()
+	e, err := selfhosted.New(selfhosted.Config{
+		RPID: e2e.RPID, Origins: []string{e2e.Origin},
+		Store: store, OTPSender: env.Mailbox, OTPKey: otpKey, Clock: env.Clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, ok := store.(selfhosted.SessionStore)
+	if !ok {
+		t.Fatalf("%T is not a selfhosted.SessionStore", store)
+	}
+	sessions, err := selfhosted.NewSessions(ss, selfhosted.SessionsConfig{Clock: env.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e2e.Target{Backend: e, Sessions: sessions}
 }
 
 func TestEndToEndMemory(t *testing.T) {

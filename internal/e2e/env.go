@@ -40,9 +40,30 @@ type Env struct {
 	Mailbox *Mailbox
 }
 
-// Setup returns a fresh, isolated backend for one subtest, using env's
+// Setup returns a fresh, isolated target for one subtest, using env's
 // clock and mailbox, for RPID and Origin.
-type Setup func(t *testing.T, env *Env) passkeys.Backend
+type Setup func(t *testing.T, env *Env) Target
+
+// Target is what a Setup builds.
+type Target struct {
+	// Backend performs the ceremonies.
+	Backend passkeys.Backend
+	// Sessions is the host's revocable session system, on env's clock:
+	// selfhosted.NewSessions on the backend's store (for a backend without
+	// one, on a store of its own). The tests of logout, the sessions list
+	// and the account endpoints sign in with it; the others with the demo
+	// JWTs.
+	Sessions Sessions
+}
+
+// Sessions is a session system that keeps its sessions on the server: it
+// issues, verifies, revokes and lists them.
+type Sessions interface {
+	passkeys.SessionIssuer
+	passkeys.SessionVerifier
+	passkeys.SessionRevoker
+	passkeys.SessionManager
+}
 
 // Clock is a settable clock for tests; it starts at a fixed instant.
 type Clock struct {
@@ -110,15 +131,37 @@ func (s *Buffer) String() string {
 	return s.b.String()
 }
 
+// newServer starts a handler on a fresh target of setup with the demo JWT
+// sessions; tweak, when not nil, changes its Options.
 func newServer(t *testing.T, setup Setup, tweak func(*passkeys.Options)) *server {
 	t.Helper()
 	env := &Env{Clock: NewClock(), Mailbox: NewMailbox()}
+	return startServer(t, env, setup(t, env), false, tweak)
+}
+
+// newStoreServer is newServer with the target's revocable Sessions.
+func newStoreServer(t *testing.T, setup Setup, tweak func(*passkeys.Options)) *server {
+	t.Helper()
+	env := &Env{Clock: NewClock(), Mailbox: NewMailbox()}
+	return startServer(t, env, setup(t, env), true, tweak)
+}
+
+// startServer starts a handler on target, with its Sessions when
+// storeSessions is set and the demo JWTs otherwise.
+func startServer(t *testing.T, env *Env, target Target, storeSessions bool, tweak func(*passkeys.Options)) *server {
+	t.Helper()
 	logs := &Buffer{}
 	opts := passkeys.Options{
-		Backend: setup(t, env),
+		Backend: target.Backend,
 		JWTKey:  JWTKey,
 		Clock:   env.Clock.Now,
 		Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if storeSessions {
+		if target.Sessions == nil {
+			t.Fatal("e2e: the Setup returned no Target.Sessions")
+		}
+		opts.SessionIssuer, opts.SessionVerifier = target.Sessions, target.Sessions
 	}
 	if tweak != nil {
 		tweak(&opts)
@@ -150,7 +193,7 @@ func (s *server) checkLogs() {
 			s.t.Errorf("a one-time code reached the log:\n%s", logs)
 		}
 	}
-	if regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.`).MatchString(logs) {
+	if regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.|pks_[A-Za-z0-9_-]{20,}`).MatchString(logs) {
 		s.t.Errorf("a token reached the log:\n%s", logs)
 	}
 }

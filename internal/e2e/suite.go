@@ -48,6 +48,7 @@ func Run(t *testing.T, setup Setup) {
 		{"DeletePasskey", testDeletePasskey},
 		{"SessionsSurviveNewLogins", testSessionsSurvive},
 	}
+	tests = append(tests, sessionTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, setup) })
 	}
