@@ -76,6 +76,23 @@ func TestCorbadoEndToEnd(t *testing.T) {
 	})
 }
 
+// Two instances of the Corbado backend on one emulator (one Corbado
+// project), whose host keeps its sessions in one shared store.
+func TestCorbadoEndToEndShared(t *testing.T) {
+	e2e.RunShared(t, func(t *testing.T, env *e2e.Env) (e2e.Target, e2e.Target) {
+		emu, ts := corbadoEmulator(t, env)
+		store := memstore.New()
+		target := func() e2e.Target {
+			s, err := selfhosted.NewSessions(store, selfhosted.SessionsConfig{Clock: env.Clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: s}
+		}
+		return target(), target()
+	})
+}
+
 // hostSessions is the host's session system beside Corbado, which keeps no
 // sessions: the revocable sessions of selfhosted.NewSessions on a memstore.
 func hostSessions(t *testing.T, env *e2e.Env) *selfhosted.Sessions {

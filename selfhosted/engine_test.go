@@ -1,6 +1,7 @@
 package selfhosted_test
 
 import (
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +63,49 @@ func TestEndToEndPostgres(t *testing.T) {
 		t.Skip("set PASSKEYS_TEST_POSTGRES_DSN (e.g. postgres://root@127.0.0.1:5432/test?sslmode=disable) to run against PostgreSQL")
 	}
 	e2e.Run(t, engineOn(openPostgresForTest))
+}
+
+// The two-instance tests: two engines, each with its own session system,
+// on one store (memory), on two handles of one database file (SQLite) and
+// on two pools of one schema (PostgreSQL), sharing the OTP key.
+
+func TestEndToEndSharedMemory(t *testing.T) {
+	e2e.RunShared(t, func(t *testing.T, env *e2e.Env) (e2e.Target, e2e.Target) {
+		store, key := memstore.New(), otpKey()
+		return engineTarget(t, env, store, key), engineTarget(t, env, store, key)
+	})
+}
+
+func TestEndToEndSharedSQLite(t *testing.T) {
+	e2e.RunShared(t, func(t *testing.T, env *e2e.Env) (e2e.Target, e2e.Target) {
+		path, key := filepath.Join(t.TempDir(), "passkeys.db"), otpKey()
+		open := func() selfhosted.Store {
+			s, err := sqlitestore.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		return engineTarget(t, env, open(), key), engineTarget(t, env, open(), key)
+	})
+}
+
+func TestEndToEndSharedPostgres(t *testing.T) {
+	if os.Getenv("PASSKEYS_TEST_POSTGRES_DSN") == "" {
+		t.Skip("set PASSKEYS_TEST_POSTGRES_DSN (e.g. postgres://root@127.0.0.1:5432/test?sslmode=disable) to run against PostgreSQL")
+	}
+	e2e.RunShared(t, func(t *testing.T, env *e2e.Env) (e2e.Target, e2e.Target) {
+		pools, key := openPostgresPoolsForTest(t, 2), otpKey()
+		return engineTarget(t, env, pools[0], key), engineTarget(t, env, pools[1], key)
+	})
+}
+
+// otpKey returns a random OTP key for instances to share.
+func otpKey() []byte {
+	key := make([]byte, 32)
+	rand.Read(key)
+	return key
 }
 
 func TestNewValidates(t *testing.T) {

@@ -152,17 +152,19 @@ func testLoginInFlight(t *testing.T, store selfhosted.Store) {
 // openPostgresForTest opens a pgstore on a schema of its own that is
 // dropped after the test, or skips without PASSKEYS_TEST_POSTGRES_DSN.
 func openPostgresForTest(t *testing.T) selfhosted.Store {
+	return openPostgresPoolsForTest(t, 1)[0]
+}
+
+// openPostgresPoolsForTest opens n pgstore pools on one schema of their
+// own, as n instances of an application would, dropped after the test, or
+// skips without PASSKEYS_TEST_POSTGRES_DSN.
+func openPostgresPoolsForTest(t *testing.T, n int) []*pgstore.Store {
 	dsn := os.Getenv("PASSKEYS_TEST_POSTGRES_DSN")
 	if dsn == "" {
 		t.Skip("set PASSKEYS_TEST_POSTGRES_DSN (e.g. postgres://root@127.0.0.1:5432/test?sslmode=disable) to run against PostgreSQL")
 	}
 	schema := "inflight_" + strings.ToLower(rand.Text())
-	s, err := pgstore.Open(t.Context(), dsn, pgstore.WithSchema(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		s.Close()
 		conn, err := pgx.Connect(context.Background(), dsn)
 		if err != nil {
 			t.Error(err)
@@ -173,5 +175,14 @@ func openPostgresForTest(t *testing.T) selfhosted.Store {
 			t.Error(err)
 		}
 	})
-	return s
+	pools := make([]*pgstore.Store, n)
+	for i := range pools {
+		s, err := pgstore.Open(t.Context(), dsn, pgstore.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		pools[i] = s
+	}
+	return pools
 }
