@@ -24,15 +24,24 @@ import (
 )
 
 // startServer runs the example in-process on a free port with args and
-// returns its base URL and its stderr.
+// returns its base URL and its stderr. Unless env or args name a database
+// file, it is one in a temporary directory, not ./passkeys.db in the
+// source tree.
 func startServer(t *testing.T, env map[string]string, args ...string) (string, *e2e.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &e2e.Buffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
+	db := filepath.Join(t.TempDir(), "passkeys.db")
+	getenv := func(k string) string {
+		if k == "PASSKEYS_DB" && env[k] == "" {
+			return db
+		}
+		return env[k]
+	}
 	go func() {
-		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, stderr, ready)
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), getenv, stderr, ready)
 	}()
 	select {
 	case addr := <-ready:
@@ -348,6 +357,49 @@ func TestExampleServerHeaders(t *testing.T) {
 				t.Errorf("Cross-Origin-Opener-Policy %q, Content-Security-Policy %q: want same-origin and the page's policy", coop, csp)
 			}
 		})
+	}
+}
+
+// TestExampleServerLogout: with the default flags (revocable store
+// sessions), POST /auth/logout answers 204 and the token is refused from
+// then on, by the example's own /api/me and by the handler, while the
+// user's other session stays.
+func TestExampleServerLogout(t *testing.T) {
+	base, stderr := startServer(t, nil)
+	c := client{t, base}
+	signIn := func() string {
+		t.Helper()
+		const email = "logout@example.com"
+		if st, body := c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": email}, ""); st != 200 {
+			t.Fatalf("request code: %d %v", st, body)
+		}
+		st, body := c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": email, "otp": lastCode(t, stderr, email)}, "")
+		token, _ := body["sessionToken"].(string)
+		if st != 200 || token == "" {
+			t.Fatalf("sign in: %d %v", st, body)
+		}
+		return token
+	}
+	token := signIn()
+	other := signIn()
+	if st, body := c.call("GET", "/api/me", nil, token); st != 200 || field(body, "user", "email") != "logout@example.com" {
+		t.Fatalf("/api/me before logout: %d %v", st, body)
+	}
+	if st, body := c.call("POST", "/auth/logout", map[string]any{}, token); st != 204 || body != nil {
+		t.Fatalf("logout: %d %v, want 204 without a body", st, body)
+	}
+	if st, body := c.call("GET", "/api/me", nil, token); st != 401 || body["code"] != "unauthorized" {
+		t.Errorf("/api/me after logout: %d %v, want 401 unauthorized", st, body)
+	}
+	if st, body := c.call("POST", "/auth/logout", map[string]any{}, token); st != 401 || body["code"] != "unauthorized" {
+		t.Errorf("logout again: %d %v, want 401 unauthorized", st, body)
+	}
+	if st, body := c.call("GET", "/api/me", nil, other); st != 200 {
+		t.Errorf("/api/me with the other session: %d %v", st, body)
+	}
+	st, body := c.call("GET", "/auth/sessions", nil, other)
+	if list, _ := body["sessions"].([]any); st != 200 || len(list) != 1 || field(list[0].(map[string]any), "current") != true {
+		t.Errorf("sessions after logout: %d %v", st, body)
 	}
 }
 
