@@ -146,8 +146,20 @@ func (h *Handler) getAccount(r *http.Request, _ http.ResponseWriter) (any, error
 	return res, nil
 }
 
-// deleteAccount deletes the account and then ends its sessions: all of
-// them with a SessionManager, the presented one with a SessionRevoker.
+// deleteAccount ends the account's sessions, deletes the account and then
+// ends its sessions once more.
+//
+// The sessions go first because a session system need not know whether
+// its user still exists (selfhosted.Sessions does not): deleting the
+// account and then failing to revoke would leave live sessions of a
+// deleted account that the user, whose own token may be gone already,
+// cannot end. In this order a failed revoke changes nothing, and a
+// failed delete leaves the user signed out with the account intact;
+// either way the client gets the error and, signed in again, retries.
+// The second round ends a session that a sign-in issued between the
+// first and the deletion; when it fails the account is gone anyway and
+// the caller's session ended, so the answer is 204 and the failure is
+// logged at ERROR.
 func (h *Handler) deleteAccount(r *http.Request, _ http.ResponseWriter) (any, error) {
 	a, err := h.accountBackend()
 	if err != nil {
@@ -157,11 +169,15 @@ func (h *Handler) deleteAccount(r *http.Request, _ http.ResponseWriter) (any, er
 		return nil, err
 	}
 	u, _ := UserFromContext(r.Context())
+	if err := h.endSessions(r, u); err != nil {
+		return nil, err
+	}
 	if err := a.DeleteAccount(r.Context(), u); err != nil {
 		return nil, err
 	}
 	if err := h.endSessions(r, u); err != nil {
-		return nil, err
+		h.opts.Logger.ErrorContext(r.Context(), "passkeys: account deleted, but ending the sessions of its last moments failed",
+			"method", r.Method, "path", fullPath(r), "cause", redactSecrets(err.Error()))
 	}
 	return nil, nil
 }
