@@ -106,18 +106,31 @@ func authenticate(r *http.Request, v SessionVerifier) (Session, string, error) {
 
 // sessionError maps a verifier's error: one wrapping ErrUnauthorized
 // refuses the token (401); any other is the session system's own failure
-// and becomes 503 unavailable, keeping the error as its cause.
+// and becomes 503 unavailable. Whatever the answer, the verifier's whole
+// error is kept as its cause, for the log.
 func sessionError(err error) error {
+	var e *Error
+	found := errors.As(err, &e)
 	if errors.Is(err, ErrUnauthorized) {
-		var e *Error
-		if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
-			return asError(err)
+		if found && e.Status == http.StatusUnauthorized {
+			return withChain(e, err)
 		}
 		return ErrUnauthorized.With("The session token is invalid.", err)
 	}
-	var e *Error
-	if errors.As(err, &e) && e.Status >= 500 {
-		return asError(err)
+	if found && e.Status >= 500 {
+		return withChain(e, err)
 	}
 	return ErrUnavailable.With("", fmt.Errorf("session verifier: %w", err))
+}
+
+// withChain is e, found in err's chain, with all of err as its cause
+// when err wraps e: the wrapping adds what the verifier knew (the store,
+// the query), which the log must not lose.
+func withChain(e *Error, err error) *Error {
+	if e == err {
+		return e
+	}
+	c := *e
+	c.Err = err
+	return &c
 }
