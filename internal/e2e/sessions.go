@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,10 @@ var sessionTests = []struct {
 	{"DeleteAccount", testDeleteAccount},
 	{"ChangeEmail", testChangeEmail},
 	{"ChangeEmailToTakenAddress", testChangeEmailTaken},
+	{"ChangeEmailRefusals", testChangeEmailRefusals},
+	{"ConcurrentRevocations", testConcurrentRevocations},
+	{"ConcurrentEmailChanges", testConcurrentEmailChanges},
+	{"StoreSessionsExpire", testStoreSessionsExpire},
 	{"ReauthenticationGate", testReauthGate},
 	{"DemoJWTSessions", testDemoJWTSessions},
 }
@@ -113,6 +118,23 @@ func testLogout(t *testing.T, setup Setup) {
 		t.Errorf("204 with a body: %s", r.raw)
 	}
 	s.me("after logout", a.token, 401)
+	// Every route that needs a session refuses the token, and does nothing.
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/auth/passkey/append/start"},
+		{"POST", "/auth/passkey/append/finish"},
+		{"DELETE", "/auth/passkeys/x"},
+		{"GET", "/auth/sessions"},
+		{"DELETE", "/auth/sessions/x"},
+		{"GET", "/auth/account"},
+		{"DELETE", "/auth/account"},
+		{"POST", "/auth/account/email"},
+	} {
+		var body any
+		if c.method == "POST" {
+			body = map[string]any{}
+		}
+		expect(t, c.method+" "+c.path+" after logout", s.do(c.method, c.path, body, a.token), 401, "unauthorized")
+	}
 	check(t, "logout again", s.c.Logout(ctx, a.token), 401, "unauthorized")
 	check(t, "logout without a session", s.c.Logout(ctx, ""), 401, "unauthorized")
 	check(t, "logout with a made-up token", s.c.Logout(ctx, "pks_"+strings.Repeat("A", 43)), 401, "unauthorized")
@@ -575,4 +597,164 @@ func testDemoJWTSessions(t *testing.T, setup Setup) {
 	}
 	check(t, "delete account", s.c.DeleteAccount(ctx, a.token), 204, "")
 	s.me("the deleted account's JWT", a.token, 401)
+}
+
+func testChangeEmailRefusals(t *testing.T, setup Setup) {
+	s := newStoreServer(t, setup, func(o *passkeys.Options) { o.EmailLimit = passkeys.Rate{Events: 3, Per: time.Minute} })
+	ctx := t.Context()
+	a := s.signUp("refusals-a@example.com")
+	b := s.signUp("refusals-b@example.com")
+	unchanged := func(what string, acc *account) {
+		t.Helper()
+		r := s.do(http.MethodGet, "/api/me", nil, acc.token)
+		expect(t, what, r, 200, "")
+		if r.str("user", "id") != acc.id || r.str("user", "email") != acc.email {
+			t.Errorf("%s: %s, want %s %s", what, r.raw, acc.id, acc.email)
+		}
+	}
+
+	// One's own address: the answer of any other, and no code.
+	sent := len(s.env.Mailbox.Codes(a.email))
+	own, err := s.c.RequestEmailChange(ctx, a.token, a.email)
+	check(t, "change to one's own address", err, 200, "")
+	if own.ExpiresIn != 10*time.Minute || len(s.env.Mailbox.Codes(a.email)) != sent {
+		t.Errorf("change to one's own address: %+v, %d codes sent", own, len(s.env.Mailbox.Codes(a.email))-sent)
+	}
+
+	// A's change code is A's: B cannot use it, nor can signUpOrLogin.
+	_, err = s.c.RequestEmailChange(ctx, a.token, "refusals-new@example.com")
+	check(t, "A requests a change", err, 200, "")
+	code := s.lastCode("refusals-new@example.com")
+	_, err = s.c.SubmitEmailChange(ctx, b.token, "refusals-new@example.com", code)
+	check(t, "B submits A's change code", err, 401, "otp_invalid")
+	unchanged("B after submitting A's code", b)
+	_, err = s.c.SubmitCode(ctx, "refusals-new@example.com", code)
+	check(t, "the change code at signUpOrLogin", err, 401, "otp_invalid")
+
+	// The address is taken between the two phases: the code no longer
+	// moves A there, and the new owner keeps it.
+	late := s.signUp("refusals-new@example.com")
+	_, err = s.c.SubmitEmailChange(ctx, a.token, "refusals-new@example.com", code)
+	check(t, "the code after the address was taken", err, 401, "otp_invalid")
+	unchanged("A after the late submit", a)
+	unchanged("the address's new owner", late)
+
+	// A sign-up code is not a change code.
+	s.env.Clock.Advance(time.Minute)
+	check(t, "a sign-up code for a free address", s.requestCode("refusals-free@example.com"), 200, "")
+	signUpCode := s.lastCode("refusals-free@example.com")
+	_, err = s.c.SubmitEmailChange(ctx, a.token, "refusals-free@example.com", signUpCode)
+	check(t, "a sign-up code at account/email", err, 401, "otp_invalid")
+	unchanged("A after submitting a sign-up code", a)
+
+	// Five wrong codes end a change code.
+	_, err = s.c.RequestEmailChange(ctx, b.token, "refusals-guess@example.com")
+	check(t, "B requests a change", err, 200, "")
+	guessed := s.lastCode("refusals-guess@example.com")
+	for range 5 {
+		_, err = s.c.SubmitEmailChange(ctx, b.token, "refusals-guess@example.com", wrongCode(guessed))
+		check(t, "wrong code", err, 401, "otp_invalid")
+	}
+	_, err = s.c.SubmitEmailChange(ctx, b.token, "refusals-guess@example.com", guessed)
+	check(t, "the right code after five wrong ones", err, 401, "otp_invalid")
+	unchanged("B after the guesses", b)
+
+	// Requests for one address count against its per-email limit, with
+	// the sign-up requests for it.
+	const busy = "refusals-busy@example.com"
+	s.env.Clock.Advance(time.Minute)
+	check(t, "sign-up code", s.requestCode(busy), 200, "")
+	for i := range 2 {
+		_, err = s.c.RequestEmailChange(ctx, a.token, busy)
+		check(t, "change request "+string(rune('1'+i)), err, 200, "")
+	}
+	_, err = s.c.RequestEmailChange(ctx, a.token, busy)
+	check(t, "over the per-email limit", err, 429, "too_many_attempts")
+	if retryAfter(err) == "" {
+		t.Error("429 without Retry-After")
+	}
+	unchanged("A after the refusals", a)
+}
+
+func testConcurrentRevocations(t *testing.T, setup Setup) {
+	s := newStoreServer(t, setup, nil)
+	a := s.signUp("race-revoke@example.com")
+	victim := s.signUp(a.email).token
+	id := current(t, s.sessions(victim)).ID
+	var wg sync.WaitGroup
+	statuses := make([]int, 10)
+	for i := range statuses {
+		wg.Go(func() { statuses[i] = status(s.c.RevokeSession(t.Context(), a.token, id)) })
+	}
+	wg.Wait()
+	slices.Sort(statuses)
+	// status reports the 204 of a success as 200.
+	if want := []int{200, 404, 404, 404, 404, 404, 404, 404, 404, 404}; !slices.Equal(statuses, want) {
+		t.Errorf("concurrent revocations of one session: %v, want one success and nine 404s", statuses)
+	}
+	s.me("the revoked session", victim, 401)
+	s.me("the revoking session", a.token, 200)
+}
+
+func testConcurrentEmailChanges(t *testing.T, setup Setup) {
+	s := newStoreServer(t, setup, nil)
+	a := s.signUp("race-move@example.com")
+	const to = "race-moved@example.com"
+	_, err := s.c.RequestEmailChange(t.Context(), a.token, to)
+	check(t, "request the change", err, 200, "")
+	code := s.lastCode(to)
+	var wg sync.WaitGroup
+	// Five, so that with the login below they stay within the ten checks
+	// an address gets an hour.
+	results := make([]error, 5)
+	tokens := make([]string, 5)
+	for i := range results {
+		wg.Go(func() {
+			sess, err := s.c.SubmitEmailChange(t.Context(), a.token, to, code)
+			results[i], tokens[i] = err, sess.Token
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range results {
+		switch status(err) {
+		case 200:
+			ok++
+			r := s.do(http.MethodGet, "/api/me", nil, tokens[i])
+			expect(t, "the winner's session", r, 200, "")
+			if r.str("user", "email") != to || r.str("user", "id") != a.id {
+				t.Errorf("the winner's session: %s", r.raw)
+			}
+		case 401:
+			// The code was used, or the session ended by the winner.
+		default:
+			t.Errorf("concurrent submit: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of 5 concurrent submits of one code succeeded, want exactly 1", ok)
+	}
+	if byCode, err := s.c.SignUpOrLogin(t.Context(), to); err != nil || byCode.User.ID != a.id {
+		t.Errorf("code login with the new address: %+v, %v", byCode, err)
+	}
+}
+
+// testStoreSessionsExpire: a session unused for the idle timeout (7 days)
+// is refused, and one in use ends at its absolute lifetime (30 days).
+func testStoreSessionsExpire(t *testing.T, setup Setup) {
+	s := newStoreServer(t, setup, nil)
+	idle := s.signUp("idle@example.com")
+	busy := s.signUp("busy@example.com")
+	for range 4 {
+		s.env.Clock.Advance(6 * 24 * time.Hour)
+		s.me("a session in use", busy.token, 200)
+	}
+	s.me("a session unused for 24 days", idle.token, 401)
+	s.env.Clock.Advance(6*24*time.Hour - time.Minute)
+	s.me("a session in use at 30 days less a minute", busy.token, 200)
+	s.env.Clock.Advance(time.Minute + time.Second)
+	s.me("a session in use past 30 days", busy.token, 401)
+	if _, err := s.c.Sessions(t.Context(), busy.token); status(err) != 401 {
+		t.Errorf("sessions with the expired token: %v", err)
+	}
 }
