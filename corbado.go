@@ -347,7 +347,8 @@ func (c *Corbado) StartMediation(ctx context.Context, cl Client) (LoginStart, er
 
 // FinishMediation implements [Backend]. The user is the one Corbado
 // reports, and gets a session only when Corbado lists them as active; the
-// email is the username the passkey was appended with.
+// email is the user's email identifier as it is now (see
+// [Corbado.LookupUser]), not the username the passkey was appended with.
 func (c *Corbado) FinishMediation(ctx context.Context, response json.RawMessage, cl Client) (User, error) {
 	st, err := c.takeCeremony(ctx, response, kindMediation)
 	if err != nil {
@@ -366,10 +367,11 @@ func (c *Corbado) FinishMediation(ctx context.Context, response json.RawMessage,
 	if rsp.PasskeyData.UserID == "" || rsp.PasskeyData.Username == "" {
 		return User{}, ErrUpstream.With("", errors.New("corbado mediation finish names no user"))
 	}
-	if err := c.activeUser(ctx, rsp.PasskeyData.UserID); err != nil {
-		return User{}, err
-	}
-	return User{ID: rsp.PasskeyData.UserID, Email: corbadoEmail(rsp.PasskeyData.Username)}, nil
+	// passkeyData.username is the name the passkey was made with, which
+	// an email change since then does not update; the user's email is
+	// their email identifier now, read with the status check in one
+	// round trip.
+	return c.LookupUser(ctx, rsp.PasskeyData.UserID)
 }
 
 // ListPasskeys implements [Backend].
