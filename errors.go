@@ -290,6 +290,7 @@ func (ew *errorWriter) writeAt(w http.ResponseWriter, r *http.Request, err error
 		return
 	}
 	e := asError(err)
+	answered(r, e.Code)
 	cause := ""
 	if e.Err != nil {
 		cause = redactSecrets(e.Err.Error())

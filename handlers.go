@@ -18,6 +18,7 @@ func (h *Handler) api(fn func(*http.Request, http.ResponseWriter) (any, error)) 
 		v, err := fn(r, w)
 		switch {
 		case err != nil:
+			h.failed(r, err)
 			h.errors.write(w, r, err)
 		case v == nil:
 			w.Header().Set("Cache-Control", "no-store")
@@ -32,6 +33,7 @@ func (h *Handler) api(fn func(*http.Request, http.ResponseWriter) (any, error)) 
 // that needs a session (see onSessionRoute).
 func (h *Handler) session(fn func(*http.Request, http.ResponseWriter) (any, error)) http.Handler {
 	return h.errors.guard(h.opts.SessionVerifier, h.api(func(r *http.Request, w http.ResponseWriter) (any, error) {
+		h.authenticated(r)
 		v, err := fn(r, w)
 		return v, onSessionRoute(err)
 	}), slog.LevelInfo)
@@ -65,6 +67,7 @@ func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, er
 	if err != nil {
 		return nil, err
 	}
+	h.about(r, email)
 	if req.OTP != nil && !isOTP(*req.OTP) {
 		return nil, ErrInvalidRequest.With("otp must be the 6 digits from the email.", nil)
 	}
@@ -80,6 +83,7 @@ func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, er
 		if err != nil {
 			return nil, err
 		}
+		h.emit(r, Event{Kind: EventCodeSent, Reason: "sign_in"})
 		return otpSentResponse{OTPSent: true, ExpiresInSeconds: int64(res.ExpiresIn.Seconds())}, nil
 	}
 	if err := h.limit(r, "otpcheck:"+email, h.opts.OTPCheckLimit); err != nil {
@@ -89,6 +93,7 @@ func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, er
 	if err != nil {
 		return nil, err
 	}
+	h.signedIn(r, u, MethodOTP, created)
 	return h.issue(r, u, MethodOTP, &created)
 }
 
@@ -101,6 +106,7 @@ func (h *Handler) issue(r *http.Request, u User, m Method, created *bool) (any, 
 	if err != nil {
 		return nil, fmt.Errorf("issuing session: %w", err)
 	}
+	h.emit(r, Event{Kind: EventSessionCreated, User: u, Method: m, NewUser: created != nil && *created})
 	return sessionResponse{SessionToken: token, User: u, NewUser: created}, nil
 }
 
@@ -150,6 +156,7 @@ func (h *Handler) appendFinish(r *http.Request, w http.ResponseWriter) (any, err
 	if err != nil {
 		return nil, err
 	}
+	h.emit(r, Event{Kind: EventPasskeyAdded, PasskeyID: p.ID, PasskeyName: p.Name})
 	return struct {
 		Passkey Passkey `json:"passkey"`
 	}{p}, nil
@@ -174,6 +181,7 @@ func (h *Handler) loginStart(r *http.Request, w http.ResponseWriter) (any, error
 	if err != nil {
 		return nil, err
 	}
+	h.about(r, email)
 	c := h.client(r)
 	c.Capabilities = req.ClientCapabilities
 	if err := h.limit(r, "start:"+ipKey(c.RemoteAddr), h.opts.StartLimit); err != nil {
@@ -232,6 +240,7 @@ func (h *Handler) finishLogin(r *http.Request, w http.ResponseWriter, m Method, 
 	if err != nil {
 		return nil, err
 	}
+	h.signedIn(r, u, m, false)
 	return h.issue(r, u, m, nil)
 }
 
@@ -258,7 +267,11 @@ func (h *Handler) deletePasskey(r *http.Request, _ http.ResponseWriter) (any, er
 		return nil, err
 	}
 	u, _ := UserFromContext(r.Context())
-	return nil, h.opts.Backend.DeletePasskey(r.Context(), u, id)
+	if err := h.opts.Backend.DeletePasskey(r.Context(), u, id); err != nil {
+		return nil, err
+	}
+	h.emit(r, Event{Kind: EventPasskeyRemoved, PasskeyID: id})
+	return nil, nil
 }
 
 // limit takes one event from key's bucket.
@@ -268,6 +281,7 @@ func (h *Handler) limit(r *http.Request, key string, rate Rate) error {
 		return fmt.Errorf("rate limiter: %w", err)
 	}
 	if !ok {
+		h.emit(r, Event{Kind: EventRateLimited, Reason: limitClass(key)})
 		e := ErrTooManyAttempts.With("Too many requests; try again later.", nil)
 		e.RetryAfter = wait
 		return e

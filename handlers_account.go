@@ -53,6 +53,7 @@ func (h *Handler) logout(r *http.Request, _ http.ResponseWriter) (any, error) {
 		if err := rv.RevokeSession(r.Context(), tokenFromContext(r.Context())); err != nil {
 			return nil, fmt.Errorf("revoking the session: %w", err)
 		}
+		h.emit(r, Event{Kind: EventSessionRevoked, SessionID: sessionID(r), Reason: "logout"})
 	}
 	return nil, nil
 }
@@ -114,6 +115,7 @@ func (h *Handler) deleteSession(r *http.Request, _ http.ResponseWriter) (any, er
 	if err != nil {
 		return nil, fmt.Errorf("revoking a session: %w", err)
 	}
+	h.emit(r, Event{Kind: EventSessionRevoked, SessionID: id, Reason: "revoked"})
 	return nil, nil
 }
 
@@ -179,6 +181,7 @@ func (h *Handler) deleteAccount(r *http.Request, _ http.ResponseWriter) (any, er
 		h.opts.Logger.ErrorContext(r.Context(), "passkeys: account deleted, but ending the sessions of its last moments failed",
 			"method", r.Method, "path", fullPath(r), "cause", redactSecrets(err.Error()))
 	}
+	h.emit(r, Event{Kind: EventAccountDeleted})
 	return nil, nil
 }
 
@@ -218,6 +221,7 @@ func (h *Handler) changeEmail(r *http.Request, w http.ResponseWriter) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	h.about(r, email)
 	if req.OTP != nil && !isOTP(*req.OTP) {
 		return nil, ErrInvalidRequest.With("otp must be the 6 digits from the email.", nil)
 	}
@@ -237,6 +241,7 @@ func (h *Handler) changeEmail(r *http.Request, w http.ResponseWriter) (any, erro
 		if err != nil {
 			return nil, err
 		}
+		h.emit(r, Event{Kind: EventCodeSent, Reason: "email_change"})
 		return otpSentResponse{OTPSent: true, ExpiresInSeconds: int64(res.ExpiresIn.Seconds())}, nil
 	}
 	if err := h.limit(r, "otpcheck:"+email, h.opts.OTPCheckLimit); err != nil {
@@ -246,6 +251,7 @@ func (h *Handler) changeEmail(r *http.Request, w http.ResponseWriter) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	h.emit(r, Event{Kind: EventEmailChanged, User: nu, Email: nu.Email, OldEmail: u.Email})
 	if err := h.endSessions(r, u); err != nil {
 		return nil, err
 	}

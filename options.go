@@ -85,6 +85,20 @@ type Options struct {
 	// negative value switches the check off.
 	ReauthenticationAge time.Duration
 
+	// Events receives an [Event] for every sign-up, login, code sent or
+	// failed, passkey added or removed, session created or revoked,
+	// account deleted, email changed, rate limit hit, failed passkey
+	// verification and answered request. A request only queues its
+	// events (about a microsecond each); one goroutine of the handler
+	// hands them to Events in order, so a slow, blocking or panicking sink
+	// never delays or breaks a response. A panic is recovered and logged
+	// at ERROR. Combine sinks with [MultiSink]. Default nil: no events.
+	Events EventSink
+	// EventQueue bounds how many events wait for Events; when it is full,
+	// new events are dropped, counted by [Handler.DroppedEvents] and
+	// logged at ERROR. Default [DefaultEventQueue].
+	EventQueue int
+
 	// Logger receives one line per failed request with its internal cause,
 	// never a code, token or secret. Default slog.Default().
 	Logger *slog.Logger
@@ -125,6 +139,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	switch {
+	case o.EventQueue == 0:
+		o.EventQueue = DefaultEventQueue
+	case o.EventQueue < 0:
+		return o, errors.New("passkeys: Options.EventQueue must not be negative")
 	}
 	if o.SessionIssuer == nil {
 		lookup, _ := o.Backend.(UserLookup)

@@ -13,6 +13,7 @@ import (
 type Handler struct {
 	opts   Options
 	errors *errorWriter
+	events *dispatcher                        // nil without Options.Events
 	routes map[string]map[string]http.Handler // path -> method -> handler
 }
 
@@ -26,6 +27,7 @@ func New(opts Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{opts: o, errors: &errorWriter{logger: o.Logger, clock: o.Clock}}
+	h.events = newDispatcher(o.Events, o.EventQueue, o.Logger)
 	h.routes = map[string]map[string]http.Handler{
 		"/signUpOrLogin":            {http.MethodPost: h.api(h.signUpOrLogin)},
 		"/passkey/append/start":     {http.MethodPost: h.session(h.appendStart)},
@@ -50,6 +52,8 @@ func New(opts Options) (*Handler, error) {
 // X-Content-Type-Options: nosniff.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w, r, done := h.track(w, r)
+	defer done()
 	h.errors.flush(r.Context())
 	defer func() {
 		if v := recover(); v != nil {
