@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -53,6 +55,7 @@ type browserDemo struct {
 	ctx    context.Context
 	url    string
 	log    *e2e.Buffer
+	clock  *offsetClock
 	auth   webauthn.AuthenticatorID
 	shots  string
 	nshots int
@@ -68,8 +71,15 @@ type browserDemo struct {
 // browser features away.
 func startBrowserDemo(t *testing.T, width int64, script string) *browserDemo {
 	t.Helper()
+	return startBrowserDemoWith(t, width, script)
+}
+
+// startBrowserDemoWith is startBrowserDemo with more flags for the server.
+func startBrowserDemoWith(t *testing.T, width int64, script string, serverArgs ...string) *browserDemo {
+	t.Helper()
 	chromium := chromiumPath(t)
-	url, log := startBrowserServer(t)
+	clock := &offsetClock{}
+	url, log := startBrowserServer(t, clock, serverArgs...)
 
 	parent, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	t.Cleanup(cancel)
@@ -88,7 +98,7 @@ func startBrowserDemo(t *testing.T, width int64, script string) *browserDemo {
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancelTab)
 
-	d := &browserDemo{t: t, ctx: ctx, url: url, log: log, shots: browserScreenshotDir(t)}
+	d := &browserDemo{t: t, ctx: ctx, url: url, log: log, clock: clock, shots: browserScreenshotDir(t)}
 	d.do("start Chromium", chromedp.EmulateViewport(width, 900))
 	if err := chromedp.Listen(ctx, d.record); err != nil {
 		t.Fatal(err)
@@ -180,9 +190,30 @@ func (d *browserDemo) presence(on bool) {
 	}
 }
 
+// offsetClock is the server's clock in the browser tests: the real time
+// plus an offset that a test moves on instead of waiting.
+type offsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// advance moves the server's clock on by d.
+func (d *browserDemo) advance(by time.Duration) {
+	d.clock.mu.Lock()
+	defer d.clock.mu.Unlock()
+	d.clock.offset += by
+}
+
 // startBrowserServer runs the example server in this process with a fresh
-// database and returns its origin and its log.
-func startBrowserServer(t *testing.T) (string, *e2e.Buffer) {
+// database, on clock, with more flags args, and returns its origin and its
+// log.
+func startBrowserServer(t *testing.T, clock *offsetClock, args ...string) (string, *e2e.Buffer) {
 	t.Helper()
 	// The origin names the port before the server listens, so take a port
 	// that was free a moment ago.
@@ -195,13 +226,17 @@ func startBrowserServer(t *testing.T) (string, *e2e.Buffer) {
 
 	origin := fmt.Sprintf("http://localhost:%d", port)
 	log := &e2e.Buffer{}
-	args := []string{
+	args = append([]string{
 		"-addr", fmt.Sprintf("127.0.0.1:%d", port),
 		"-db", filepath.Join(t.TempDir(), "passkeys.db"),
 		"-origin", origin,
 		"-rp-id", "localhost",
 		"-jwt-secret", "browser-test-jwt-secret-0123456789abcdef",
-	}
+	}, args...)
+	// run reads the clock once, as it starts; it is put back after the
+	// server has stopped (cleanups run last registered first).
+	now = clock.Now
+	t.Cleanup(func() { now = time.Now })
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -381,24 +416,63 @@ func (d *browserDemo) token() string {
 // get calls the server directly with token and decodes the JSON answer.
 func (d *browserDemo) get(path, token string, v any) int {
 	d.t.Helper()
-	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, d.url+path, nil)
+	return d.call(http.MethodGet, path, token, "", nil, v)
+}
+
+// call sends a request to the server directly, with token and userAgent
+// when they are not empty and body as JSON when it is not nil, and decodes
+// a 200 answer into v.
+func (d *browserDemo) call(method, path, token, userAgent string, body, v any) int {
+	d.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(d.ctx, method, d.url+path, r)
 	if err != nil {
 		d.t.Fatal(err)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if userAgent != "" {
+		req.Header.Set("User-Agent", userAgent)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		d.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	if res.StatusCode == http.StatusOK {
+	if res.StatusCode == http.StatusOK && v != nil {
 		if err := json.NewDecoder(res.Body).Decode(v); err != nil {
-			d.t.Fatalf("GET %s: %v", path, err)
+			d.t.Fatalf("%s %s: %v", method, path, err)
 		}
 	}
 	return res.StatusCode
+}
+
+// signInOverHTTP signs email in with a one-time code without the page, as
+// another device whose browser says userAgent, and returns the session
+// token.
+func (d *browserDemo) signInOverHTTP(email, userAgent string) string {
+	d.t.Helper()
+	if code := d.call(http.MethodPost, "/auth/signUpOrLogin", "", userAgent, map[string]string{"email": email}, nil); code != http.StatusOK {
+		d.t.Fatalf("POST /auth/signUpOrLogin {email}: status %d", code)
+	}
+	var res struct {
+		SessionToken string `json:"sessionToken"`
+	}
+	if code := d.call(http.MethodPost, "/auth/signUpOrLogin", "", userAgent, map[string]string{"email": email, "otp": d.otp(email)}, &res); code != http.StatusOK || res.SessionToken == "" {
+		d.t.Fatalf("POST /auth/signUpOrLogin {email, otp}: status %d, token %q", code, res.SessionToken)
+	}
+	return res.SessionToken
 }
 
 // browserPasskey is one entry of GET /auth/passkeys.
@@ -449,4 +523,21 @@ func (d *browserDemo) attr(sel, name string) string {
 		d.t.Fatal(err)
 	}
 	return v
+}
+
+// count is how many elements match the CSS selector.
+func (d *browserDemo) count(sel string) int {
+	d.t.Helper()
+	n, err := chromedp.Run(d.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return n
+}
+
+// waitLoaded waits until the signed-in view has loaded the account: the
+// account section is no longer aria-busy.
+func (d *browserDemo) waitLoaded() {
+	d.t.Helper()
+	d.do("account loaded", d.waitJS(`!document.getElementById("account").hidden && !document.getElementById("account").hasAttribute("aria-busy")`))
 }

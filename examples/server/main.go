@@ -45,6 +45,10 @@ func main() {
 	}
 }
 
+// now is the example's clock, shared by the handler, the engine and the
+// sessions. Tests replace it before run to move time on instead of waiting.
+var now = time.Now
+
 type config struct {
 	addr      string
 	db        string
@@ -163,6 +167,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Store:     store,
 		OTPSender: &passkeys.DevelopmentOTPSender{W: stderr},
 		OTPKey:    derive(secret, "passkeys otp key"),
+		Clock:     now,
 	})
 	if err != nil {
 		return err
@@ -175,13 +180,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if backend == nil {
 		backend, name = engine, "self-hosted"
 	}
-	opts := passkeys.Options{Backend: backend, JWTKey: secret, Logger: logger, Limiter: limiter, MaxBodyBytes: c.limits.maxBodyBytes}
+	opts := passkeys.Options{Backend: backend, JWTKey: secret, Logger: logger, Limiter: limiter, MaxBodyBytes: c.limits.maxBodyBytes, Clock: now}
 	if c.sessions == "store" {
 		ss, ok := store.(selfhosted.SessionStore)
 		if !ok {
 			return errors.New("-sessions store: the store keeps no sessions; use -sessions jwt")
 		}
-		sessions, err := selfhosted.NewSessions(ss, selfhosted.SessionsConfig{})
+		sessions, err := selfhosted.NewSessions(ss, selfhosted.SessionsConfig{Clock: now})
 		if err != nil {
 			return err
 		}

@@ -33,12 +33,31 @@ const ui = {
   passkeyEmpty: $('passkey-empty'),
   passkeyList: $('passkey-list'),
   signOut: $('sign-out'),
+  reauth: $('reauth'),
+  reauthMsg: $('reauth-msg'),
+  reauthPasskey: $('reauth-passkey'),
+  reauthSendCode: $('reauth-send-code'),
+  reauthCancel: $('reauth-cancel'),
+  reauthOtpForm: $('reauth-otp-form'),
+  reauthEmail: $('reauth-email'),
+  reauthOtp: $('reauth-otp'),
+  reauthOtpMsg: $('reauth-otp-msg'),
+  reauthVerify: $('reauth-verify'),
+  devices: $('devices'),
+  devicesMsg: $('devices-msg'),
+  sessionList: $('session-list'),
+  deleteActions: $('delete-actions'),
+  deleteAccount: $('delete-account'),
+  deleteMsg: $('delete-msg'),
 };
 
 // Passkeys need the WebAuthn API; without it the page offers codes only.
 const webauthn = typeof window.PublicKeyCredential === 'function' && !!navigator.credentials;
 let conditionalAvailable = false;
 let pendingEmail = '';
+let me = null; // the signed-in user, {id, email}, from /api/me
+let passkeyIDs = []; // credential IDs of the signed-in user's passkeys
+let rpID = ''; // the relying party ID, learned from the server's options
 
 // ---- HTTP ----------------------------------------------------------------
 
@@ -54,10 +73,10 @@ class ApiError extends Error {
 
 // api sends a JSON request with the session token, if any, and returns the
 // decoded answer (null for 204). Failures throw an ApiError built from the
-// problem+json body and the Retry-After header.
-async function api(method, path, body) {
+// problem+json body and the Retry-After header. token, when given, is sent
+// instead of the kept one ('' sends none).
+async function api(method, path, body, token = sessionStorage.getItem(TOKEN_KEY)) {
   const headers = { Accept: 'application/json' };
-  const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = 'Bearer ' + token;
   const init = { method, headers };
   if (body !== undefined) {
@@ -140,7 +159,7 @@ function credentialJSON(cred) {
 
 // ---- Messages ------------------------------------------------------------
 
-const fieldOf = new Map([[ui.emailMsg, ui.email], [ui.otpMsg, ui.otp]]);
+const fieldOf = new Map([[ui.emailMsg, ui.email], [ui.otpMsg, ui.otp], [ui.reauthOtpMsg, ui.reauthOtp]]);
 
 // say shows text next to the field it concerns; kind is error, warn, ok or
 // info. Only errors mark the field invalid.
@@ -252,6 +271,7 @@ async function runConditional(signal) {
   try {
     const start = await api('POST', '/auth/passkey/mediation/start', {});
     if (signal.aborted || !start.loginAllow) return;
+    learnRP(start.assertionOptions.publicKey.rpId);
     const request = navigator.credentials.get({
       mediation: 'conditional',
       publicKey: requestOptions(start.assertionOptions.publicKey),
@@ -350,6 +370,7 @@ ui.passkeyLogin.addEventListener('click', () => busy(ui.passkeyLogin, async () =
       await sendCode(email, `There is no passkey for ${email} yet, so we sent a code to your email instead.`);
       return;
     }
+    learnRP(start.assertionOptions.publicKey.rpId);
     const cred = await navigator.credentials.get({ publicKey: requestOptions(start.assertionOptions.publicKey) });
     const session = await api('POST', '/auth/passkey/login/finish', { assertionResponse: credentialJSON(cred) });
     await signedIn(session, 'Signed in with your passkey.');
@@ -407,7 +428,18 @@ async function signedIn(session, note) {
   await showAccount(note);
 }
 
+// showAccount shows the signed-in view with note and loads the account
+// into it; the view is aria-busy until it has.
 async function showAccount(note) {
+  ui.account.setAttribute('aria-busy', 'true');
+  try {
+    await loadAccount(note);
+  } finally {
+    ui.account.removeAttribute('aria-busy');
+  }
+}
+
+async function loadAccount(note) {
   await stopConditional();
   ui.signin.hidden = true;
   ui.account.hidden = false;
@@ -416,12 +448,17 @@ async function showAccount(note) {
   say(ui.otpMsg, '');
   say(ui.accountMsg, note, 'ok');
   say(ui.passkeyMsg, '');
+  say(ui.devicesMsg, '');
+  say(ui.deleteMsg, '');
+  hideReauth();
+  idleDelete();
   try {
-    const me = await api('GET', '/api/me');
-    ui.meEmail.textContent = me.user.email;
-    ui.meId.textContent = me.user.id;
+    ({ user: me } = await api('GET', '/api/me'));
+    ui.meEmail.textContent = me.email;
+    ui.meId.textContent = me.id;
     document.title = 'Your account · Passkey Ready demo';
     await loadPasskeys();
+    await loadSessions();
   } catch (err) {
     accountError(err, ui.accountMsg);
   }
@@ -436,22 +473,43 @@ function accountError(err, target) {
   sayFailure(target, err, 'create');
 }
 
+// signOut forgets the session on this page and shows the sign-in step
+// with note. It does not tell the server: see the sign-out button.
 function signOut(note, kind = 'info') {
   sessionStorage.removeItem(TOKEN_KEY);
+  me = null;
+  passkeyIDs = [];
+  hideReauth();
+  idleDelete();
   ui.account.hidden = true;
   ui.signin.hidden = false;
   ui.meEmail.textContent = '';
   ui.meId.textContent = '';
   ui.passkeyList.replaceChildren();
+  ui.sessionList.replaceChildren();
+  ui.devices.hidden = true;
   document.title = 'Sign in · Passkey Ready demo';
   showEmailStep();
   say(ui.emailMsg, note, kind);
 }
 
-ui.signOut.addEventListener('click', () => {
-  signOut('You are signed out.');
+// Signing out ends the session on the server (POST logout), so that its
+// token is refused from then on, and then forgets it here. Should the
+// server not answer, the page forgets the token all the same and says so.
+ui.signOut.addEventListener('click', () => busy(ui.signOut, async () => {
+  let note = 'You are signed out.';
+  let kind = 'info';
+  try {
+    await api('POST', '/auth/logout', {});
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) {
+      note = `You are signed out on this device, but the server could not end the session: ${problem(err)}`;
+      kind = 'warn';
+    }
+  }
+  signOut(note, kind);
   ui.email.focus();
-});
+}));
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
@@ -463,6 +521,7 @@ function node(tag, props = {}, ...children) {
 
 async function loadPasskeys() {
   const { passkeys } = await api('GET', '/auth/passkeys');
+  passkeyIDs = passkeys.map((p) => p.id);
   ui.passkeyList.replaceChildren(...passkeys.map(passkeyItem));
   ui.passkeyEmpty.hidden = passkeys.length > 0;
 }
@@ -504,14 +563,13 @@ function passkeyItem(p) {
 
 async function deletePasskey(p) {
   say(ui.accountMsg, '');
-  try {
+  say(ui.passkeyMsg, '');
+  await recently(`delete the passkey ${p.name}`, ui.passkeyList, ui.passkeyMsg, async () => {
     await api('DELETE', `/auth/passkeys/${encodeURIComponent(p.id)}`);
     await loadPasskeys();
     say(ui.passkeyMsg, 'Passkey deleted. Your device may still offer it; you can remove it in your password manager.', 'ok');
     ui.addPasskey.focus();
-  } catch (err) {
-    accountError(err, ui.passkeyMsg);
-  }
+  });
 }
 
 ui.addPasskey.addEventListener('click', () => busy(ui.addPasskey, async () => {
@@ -524,6 +582,7 @@ ui.addPasskey.addEventListener('click', () => busy(ui.addPasskey, async () => {
       say(ui.passkeyMsg, 'Adding a passkey is not available for this account right now.', 'info');
       return;
     }
+    learnRP(start.attestationOptions.publicKey.rp?.id);
     const cred = await navigator.credentials.create({ publicKey: creationOptions(start.attestationOptions.publicKey) });
     const { passkey } = await api('POST', '/auth/passkey/append/finish', { attestationResponse: credentialJSON(cred) });
     await loadPasskeys();
@@ -532,6 +591,270 @@ ui.addPasskey.addEventListener('click', () => busy(ui.addPasskey, async () => {
     accountError(err, ui.passkeyMsg);
   }
 }));
+
+// ---- Recent sign-in -----------------------------------------------------
+
+// The server refuses destructive calls (deleting the account, signing out
+// another device) with 403 reauthentication_required when this session
+// signed in too long ago. The page then asks the person to sign in again,
+// as the same account, and retries the call with the new session.
+
+let reauth = null; // { what, place, target, run } of the refused call
+
+function learnRP(id) {
+  if (typeof id === 'string' && id) rpID = id;
+}
+
+// recently runs run, the call that does what ("delete your account"). A
+// refusal for want of a recent sign-in shows the sign-in-again panel after
+// place; any other failure is shown at target.
+async function recently(what, place, target, run) {
+  hideReauth();
+  try {
+    await run();
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'reauthentication_required') {
+      showReauth({ what, place, target, run });
+      return;
+    }
+    accountError(err, target);
+  }
+}
+
+function showReauth(r) {
+  reauth = r;
+  r.place.after(ui.reauth);
+  ui.reauthOtpForm.hidden = true;
+  ui.reauthOtp.value = '';
+  say(ui.reauthOtpMsg, '');
+  const passkeys = webauthn && passkeyIDs.length > 0;
+  ui.reauthPasskey.hidden = !passkeys;
+  ui.reauthSendCode.textContent = passkeys ? 'Email me a code instead' : 'Email me a code';
+  ui.reauth.hidden = false;
+  say(ui.reauthMsg, `Please confirm it's you: sign in again to ${r.what}. This needs a recent sign-in.`, 'warn');
+  (passkeys ? ui.reauthPasskey : ui.reauthSendCode).focus();
+}
+
+function hideReauth() {
+  reauth = null;
+  ui.reauth.hidden = true;
+  ui.reauthOtpForm.hidden = true;
+  ui.reauthOtp.value = '';
+  say(ui.reauthMsg, '');
+  say(ui.reauthOtpMsg, '');
+}
+
+// reauthenticated takes the new session of a sign-in again: it must be the
+// same account's. It replaces the kept token, ends the older session (this
+// device should not be listed twice) and retries the refused call.
+async function reauthenticated(session) {
+  const r = reauth;
+  if (!r || !me) return;
+  if (session.user.id !== me.id) {
+    await api('POST', '/auth/logout', {}, session.sessionToken).catch(() => {});
+    say(ui.reauthMsg, `That sign-in was for ${session.user.email}. Sign in again as ${me.email} to ${r.what}.`, 'error');
+    return;
+  }
+  const older = sessionStorage.getItem(TOKEN_KEY);
+  sessionStorage.setItem(TOKEN_KEY, session.sessionToken);
+  if (older && older !== session.sessionToken) {
+    await api('POST', '/auth/logout', {}, older).catch(() => {});
+  }
+  await recently(r.what, r.place, r.target, r.run);
+}
+
+ui.reauthPasskey.addEventListener('click', () => busy(ui.reauthPasskey, async () => {
+  const r = reauth;
+  if (!r || !me) return;
+  say(ui.reauthMsg, `Sign in with your passkey to ${r.what}.`, 'info');
+  try {
+    const start = await api('POST', '/auth/passkey/login/start', { email: me.email }, '');
+    if (!start.loginAllow) {
+      await sendReauthCode(`There is no passkey for ${me.email} any more, so we sent a code to your email instead.`);
+      return;
+    }
+    learnRP(start.assertionOptions.publicKey.rpId);
+    const cred = await navigator.credentials.get({ publicKey: requestOptions(start.assertionOptions.publicKey) });
+    const session = await api('POST', '/auth/passkey/login/finish', { assertionResponse: credentialJSON(cred) }, '');
+    await reauthenticated(session);
+  } catch (err) {
+    sayFailure(ui.reauthMsg, err, 'login');
+  }
+}));
+
+// sendReauthCode sends a one-time code to the account's email and shows
+// the code field of the panel with note.
+async function sendReauthCode(note) {
+  const res = await api('POST', '/auth/signUpOrLogin', { email: me.email }, '');
+  ui.reauthEmail.textContent = me.email;
+  ui.reauthOtpForm.hidden = false;
+  say(ui.reauthMsg, `We sent a code to ${me.email}. It is valid for ${duration(res.expiresInSeconds)}.`, 'info');
+  say(ui.reauthOtpMsg, note, 'info');
+  ui.reauthOtp.focus();
+}
+
+ui.reauthSendCode.addEventListener('click', () => busy(ui.reauthSendCode, async () => {
+  if (!reauth || !me) return;
+  try {
+    await sendReauthCode('');
+  } catch (err) {
+    sayFailure(ui.reauthMsg, err, 'login');
+  }
+}));
+
+ui.reauthOtpForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  busy(ui.reauthVerify, async () => {
+    if (!reauth || !me) return;
+    const code = ui.reauthOtp.value.replace(/\s+/g, '');
+    if (!/^\d{6}$/.test(code)) {
+      say(ui.reauthOtpMsg, 'Enter the 6 digits from the email.');
+      ui.reauthOtp.focus();
+      return;
+    }
+    try {
+      const session = await api('POST', '/auth/signUpOrLogin', { email: me.email, otp: code }, '');
+      await reauthenticated(session);
+    } catch (err) {
+      sayFailure(ui.reauthOtpMsg, err, 'login');
+      ui.reauthOtp.select();
+    }
+  });
+});
+
+ui.reauthCancel.addEventListener('click', () => {
+  const r = reauth;
+  hideReauth();
+  if (r) say(r.target, 'Nothing was changed.', 'info');
+});
+
+// ---- Signed-in devices ---------------------------------------------------
+
+// loadSessions lists the account's sessions. A session system that keeps
+// no sessions on the server (the demo JWTs) answers 404: the section stays
+// hidden.
+async function loadSessions() {
+  let sessions;
+  try {
+    ({ sessions } = await api('GET', '/auth/sessions'));
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      ui.sessionList.replaceChildren();
+      ui.devices.hidden = true;
+      return;
+    }
+    throw err;
+  }
+  // This device first, then the others as the server orders them.
+  const ordered = [...sessions.filter((s) => s.current), ...sessions.filter((s) => !s.current)];
+  ui.sessionList.replaceChildren(...ordered.map(sessionItem));
+  ui.devices.hidden = false;
+}
+
+// deviceName turns a user agent into words like "Chrome on Linux".
+function deviceName(ua) {
+  const find = (list) => list.find(([re]) => re.test(ua))?.[1];
+  const browser = find([[/Edg(e|A|iOS)?\//, 'Edge'], [/OPR\/|Opera/, 'Opera'], [/SamsungBrowser\//, 'Samsung Internet'],
+    [/Firefox\/|FxiOS\//, 'Firefox'], [/Chrome\/|Chromium\/|CriOS\//, 'Chrome'], [/Safari\//, 'Safari']]);
+  const os = find([[/Android/, 'Android'], [/iPhone|iPad|iPod/, 'iOS'], [/CrOS/, 'ChromeOS'],
+    [/Macintosh|Mac OS X/, 'macOS'], [/Windows/, 'Windows'], [/Linux/, 'Linux']]);
+  if (browser && os) return `${browser} on ${os}`;
+  return browser ?? os ?? 'Unknown device';
+}
+
+const signedInWith = new Map([['otp', 'with an email code'], ['passkey', 'with a passkey'], ['autofill', 'with a passkey (autofill)']]);
+
+function sessionItem(s) {
+  const name = deviceName(s.userAgent ?? '');
+  const title = node('p', { className: 'session-name' }, node('span', { className: 'name', textContent: name }));
+  if (s.current) title.append(' ', node('span', { className: 'tag current', textContent: 'This device' }));
+  const how = signedInWith.get(s.authentication?.method);
+  const created = when.format(new Date(s.createdAt));
+  const info = node('div', { className: 'session-info' },
+    title,
+    node('p', { className: 'ua', textContent: s.userAgent || 'The browser sent no description of itself.' }),
+    node('dl', {},
+      node('dt', { textContent: 'Signed in' }),
+      node('dd', { className: 'created', textContent: how ? `${created}, ${how}` : created }),
+      node('dt', { textContent: 'Last active' }),
+      node('dd', { className: 'last-seen', textContent: when.format(new Date(s.lastSeenAt)) })));
+  const actions = node('div', { className: 'row-actions' });
+  const item = node('li', { className: 'session' }, info, actions);
+  item.dataset.id = s.id;
+  if (s.current) {
+    item.dataset.current = 'true';
+  } else {
+    const revoke = node('button', { type: 'button', className: 'danger revoke', textContent: 'Revoke' });
+    revoke.setAttribute('aria-label', `Revoke ${name}, signed in ${created}`);
+    revoke.addEventListener('click', () => busy(revoke, () => revokeSession(s, name)));
+    actions.append(revoke);
+  }
+  return item;
+}
+
+// revokeSession signs another device out (DELETE sessions/{id}).
+async function revokeSession(s, name) {
+  say(ui.accountMsg, '');
+  say(ui.devicesMsg, '');
+  await recently(`sign out ${name}`, ui.sessionList, ui.devicesMsg, async () => {
+    let note = `${name} is signed out.`;
+    try {
+      await api('DELETE', `/auth/sessions/${encodeURIComponent(s.id)}`);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'not_found')) throw err;
+      note = `${name} was already signed out.`;
+    }
+    await loadSessions();
+    say(ui.devicesMsg, note, 'ok');
+    ui.devicesMsg.focus();
+  });
+}
+
+// ---- Delete account ------------------------------------------------------
+
+// idleDelete shows the Delete account button and returns it.
+function idleDelete() {
+  const del = ui.deleteAccount;
+  del.disabled = false;
+  del.removeAttribute('aria-busy');
+  ui.deleteActions.replaceChildren(del);
+  return del;
+}
+
+ui.deleteAccount.addEventListener('click', () => {
+  say(ui.deleteMsg, '');
+  hideReauth();
+  const del = node('button', { type: 'button', className: 'danger confirm', textContent: 'Delete my account' });
+  const keep = node('button', { type: 'button', className: 'plain', textContent: 'Keep my account' });
+  ui.deleteActions.replaceChildren(
+    node('p', { className: 'question', textContent: `Delete the account ${me?.email ?? ''} with all its passkeys, and sign out every device? This cannot be undone.` }),
+    del, keep);
+  keep.addEventListener('click', () => idleDelete().focus());
+  del.addEventListener('click', () => busy(del, async () => {
+    await recently('delete your account', ui.deleteActions, ui.deleteMsg, deleteAccount);
+    if (!ui.account.hidden && reauth) idleDelete();
+  }));
+  keep.focus();
+});
+
+// deleteAccount deletes the account (DELETE account), tells the browser
+// that its passkeys are gone, so that it stops offering them, and shows
+// the signed-out page.
+async function deleteAccount() {
+  const ids = passkeyIDs;
+  await api('DELETE', '/auth/account');
+  await forgetPasskeys(ids);
+  signOut('Your account is deleted: its passkeys are gone and every device is signed out. You can sign up again with the same email.', 'ok');
+}
+
+// forgetPasskeys tells the browser's passkey provider that these
+// credentials are no longer accepted (the WebAuthn signal API), where the
+// browser has it.
+async function forgetPasskeys(ids) {
+  if (!webauthn || typeof PublicKeyCredential.signalUnknownCredential !== 'function' || ids.length === 0) return;
+  const rpId = rpID || location.hostname;
+  await Promise.allSettled(ids.map((credentialId) => PublicKeyCredential.signalUnknownCredential({ rpId, credentialId })));
+}
 
 // ---- Start ---------------------------------------------------------------
 
