@@ -216,6 +216,15 @@ func testSessionsList(t *testing.T, setup Setup) {
 		}
 	}
 
+	// An autofill sign-in is recorded as such.
+	tablet := s.clientAs(auth, "e2e-tablet/3.0")
+	third, err := tablet.LoginWithAutofill(ctx)
+	check(t, "autofill login", err, 200, "")
+	if cur := current(t, s.sessions(third.Token)); cur.Authentication.Method != passkeys.MethodAutofill || cur.UserAgent != "e2e-tablet/3.0" {
+		t.Errorf("the autofill session: %+v", cur)
+	}
+	check(t, "log the autofill session out", tablet.Logout(ctx, third.Token), 204, "")
+
 	// From the other session: the same two, the other one current.
 	fromPhone := s.sessions(first.Token)
 	if !slices.Equal(ids(fromPhone), ids(list)) || current(t, fromPhone).ID != list[1].ID {
@@ -450,8 +459,12 @@ func testChangeEmail(t *testing.T, setup Setup) {
 	if r.str("user", "email") != newEmail || r.str("user", "id") != a.id {
 		t.Errorf("/api/me after the change: %s", r.raw)
 	}
-	if list := s.sessions(sess.Token); len(list) != 1 || list[0].Authentication.Method != passkeys.MethodOTP {
+	if list := s.sessions(sess.Token); len(list) != 1 || list[0].Authentication.Method != passkeys.MethodOTP || list[0].Authentication.NewUser {
 		t.Errorf("sessions after the change: %+v", list)
+	}
+	// The export shows the new address; the passkey stays with the account.
+	if acc, err := s.c.Account(ctx, sess.Token); err != nil || acc.User != sess.User || len(acc.Passkeys) != 1 {
+		t.Errorf("account after the change: %+v, %v", acc, err)
 	}
 	_, err = s.c.SubmitEmailChange(ctx, sess.Token, newEmail, code)
 	check(t, "the code again", err, 401, "otp_invalid")
