@@ -37,7 +37,12 @@
 //     (such as the modifier apostrophe ʼ, which looks like ') are refused,
 //     except the prolonged sound mark ー (U+30FC) that Japanese words need,
 //     and the ideographic full stop 。 (U+3002), which UTS #46 reads as a dot
-//     between domain labels.
+//     between domain labels. Combining sequences that display like a
+//     simpler one are refused too (UTS #39 §5.4), in the local part and in
+//     every domain label: the same nonspacing mark twice on one letter,
+//     more than four on one letter, and a dot above (U+0307) on a letter
+//     that has a dot already (Soft_Dotted: i, j, і, ...), so admi̇n cannot
+//     pass for admin.
 //  3. The address is split at its last @. The local part must be a dot-atom
 //     (RFC 5322 atext plus, per RFC 6531, the non-ASCII characters allowed
 //     above): no quoted strings, comments, display names, leading, trailing
@@ -45,7 +50,12 @@
 //     put in Unicode Normalization Form C and then lower-cased rune by rune
 //     (strings.ToLower), which lower-cases non-ASCII letters too (JÖRG and
 //     jörg are one account), and cannot map a non-ASCII letter onto ASCII
-//     because those letters were refused in step 2. Subaddresses (a+tag) are
+//     because those letters were refused in step 2. A lower-case variant
+//     of a letter, one that shares its capital with another (the final
+//     sigma ς, the historic Cyrillic forms ᲀ to ᲈ), is replaced by the
+//     lower case of that capital, as case folding does, so ΟΔΟΣ and οδος
+//     are one account (οδοσ); the dotless ı, whose capital lowers to ASCII
+//     i, stays a letter of its own. Subaddresses (a+tag) are
 //     kept: what + means is the mail provider's business.
 //  4. The domain may not be an address literal (user@[127.0.0.1],
 //     user@[IPv6:::1]) or an IP address (user@127.0.0.1, user@0x7f.1). It is
@@ -95,8 +105,9 @@
 // malformed punycode) keep their accounts but can no longer start a code or
 // button login by email; a passkey sign-in from autofill still works.
 // Rows with a non-ASCII domain were stored in Unicode (jörg@bücher.de) and
-// are now looked up in ASCII (jörg@xn--bcher-kva.de), and a local part
-// typed decomposed is now looked up in NFC: rewrite each row holding a
+// are now looked up in ASCII (jörg@xn--bcher-kva.de), a local part
+// typed decomposed is now looked up in NFC, and one with a final sigma ς
+// with σ: rewrite each row holding a
 // byte of 0x80 or above to Canonical(row), in one transaction;
 // where two rows meet in one canonical form they were one mailbox split in
 // two accounts, so keep one and move or drop the other's passkeys by hand.
@@ -321,9 +332,49 @@ func atext(c byte) bool {
 		strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
-// foldLocal puts a local part in NFC lower case.
+// foldLocal puts a local part in NFC lower case. A lower-case letter that
+// is a variant of another one, the two sharing a capital (the final sigma
+// ς and σ, the historic Cyrillic forms such as ᲀ and в), becomes the lower
+// case of that capital, as Unicode case folding makes it, so that ΟΔΟΣ and
+// οδος are one mailbox. A letter whose capital lowers to ASCII (the
+// dotless ı) is kept: it is another letter, not a variant.
 func foldLocal(local string) string {
-	return norm.NFC.String(strings.ToLower(norm.NFC.String(local)))
+	return norm.NFC.String(strings.Map(func(r rune) rune {
+		r = unicode.ToLower(r)
+		if r < utf8.RuneSelf || !unicode.IsLetter(r) {
+			return r
+		}
+		if l := unicode.ToLower(unicode.ToUpper(r)); l >= utf8.RuneSelf {
+			return l
+		}
+		return r
+	}, norm.NFC.String(local)))
+}
+
+// maxMarks is the most nonspacing marks one letter may carry (UTS #39
+// §5.4); real words need at most three or so.
+const maxMarks = 4
+
+// checkMarks refuses combining sequences that display like a simpler one
+// (UTS #39 §5.4): a nonspacing mark twice on one letter (é́ shows as é),
+// more than maxMarks marks on one letter, and a dot above on a letter that
+// already has a dot (Soft_Dotted: i, j, і, ...), which shows as the plain
+// letter, so admi̇n would pass for admin. Sequences are read decomposed
+// (NFD), so that a precomposed letter and its marks count as one.
+func checkMarks(s string) error {
+	var seen []rune
+	softDotted := false
+	for _, r := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, r) {
+			seen, softDotted = seen[:0], unicode.Is(unicode.Soft_Dotted, r)
+			continue
+		}
+		if slices.Contains(seen, r) || len(seen) == maxMarks || softDotted && r == '\u0307' {
+			return refuse(ErrCompatibility)
+		}
+		seen = append(seen, r)
+	}
+	return nil
 }
 
 // premapDomain lower-cases a domain and turns ideographic full stops into
@@ -356,6 +407,9 @@ func canonicalLocal(local string) (string, error) {
 	// scripts already present; check the result anyway, so that what is
 	// returned always passes the rules it was checked against.
 	if err := checkRunes(l, false); err != nil {
+		return "", err
+	}
+	if err := checkMarks(l); err != nil {
 		return "", err
 	}
 	if !singleScript(l) {
@@ -411,6 +465,9 @@ func canonicalDomain(domain string) (string, error) {
 			}
 		}
 		if err := checkRunes(ulabels[i], true); err != nil {
+			return "", err
+		}
+		if err := checkMarks(ulabels[i]); err != nil {
 			return "", err
 		}
 		if strings.ContainsRune(ulabels[i], '\u3002') {

@@ -1,0 +1,419 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/passkeyready/passkeys/internal/e2e"
+	"github.com/passkeyready/passkeys/passkeystest"
+	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
+)
+
+// The probe tests run the example server on SQLite and on the Corbado
+// emulator and send it, over real HTTP, what a careless or hostile client
+// sends: look-alike and malformed emails, foreign origins, duplicate JSON
+// members, wrong content types and methods, forged tokens. Every answer is
+// checked for its status, its problem code and what it changed.
+
+const probeOrigin = "http://localhost:3000"
+
+// probeTarget is one running example server.
+type probeTarget struct {
+	name  string
+	base  string
+	codes *e2e.Buffer // where the codes appear
+	log   *e2e.Buffer // the server's stderr
+}
+
+// probeTargets starts the example on SQLite and on the Corbado emulator,
+// each with extra args.
+func probeTargets(t *testing.T, args ...string) []probeTarget {
+	t.Helper()
+	base, stderr := startServer(t, nil, append([]string{"-db", filepath.Join(t.TempDir(), "p.db")}, args...)...)
+	sqlite := probeTarget{"sqlite", base, stderr, stderr}
+
+	codes := &e2e.Buffer{}
+	emu, err := corbadotest.New(corbadotest.Options{
+		RPID: "localhost", Origins: []string{probeOrigin},
+		OnOTP: func(email, code string) {
+			fmt.Fprintf(codes, "passkeys DEVELOPMENT ONLY otp email=%s code=%s\n", email, code)
+		},
+		Errorf: t.Errorf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	env := map[string]string{"CORBADO_PROJECT_ID": emu.ProjectID(), "CORBADO_API_SECRET": emu.APISecret(), "CORBADO_BACKEND_API": srv.URL}
+	base, stderr = startServer(t, env, append([]string{"-db", filepath.Join(t.TempDir(), "c.db")}, args...)...)
+	return []probeTarget{sqlite, {"corbado", base, codes, stderr}}
+}
+
+// answer is a response read whole.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+	doc    map[string]any
+}
+
+func (a answer) code() string { s, _ := a.doc["code"].(string); return s }
+
+func (a answer) String() string { return fmt.Sprintf("%d %s", a.status, bytes.TrimSpace(a.body)) }
+
+// raw sends body as it is, with the given headers (a Content-Type of
+// application/json unless headers set one).
+func (p probeTarget) raw(t *testing.T, method, path string, body []byte, token string, headers ...string) answer {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, p.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	a := answer{status: res.StatusCode, header: res.Header, body: b}
+	_ = json.Unmarshal(b, &a.doc)
+	return a
+}
+
+func (p probeTarget) post(t *testing.T, path string, v any, token string) answer {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.raw(t, "POST", path, b, token)
+}
+
+// codeFor is the newest code sent to the canonical address email.
+func (p probeTarget) codeFor(t *testing.T, email string) string {
+	t.Helper()
+	return lastCode(t, p.codes, email)
+}
+
+// codesSent counts the codes sent so far.
+func (p probeTarget) codesSent() int { return len(codeLine.FindAllString(p.codes.String(), -1)) }
+
+// signUp creates the account email by code and returns its session token
+// and user id.
+func (p probeTarget) signUp(t *testing.T, email string) (token, userID string) {
+	t.Helper()
+	if a := p.post(t, "/auth/signUpOrLogin", map[string]string{"email": email}, ""); a.status != 200 {
+		t.Fatalf("%s: request code for %q: %v", p.name, email, a)
+	}
+	a := p.post(t, "/auth/signUpOrLogin", map[string]string{"email": email, "otp": p.codeFor(t, lastCanonical(t, p.codes))}, "")
+	if a.status != 200 {
+		t.Fatalf("%s: sign up %q: %v", p.name, email, a)
+	}
+	token, _ = a.doc["sessionToken"].(string)
+	userID, _ = field(a.doc, "user", "id").(string)
+	return token, userID
+}
+
+// addPasskey appends a passkey of auth to the account of token.
+func (p probeTarget) addPasskey(t *testing.T, auth *passkeystest.Authenticator, token string) string {
+	t.Helper()
+	a := p.post(t, "/auth/passkey/append/start", map[string]any{}, token)
+	if a.status != 200 {
+		t.Fatalf("%s: append start: %v", p.name, a)
+	}
+	att, err := auth.Create(obj(a.doc["attestationOptions"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = p.post(t, "/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, token)
+	if a.status != 200 {
+		t.Fatalf("%s: append finish: %v", p.name, a)
+	}
+	id, _ := field(a.doc, "passkey", "id").(string)
+	return id
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// wantProblem reports unless a is status with problem code.
+func wantProblem(t *testing.T, what string, a answer, status int, code string) bool {
+	t.Helper()
+	if a.status != status || a.code() != code {
+		t.Errorf("%s: %v, want %d %s", what, a, status, code)
+		return false
+	}
+	if ct := a.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("%s: Content-Type %q", what, ct)
+	}
+	if a.header.Get("X-Content-Type-Options") != "nosniff" || a.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("%s: nosniff %q, Cache-Control %q", what, a.header.Get("X-Content-Type-Options"), a.header.Get("Cache-Control"))
+	}
+	return true
+}
+
+var _ = strings.Repeat
+
+// TestProbeEmailPolicy: every spelling of an address that no mail system
+// should receive, or that displays like another, is 400 invalid_request at
+// each endpoint that takes an email, and sends no code; the spellings of
+// one mailbox reach one account; different mailboxes stay apart.
+func TestProbeEmailPolicy(t *testing.T) {
+	refused := []struct{ name, json string }{
+		{"lone low surrogate escape", `"a\udc80b@example.com"`},
+		{"lone high surrogate escape", `"a\ud800@example.com"`},
+		{"reversed surrogate pair", `"a\udc00\ud800@example.com"`},
+		{"raw invalid byte", "\"a\xffb@example.com\""},
+		{"overlong slash", "\"a\xc0\xafb@example.com\""},
+		{"overlong at", "\"a\xc1\x80example.com\""},
+		{"encoded surrogate bytes", "\"a\xed\xb2\x80@example.com\""},
+		{"truncated sequence", "\"a\xe2\x82@example.com\""},
+		{"U+FFFD itself", `"a\ufffd@example.com"`},
+		{"NUL escape", `"a\u0000@example.com"`},
+		{"CRLF header injection", `"a@example.com\r\nBcc: b@example.com"`},
+		{"tab inside", `"a\tb@example.com"`},
+		{"DEL", `"a\u007f@example.com"`},
+		{"C1 control NEL", `"a\u0085b@example.com"`},
+		{"zero width space local", `"ad\u200bmin@example.com"`},
+		{"zero width space domain", `"admin@exa\u200bmple.com"`},
+		{"word joiner", `"ad\u2060min@example.com"`},
+		{"soft hyphen domain", `"admin@exam\u00adple.com"`},
+		{"soft hyphen local", `"ad\u00admin@example.com"`},
+		{"ZWJ", `"a\u200db@example.com"`},
+		{"ZWNJ in domain", `"a@ex\u200cample.com"`},
+		{"BOM", `"\ufeffadmin@example.com"`},
+		{"RLO", `"\u202eadmin@example.com"`},
+		{"LRI", `"ad\u2066min@example.com"`},
+		{"RLM", `"admin\u200f@example.com"`},
+		{"ALM", `"admin@\u061cexample.com"`},
+		{"variation selector", `"a\ufe0f@example.com"`},
+		{"tag character", `"a\udb40\udc41@example.com"`},
+		{"Mongolian vowel separator", `"a\u180eb@example.com"`},
+		{"Hangul filler", `"a\u3164b@example.com"`},
+		{"combining grapheme joiner", `"a\u034fb@example.com"`},
+		{"fullwidth at", `"admin\uff20example.com"`},
+		{"fullwidth letters", `"\uff41dmin@example.com"`},
+		{"fullwidth domain", `"admin@\uff45xample.com"`},
+		{"fullwidth dot", `"admin@example\uff0ecom"`},
+		{"halfwidth ideographic full stop", `"admin@example\uff61com"`},
+		{"small full stop", `"admin@example\ufe52com"`},
+		{"one dot leader", `"admin@example\u2024com"`},
+		{"Kelvin sign", `"\u212aelvin@example.com"`},
+		{"Kelvin sign in domain", `"kelvin@\u212aexample.com"`},
+		{"dotted capital I", `"\u0130stanbul@example.com"`},
+		{"long s", `"\u017fam@example.com"`},
+		{"ligature fi", `"\ufb01le@example.com"`},
+		{"mathematical bold a", `"\ud835\udc1admin@example.com"`},
+		{"circled a", `"\u24d0dmin@example.com"`},
+		{"superscript two", `"a\u00b2@example.com"`},
+		{"Cyrillic a among Latin", `"\u0430dmin@example.com"`},
+		{"Cyrillic o in domain", `"admin@g\u043e\u043egle.com"`},
+		{"Greek omicron among Latin", `"g\u03bfogle@example.com"`},
+		{"modifier apostrophe", `"o\u02bcbrien@example.com"`},
+		{"fraction slash", `"a\u2044b@example.com"`},
+		{"division slash", `"a\u2215b@example.com"`},
+		{"private use", `"a\ue000@example.com"`},
+		{"unassigned", `"a\u0378@example.com"`},
+		{"noncharacter", `"a\ufdd0@example.com"`},
+		{"combining mark first", `"\u0301a@example.com"`},
+		{"NBSP inside", `"a\u00a0b@example.com"`},
+		{"ideographic space inside", `"a\u3000b@example.com"`},
+		{"line separator", `"a\u2028b@example.com"`},
+		{"IPv4 literal", `"a@[127.0.0.1]"`},
+		{"IPv6 literal", `"a@[IPv6:::1]"`},
+		{"bare IPv4", `"a@127.0.0.1"`},
+		{"bare IPv4 hex", `"a@0x7f.0.0.1"`},
+		{"bare IPv4 decimal", `"a@2130706433"`},
+		{"private IPv4", `"a@10.0.0.1"`},
+		{"metadata IPv4", `"a@169.254.169.254"`},
+		{"IPv6 bare", `"a@::1"`},
+		{"localhost", `"a@localhost"`},
+		{"sub.localhost", `"a@x.localhost"`},
+		{"LOCALHOST upper", `"a@X.LOCALHOST"`},
+		{"local", `"a@printer.local"`},
+		{"internal", `"a@svc.internal"`},
+		{"onion", `"a@abc.onion"`},
+		{"home.arpa", `"a@router.home.arpa"`},
+		{"test", `"a@b.test"`},
+		{"invalid", `"a@b.invalid"`},
+		{"single label", `"a@com"`},
+		{"trailing dot", `"a@example.com."`},
+		{"leading dot domain", `"a@.example.com"`},
+		{"empty label", `"a@example..com"`},
+		{"numeric tld", `"a@example.123"`},
+		{"hyphen start label", `"a@-example.com"`},
+		{"hyphen end label", `"a@example-.com"`},
+		{"underscore domain", `"a@ex_ample.com"`},
+		{"double hyphen 3-4", `"a@ab--cd.com"`},
+		{"bad punycode", `"a@xn--.com"`},
+		{"punycode garbage", `"a@xn--zzzzzzzzzz-.com"`},
+		{"punycode of uppercase", `"a@xn--BCHER-KVA.de-"`},
+		{"punycode decoding to ASCII", `"a@xn--example-.com"`},
+		{"punycode hiding ZWJ", `"a@xn--ab-m1t.com"`},
+		{"punycode of Kelvin", `"a@xn--elvin-.com"`},
+		{"punycode of Cyrillic-Latin mix", `"a@xn--pple-43d.com"`},
+		{"label of 64", `"a@` + strings.Repeat("a", 64) + `.com"`},
+		{"domain over 253", `"a@` + strings.Repeat("abcdefghi.", 26) + `com"`},
+		{"local of 65", `"` + strings.Repeat("a", 65) + `@example.com"`},
+		{"local of 65 after NFC", `"` + strings.Repeat("a", 62) + `e\u0301\u0301@example.com"`},
+		{"local of 10000", `"` + strings.Repeat("a", 10000) + `@example.com"`},
+		{"quoted local", `"\"a b\"@example.com"`},
+		{"quoted at", `"\"a@b\"@example.com"`},
+		{"quoted empty", `"\"\"@example.com"`},
+		{"comment", `"a(comment)@example.com"`},
+		{"display name", `"Admin <a@example.com>"`},
+		{"angle brackets", `"<a@example.com>"`},
+		{"two ats", `"a@b@example.com"`},
+		{"no local", `"@example.com"`},
+		{"no domain", `"a@"`},
+		{"no at", `"example.com"`},
+		{"leading dot local", `".a@example.com"`},
+		{"trailing dot local", `"a.@example.com"`},
+		{"double dot local", `"a..b@example.com"`},
+		{"backslash", `"a\\b@example.com"`},
+		{"comma list", `"a@example.com,b@example.com"`},
+		{"semicolon list", `"a@example.com;b@example.com"`},
+		{"space list", `"a@example.com b@example.com"`},
+		{"percent hack", `"a%b@example.com@c.com"`},
+		{"source route", `"@a.com:b@example.com"`},
+		{"number", `5`},
+		{"array", `["a@example.com"]`},
+		{"object", `{"a":"b"}`},
+		{"empty", `""`},
+		{"only spaces", `"   "`},
+		{"only NBSP", `"\u00a0"`},
+		{"Greek question mark", `"a\u037e@example.com"`},
+		{"Armenian full stop", `"a@example\u0589com"`},
+		{"Arabic with Latin local", `"a\u0628@example.com"`},
+		{"RTL domain label with LTR", `"a@\u05d0b.com"`},
+		{"emoji", `"\ud83d\ude00@example.com"`},
+		{"dot above on i", `"admi\u0307n@example.com"`},
+		{"dot above on i in domain", `"admin@exampli\u0307e.com"`},
+		{"dot above on i in punycode domain", `"admin@xn--examiple-s0e.com"`},
+		{"acute twice", `"re\u0301\u0301sume@example.com"`},
+		{"five marks", `"a\u0300\u0301\u0302\u0303\u0304@example.com"`},
+	}
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			token, _ := p.signUp(t, "owner@example.com")
+			sent := p.codesSent()
+			for _, tc := range refused {
+				for _, ep := range []struct{ path, body, token string }{
+					{"/auth/signUpOrLogin", `{"email":` + tc.json + `}`, ""},
+					{"/auth/signUpOrLogin", `{"email":` + tc.json + `,"otp":"123456"}`, ""},
+					{"/auth/passkey/login/start", `{"email":` + tc.json + `}`, ""},
+					{"/auth/account/email", `{"email":` + tc.json + `}`, token},
+				} {
+					a := p.raw(t, "POST", ep.path, []byte(ep.body), ep.token)
+					wantProblem(t, tc.name+" at "+ep.path, a, 400, "invalid_request")
+				}
+			}
+			if n := p.codesSent(); n != sent {
+				t.Errorf("%d codes sent for refused addresses", n-sent)
+			}
+		})
+	}
+}
+
+// TestProbeEmailOneMailbox: the spellings of one mailbox (case, Unicode and
+// punycode domains, decomposed and composed letters, the ideographic full
+// stop, surrounding white space) sign in to one account and share its
+// per-email limits; different mailboxes (subaddresses, ß and ss, dotted
+// local parts) stay different accounts.
+func TestProbeEmailOneMailbox(t *testing.T) {
+	same := [][]string{
+		{"jörg@bücher.de", "JÖRG@BÜCHER.DE", "jörg@xn--bcher-kva.de", "JöRG@XN--BCHER-KVA.DE", "jo\u0308rg@bu\u0308cher.de", "jörg@bücher。de", " jörg@bücher.de\u00a0", "\u3000jörg@bücher.de\t"},
+		{"Mixed.Case@Example.COM", "mixed.case@example.com", "MIXED.CASE@EXAMPLE.COM"},
+		{"\u2126\u03bc\u03ad\u03b3\u03b1@example.gr", "\u03a9\u039c\u0388\u0393\u0391@example.gr", "\u03c9\u03bc\u03b5\u0301\u03b3\u03b1@example.gr"},
+		{"用户@例子.中国", "用户@xn--fsqu00a.xn--fiqs8s"},
+		{"\u03bf\u03b4\u03bf\u03c2@example.gr", "\u039f\u0394\u039f\u03a3@example.gr", "\u03bf\u03b4\u03bf\u03c3@example.gr"},
+		{"ünï@ß.de", "ÜNÏ@ẞ.de", "ünï@xn--zca.de"},
+	}
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			for _, group := range same {
+				first := jsonString(t, group[0])
+				if a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":`+first+`}`), ""); a.status != 200 {
+					t.Errorf("%s: %v", group[0], a)
+					continue
+				}
+				canon := lastCanonical(t, p.codes)
+				a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":`+first+`,"otp":"`+p.codeFor(t, canon)+`"}`), "")
+				id, _ := field(a.doc, "user", "id").(string)
+				if a.status != 200 || id == "" {
+					t.Errorf("sign up %s: %v", group[0], a)
+					continue
+				}
+				for _, other := range group[1:] {
+					o := jsonString(t, other)
+					if a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":`+o+`}`), ""); a.status != 200 {
+						t.Errorf("%s: %v", other, a)
+						continue
+					}
+					if got := lastCanonical(t, p.codes); got != canon {
+						t.Errorf("%s: code sent to %q, want %q", other, got, canon)
+					}
+					a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":`+o+`,"otp":"`+p.codeFor(t, canon)+`"}`), "")
+					if got, _ := field(a.doc, "user", "id").(string); a.status != 200 || got != id || a.doc["newUser"] != false {
+						t.Errorf("%s after %s: %v, want the same account %s", other, group[0], a, id)
+					}
+				}
+			}
+			distinct := []string{"pat@example.com", "pat+tag@example.com", "p.at@example.com", "pat@ss.de", "pat@ß.de", "pat@xn--zca.de"}
+			ids := map[string]string{}
+			for _, e := range distinct {
+				_, id := p.signUp(t, e)
+				ids[id] += e + " "
+			}
+			// ß.de and xn--zca.de are one domain; the rest are apart.
+			if len(ids) != len(distinct)-1 {
+				t.Errorf("accounts: %v, want %d", ids, len(distinct)-1)
+			}
+		})
+	}
+}
+
+// jsonString is s as a JSON string.
+func jsonString(t *testing.T, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// lastCanonical is the address the newest code went to.
+func lastCanonical(t *testing.T, codes *e2e.Buffer) string {
+	t.Helper()
+	m := codeLine.FindAllStringSubmatch(codes.String(), -1)
+	if len(m) == 0 {
+		t.Fatal("no code sent")
+	}
+	return m[len(m)-1][1]
+}
