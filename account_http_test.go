@@ -397,3 +397,42 @@ func TestLoginContext(t *testing.T) {
 	}
 	check("autofill", autofill, passkeys.MethodAutofill, false)
 }
+
+// DELETE passkeys/{id} needs a recent sign-in: a stale one is 403 and the
+// passkey stays; a malformed id is 400, another user's passkey 404, both
+// changing nothing; a fresh sign-in deletes it.
+func TestDeletePasskeyNeedsRecentSignIn(t *testing.T) {
+	r := newHTTPRig(t, rigOptions{})
+	ctx := t.Context()
+	ann := r.signIn("ann@example.com", uaLaptop)
+	pk, err := r.client(uaLaptop).AppendPasskey(ctx, ann.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := r.signIn("bob@example.com", uaPhone)
+	bobKey, err := r.client(uaPhone).AppendPasskey(ctx, bob.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := func(what string) {
+		t.Helper()
+		if _, n := r.storedUser(ann.User.ID); n != 1 {
+			t.Errorf("%s: ann has %d passkeys, want 1", what, n)
+		}
+		if _, n := r.storedUser(bob.User.ID); n != 1 {
+			t.Errorf("%s: bob has %d passkeys, want 1", what, n)
+		}
+	}
+	wantProblem(t, "malformed id", r.do(http.MethodDelete, "/auth/passkeys/not*base64", ann.Token, ""), http.StatusBadRequest, "invalid_request")
+	wantProblem(t, "another user's passkey", r.do(http.MethodDelete, "/auth/passkeys/"+bobKey.ID, ann.Token, ""), http.StatusNotFound, "not_found")
+	wantProblem(t, "GET a passkey", r.do(http.MethodGet, "/auth/passkeys/"+pk.ID, ann.Token, ""), http.StatusMethodNotAllowed, "method_not_allowed")
+	kept("bad requests")
+	r.clock.Advance(passkeys.DefaultReauthenticationAge + time.Second)
+	wantProblem(t, "stale", r.do(http.MethodDelete, "/auth/passkeys/"+pk.ID, ann.Token, ""), http.StatusForbidden, "reauthentication_required")
+	kept("stale")
+	fresh := r.signIn("ann@example.com", uaLaptop)
+	wantStatus(t, "fresh", r.do(http.MethodDelete, "/auth/passkeys/"+pk.ID, fresh.Token, ""), http.StatusNoContent)
+	if _, n := r.storedUser(ann.User.ID); n != 0 {
+		t.Errorf("ann has %d passkeys after the deletion", n)
+	}
+}

@@ -158,3 +158,39 @@ func TestDeleteSession(t *testing.T) {
 	wantProblem(t, "the revoked laptop token", r.me(ann.Token), http.StatusUnauthorized, "unauthorized")
 	wantStatus(t, "the fresh token", r.me(fresh.Token), http.StatusOK)
 }
+
+// Options.ReauthenticationAge sets how recent a sign-in must be; a
+// negative value switches the check off.
+func TestReauthenticationAgeOption(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		age   time.Duration
+		after time.Duration
+		want  int
+	}{
+		{"one hour, 59 minutes on", time.Hour, 59 * time.Minute, http.StatusNoContent},
+		{"one hour, 61 minutes on", time.Hour, 61 * time.Minute, http.StatusForbidden},
+		{"off, a day on", -1, 24 * time.Hour, http.StatusNoContent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newHTTPRig(t, rigOptions{tweak: func(o *passkeys.Options) { o.ReauthenticationAge = tc.age }})
+			ann := r.signIn("ann@example.com", uaLaptop)
+			phone := r.signIn("ann@example.com", uaPhone)
+			var phoneID string
+			for _, s := range r.sessionList(phone.Token) {
+				if s.Current {
+					phoneID = s.ID
+				}
+			}
+			r.clock.Advance(tc.after)
+			p := r.do(http.MethodDelete, "/auth/sessions/"+phoneID, ann.Token, "")
+			if tc.want == http.StatusForbidden {
+				wantProblem(t, "revoke", p, tc.want, "reauthentication_required")
+				wantStatus(t, "the phone's token", r.me(phone.Token), http.StatusOK)
+				return
+			}
+			wantStatus(t, "revoke", p, tc.want)
+			wantProblem(t, "the phone's token", r.me(phone.Token), http.StatusUnauthorized, "unauthorized")
+		})
+	}
+}
