@@ -436,3 +436,36 @@ func TestDeletePasskeyNeedsRecentSignIn(t *testing.T) {
 		t.Errorf("ann has %d passkeys after the deletion", n)
 	}
 }
+
+// revokerOnly is a session system that can revoke the presented session
+// but not list or end a user's others.
+type revokerOnly struct{ s *selfhosted.Sessions }
+
+func (v revokerOnly) VerifySession(ctx context.Context, token string) (passkeys.User, error) {
+	return v.s.VerifySession(ctx, token)
+}
+
+func (v revokerOnly) DescribeSession(ctx context.Context, token string) (passkeys.Session, error) {
+	return v.s.DescribeSession(ctx, token)
+}
+
+func (v revokerOnly) RevokeSession(ctx context.Context, token string) error {
+	return v.s.RevokeSession(ctx, token)
+}
+
+// With a session system that only revokes (a SessionRevoker, not a
+// SessionManager), DELETE account ends the presented session, and the
+// session-list routes are 404.
+func TestDeleteAccountWithARevoker(t *testing.T) {
+	r := newHTTPRig(t, rigOptions{verifier: func(s *selfhosted.Sessions) passkeys.SessionVerifier { return revokerOnly{s} }})
+	ann := r.signIn("ann@example.com", uaLaptop)
+	wantProblem(t, "GET sessions", r.do(http.MethodGet, "/auth/sessions", ann.Token, ""), http.StatusNotFound, "not_found")
+	if acc := r.account(ann.Token); acc.User != ann.User || len(acc.Sessions) != 0 {
+		t.Errorf("GET account = %+v, want ann and no sessions", acc)
+	}
+	wantStatus(t, "DELETE account", r.do(http.MethodDelete, "/auth/account", ann.Token, ""), http.StatusNoContent)
+	if ok, _ := r.storedUser(ann.User.ID); ok {
+		t.Error("the account is still stored")
+	}
+	wantProblem(t, "the presented token after the deletion", r.me(ann.Token), http.StatusUnauthorized, "unauthorized")
+}

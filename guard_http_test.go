@@ -58,6 +58,7 @@ func TestVerifierErrors(t *testing.T) {
 			{"/auth/passkeys", http.MethodGet, "INFO"},
 			{"/auth/logout", http.MethodPost, "INFO"},
 			{"/api/me", http.MethodGet, "DEBUG"},
+			{"/app/me", http.MethodGet, "DEBUG"},
 		} {
 			what := tc.token + " at " + route.path
 			r.clock.Advance(10 * time.Second) // past the burst window of the ERROR lines

@@ -71,7 +71,8 @@ type rigOptions struct {
 }
 
 // httpRig is a handler mounted under /auth/ on a real httptest.Server,
-// next to a host route /api/me behind its guard, with everything on one
+// next to a host route /api/me behind its guard (also at /app/me, under
+// a stripped prefix), with everything on one
 // injected clock: the self-hosted engine on memstore (or the Corbado
 // backend on the emulator), revocable sessions of selfhosted.NewSessions
 // on memstore (or the demo JWT), a mailbox for the codes and a software
@@ -145,12 +146,14 @@ func newHTTPRig(t *testing.T, o rigOptions) *httpRig {
 	r.opts, r.h = opts, h
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", http.StripPrefix("/auth", h))
-	mux.Handle("GET /api/me", h.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	me := h.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		u, _ := passkeys.UserFromContext(req.Context())
 		s, _ := passkeys.SessionFromContext(req.Context())
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"id": u.ID, "email": u.Email, "session": s.ID})
-	})))
+	}))
+	mux.Handle("GET /api/me", me)
+	mux.Handle("GET /app/", http.StripPrefix("/app", me)) // a host route behind a prefix of its own
 	r.ts = httptest.NewServer(mux)
 	t.Cleanup(r.ts.Close)
 	return r
