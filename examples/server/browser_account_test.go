@@ -127,7 +127,7 @@ func TestBrowserSignedInDevices(t *testing.T) {
 	d.shot("revoked-after-sign-in-again")
 	requireRequests(t, d.requestsSince(mark), []string{
 		"DELETE /auth/sessions/", "POST /auth/signUpOrLogin", "POST /auth/signUpOrLogin",
-		"POST /auth/logout", "DELETE /auth/sessions/", "GET /auth/sessions",
+		"DELETE /auth/sessions/", "DELETE /auth/sessions/", "GET /auth/sessions",
 	}, nil)
 	if d.visible("#reauth") {
 		t.Error("the sign-in-again panel is still shown")
@@ -223,7 +223,7 @@ func TestBrowserDeleteAccountStale(t *testing.T) {
 	d.shot("account-deleted")
 	requireRequests(t, d.requestsSince(mark), []string{
 		"DELETE /auth/account", "POST /auth/passkey/login/start", "POST /auth/passkey/login/finish",
-		"POST /auth/logout", "DELETE /auth/account",
+		"DELETE /auth/sessions/", "DELETE /auth/account",
 	}, []string{"POST /auth/signUpOrLogin"})
 	if status := d.get("/api/me", token, &struct{}{}); status != http.StatusUnauthorized {
 		t.Errorf("GET /api/me with the deleted account's token = %d, want 401", status)

@@ -58,6 +58,7 @@ let pendingEmail = '';
 let me = null; // the signed-in user, {id, email}, from /api/me
 let passkeyIDs = []; // credential IDs of the signed-in user's passkeys
 let rpID = ''; // the relying party ID, learned from the server's options
+let currentSessionID = ''; // this page's session in the devices list
 
 // ---- HTTP ----------------------------------------------------------------
 
@@ -479,6 +480,7 @@ function signOut(note, kind = 'info') {
   sessionStorage.removeItem(TOKEN_KEY);
   me = null;
   passkeyIDs = [];
+  currentSessionID = '';
   hideReauth();
   idleDelete();
   ui.account.hidden = true;
@@ -646,19 +648,25 @@ function hideReauth() {
 
 // reauthenticated takes the new session of a sign-in again: it must be the
 // same account's. It replaces the kept token, ends the older session (this
-// device should not be listed twice) and retries the refused call.
+// device should not be listed twice: by its ID when the devices list gave
+// one, else by its token) and retries the refused call.
 async function reauthenticated(session) {
   const r = reauth;
   if (!r || !me) return;
+  const token = session.sessionToken ?? ''; // none with cookie sessions
   if (session.user.id !== me.id) {
-    await api('POST', '/auth/logout', {}, session.sessionToken).catch(() => {});
+    await api('POST', '/auth/logout', {}, token).catch(() => {});
     say(ui.reauthMsg, `That sign-in was for ${session.user.email}. Sign in again as ${me.email} to ${r.what}.`, 'error');
     return;
   }
-  const older = sessionStorage.getItem(TOKEN_KEY);
-  sessionStorage.setItem(TOKEN_KEY, session.sessionToken);
-  if (older && older !== session.sessionToken) {
-    await api('POST', '/auth/logout', {}, older).catch(() => {});
+  const olderToken = sessionStorage.getItem(TOKEN_KEY);
+  const olderID = currentSessionID;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  currentSessionID = '';
+  if (olderID) {
+    await api('DELETE', `/auth/sessions/${encodeURIComponent(olderID)}`).catch(() => {});
+  } else if (olderToken && olderToken !== token) {
+    await api('POST', '/auth/logout', {}, olderToken).catch(() => {});
   }
   await recently(r.what, r.place, r.target, r.run);
 }
@@ -739,6 +747,7 @@ async function loadSessions() {
     ({ sessions } = await api('GET', '/auth/sessions'));
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
+      currentSessionID = '';
       ui.sessionList.replaceChildren();
       ui.devices.hidden = true;
       return;
@@ -746,6 +755,7 @@ async function loadSessions() {
     throw err;
   }
   // This device first, then the others as the server orders them.
+  currentSessionID = sessions.find((s) => s.current)?.id ?? '';
   const ordered = [...sessions.filter((s) => s.current), ...sessions.filter((s) => !s.current)];
   ui.sessionList.replaceChildren(...ordered.map(sessionItem));
   ui.devices.hidden = false;
