@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -257,13 +258,19 @@ func startBrowserServer(t *testing.T, clock *offsetClock, args ...string) (strin
 }
 
 // browserScreenshotDir is where the test's screenshots go: a folder per
-// test under $PASSKEYS_SCREENSHOTS, or under the system's temporary
-// directory. Screenshots of an earlier run of the test are removed.
+// test under $PASSKEYS_SCREENSHOTS, or under a folder of the system's
+// temporary directory named for this checkout, so that runs from two
+// checkouts at once do not remove each other's. Screenshots of an earlier
+// run of the test are removed.
 func browserScreenshotDir(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("PASSKEYS_SCREENSHOTS")
 	if base == "" {
-		base = filepath.Join(os.TempDir(), "passkeys-screenshots")
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		base = filepath.Join(os.TempDir(), fmt.Sprintf("passkeys-screenshots-%08x", crc32.ChecksumIEEE([]byte(wd))))
 	}
 	dir := filepath.Join(base, t.Name())
 	if err := os.RemoveAll(dir); err != nil {
