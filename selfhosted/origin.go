@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/strictjson"
+	"github.com/passkeyready/passkeys/internal/weborigin"
 )
 
 // originSet is the set of origins a ceremony's clientDataJSON may carry,
@@ -24,49 +22,20 @@ type originSet map[string]struct{}
 // newOriginSet builds the set from Config.Origins, after validateRP. Each
 // entry must already be the serialisation a browser produces: lower-case
 // scheme and host, the host in ASCII (punycode for an internationalised
-// name), no default port, no empty or zero-padded port and nothing after
-// the authority. Anything else would never match and is refused here, so a
-// typo fails at start-up instead of at every ceremony.
+// name), no default port, no empty or zero-padded port, no wildcard and
+// nothing after the authority ([weborigin.Check], shared with the root
+// package's cookie and CORS origins). Anything else would never match and
+// is refused here, so a typo fails at start-up instead of at every
+// ceremony.
 func newOriginSet(origins []string) (originSet, error) {
 	set := make(originSet, len(origins))
 	for _, o := range origins {
-		if err := checkSerialisedOrigin(o); err != nil {
+		if err := weborigin.Check(o); err != nil {
 			return nil, fmt.Errorf("selfhosted: Config.Origins entry %q %s", o, err)
 		}
 		set[o] = struct{}{}
 	}
 	return set, nil
-}
-
-func checkSerialisedOrigin(o string) error {
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return errors.New("is not an origin (scheme://host[:port])")
-	}
-	for _, r := range o {
-		if r <= ' ' || r > '~' {
-			return errors.New("must be ASCII without spaces (write an internationalised host name in punycode, xn--…)")
-		}
-	}
-	if o != strings.ToLower(o) {
-		return errors.New("must be lower-case, as browsers serialise origins")
-	}
-	if o != u.Scheme+"://"+u.Host {
-		return errors.New("must be scheme://host[:port] with nothing after it")
-	}
-	if strings.HasSuffix(u.Host, ":") {
-		return errors.New("has an empty port")
-	}
-	if port := u.Port(); port != "" {
-		n, err := strconv.Atoi(port)
-		switch {
-		case err != nil || strconv.Itoa(n) != port || n > 65535:
-			return errors.New("has a port that is not a decimal number up to 65535 without leading zeros")
-		case u.Scheme == "https" && n == 443, u.Scheme == "http" && n == 80:
-			return fmt.Errorf("names the default port %d, which browsers leave out: write %s://%s", n, u.Scheme, u.Hostname())
-		}
-	}
-	return nil
 }
 
 // errOrigin is what a client sees when its clientDataJSON names an origin
