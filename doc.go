@@ -11,7 +11,13 @@
 //	POST   passkey/mediation/start  {}                   conditional-UI (autofill) options
 //	POST   passkey/mediation/finish {"assertionResponse"}  log in
 //	GET    passkeys                          (session) list the user's passkeys
-//	DELETE passkeys/{id}                     (session) delete one of them
+//	DELETE passkeys/{id}                     (session, recent) delete one of them
+//	POST   logout                   {}       (session) end the presented session
+//	GET    sessions                          (session) list the user's sessions
+//	DELETE sessions/{id}                     (session) end one of them
+//	GET    account                           (session) the user, passkeys and sessions
+//	DELETE account                           (session, recent) delete the account
+//	POST   account/email            {"email"[,"otp"]} (session, recent) change the email
 //
 // The flow for a new user is: email and one-time code (sign-up), then
 // "add a passkey" (append), and from then on passkey login, either by
@@ -19,6 +25,17 @@
 // (mediation). Every successful login returns a sessionToken, sent back as
 // "Authorization: Bearer <token>" to the routes marked (session) and to
 // the application's own routes wrapped by [Handler.RequireSession].
+//
+// With [Options.Cookie] the login answers set the session as an HttpOnly
+// cookie instead (the token then stays out of the JSON), logout clears
+// it, and the guard accepts it when a request has no Authorization
+// header. Every unsafe request that relies on the cookie, or would set
+// it, must pass Go's [net/http.CrossOriginProtection] and name one of the
+// configured origins in its Origin header, if it has one; otherwise it is
+// refused with [ErrCrossOriginRequest] and changes nothing. With
+// [Options.CORS] pages of the listed origins may call the handler from
+// another origin; [Handler.CORS] applies the same policy to the
+// application's own routes.
 //
 // Options and responses are the JSON forms the browser's WebAuthn API
 // takes and gives: PublicKeyCredential.parseCreationOptionsFromJSON /
@@ -43,5 +60,8 @@
 // Backend is a [UserLookup] (both shipped backends are), they read the
 // account on every request that needs a session, so a deleted account's
 // token gets 401 at once. A real application plugs in its own session
-// system through [SessionIssuer] and [SessionVerifier].
+// system through [SessionIssuer] and [SessionVerifier] (selfhosted.NewSessions
+// is one, revocable and kept in the engine's store), with the optional
+// [SessionRevoker], [SessionManager], [SessionDescriber] and
+// [SessionLifetimer].
 package passkeys

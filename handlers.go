@@ -32,7 +32,7 @@ func (h *Handler) api(fn func(*http.Request, http.ResponseWriter) (any, error)) 
 // session is api behind the session guard, with the statuses of a route
 // that needs a session (see onSessionRoute).
 func (h *Handler) session(fn func(*http.Request, http.ResponseWriter) (any, error)) http.Handler {
-	return h.errors.guard(h.opts.SessionVerifier, h.api(func(r *http.Request, w http.ResponseWriter) (any, error) {
+	return h.errors.guard(h.opts.SessionVerifier, h.cookie, h.api(func(r *http.Request, w http.ResponseWriter) (any, error) {
 		h.authenticated(r)
 		v, err := fn(r, w)
 		return v, onSessionRoute(err)
@@ -50,7 +50,9 @@ type otpSentResponse struct {
 }
 
 type sessionResponse struct {
-	SessionToken string `json:"sessionToken"`
+	// SessionToken is left out in cookie mode unless
+	// CookieOptions.TokenInBody.
+	SessionToken string `json:"sessionToken,omitempty"`
 	User         User   `json:"user"`
 	NewUser      *bool  `json:"newUser,omitempty"`
 }
@@ -94,17 +96,30 @@ func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, er
 		return nil, err
 	}
 	h.signedIn(r, u, MethodOTP, created)
-	return h.issue(r, u, MethodOTP, &created)
+	return h.issue(r, w, u, MethodOTP, &created)
 }
 
 // issue creates a session for u, who just signed in by m, passing the
-// Authentication and the Client to IssueSession in its context.
-func (h *Handler) issue(r *http.Request, u User, m Method, created *bool) (any, error) {
+// Authentication and the Client to IssueSession in its context. With
+// cookie sessions it sets the cookie and, unless TokenInBody, leaves the
+// token out of the answer.
+func (h *Handler) issue(r *http.Request, w http.ResponseWriter, u User, m Method, created *bool) (any, error) {
 	ctx := withAuthentication(r.Context(), Authentication{Method: m, NewUser: created != nil && *created, At: h.opts.Clock()})
 	ctx = withClient(ctx, h.client(r))
 	token, err := h.opts.SessionIssuer.IssueSession(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("issuing session: %w", err)
+	}
+	if token == "" {
+		return nil, errors.New("issuing session: the session issuer returned an empty token")
+	}
+	if h.cookie != nil {
+		if err := h.cookie.set(w, token); err != nil {
+			return nil, fmt.Errorf("issuing session: %w", err)
+		}
+		if !h.cookie.tokenInBody {
+			token = ""
+		}
 	}
 	h.emit(r, Event{Kind: EventSessionCreated, User: u, Method: m, NewUser: created != nil && *created})
 	return sessionResponse{SessionToken: token, User: u, NewUser: created}, nil
@@ -241,7 +256,7 @@ func (h *Handler) finishLogin(r *http.Request, w http.ResponseWriter, m Method, 
 		return nil, err
 	}
 	h.signedIn(r, u, m, false)
-	return h.issue(r, u, m, nil)
+	return h.issue(r, w, u, m, nil)
 }
 
 func (h *Handler) listPasskeys(r *http.Request, _ http.ResponseWriter) (any, error) {

@@ -32,6 +32,13 @@ func (h *Handler) recent(r *http.Request) error {
 	return nil
 }
 
+// clearCookie removes the session cookie, with cookie sessions.
+func (h *Handler) clearCookie(w http.ResponseWriter) {
+	if h.cookie != nil {
+		h.cookie.clear(w)
+	}
+}
+
 func (h *Handler) sessionManager() (SessionManager, bool) {
 	m, ok := h.opts.SessionVerifier.(SessionManager)
 	return m, ok
@@ -47,14 +54,15 @@ func (h *Handler) accountBackend() (AccountBackend, error) {
 
 // logout revokes the presented session when the session system is a
 // SessionRevoker; with any other (the demo JWTs) the token stays valid
-// until it expires.
-func (h *Handler) logout(r *http.Request, _ http.ResponseWriter) (any, error) {
+// until it expires. With cookie sessions it clears the cookie.
+func (h *Handler) logout(r *http.Request, w http.ResponseWriter) (any, error) {
 	if rv, ok := h.opts.SessionVerifier.(SessionRevoker); ok {
 		if err := rv.RevokeSession(r.Context(), tokenFromContext(r.Context())); err != nil {
 			return nil, fmt.Errorf("revoking the session: %w", err)
 		}
 		h.emit(r, Event{Kind: EventSessionRevoked, SessionID: sessionID(r), Reason: "logout"})
 	}
+	h.clearCookie(w)
 	return nil, nil
 }
 
@@ -91,9 +99,9 @@ func (h *Handler) listSessions(r *http.Request, _ http.ResponseWriter) (any, err
 }
 
 // deleteSession revokes one of the user's sessions. Revoking the
-// request's own session needs no recent sign-in (it is a logout); any
-// other does.
-func (h *Handler) deleteSession(r *http.Request, _ http.ResponseWriter) (any, error) {
+// request's own session needs no recent sign-in (it is a logout, and
+// clears the session cookie); any other does.
+func (h *Handler) deleteSession(r *http.Request, w http.ResponseWriter) (any, error) {
 	m, ok := h.sessionManager()
 	if !ok {
 		return nil, errNoSessionList
@@ -116,6 +124,9 @@ func (h *Handler) deleteSession(r *http.Request, _ http.ResponseWriter) (any, er
 		return nil, fmt.Errorf("revoking a session: %w", err)
 	}
 	h.emit(r, Event{Kind: EventSessionRevoked, SessionID: id, Reason: "revoked"})
+	if id == s.ID {
+		h.clearCookie(w)
+	}
 	return nil, nil
 }
 
@@ -161,8 +172,8 @@ func (h *Handler) getAccount(r *http.Request, _ http.ResponseWriter) (any, error
 // The second round ends a session that a sign-in issued between the
 // first and the deletion; when it fails the account is gone anyway and
 // the caller's session ended, so the answer is 204 and the failure is
-// logged at ERROR.
-func (h *Handler) deleteAccount(r *http.Request, _ http.ResponseWriter) (any, error) {
+// logged at ERROR. With cookie sessions it clears the cookie.
+func (h *Handler) deleteAccount(r *http.Request, w http.ResponseWriter) (any, error) {
 	a, err := h.accountBackend()
 	if err != nil {
 		return nil, err
@@ -182,6 +193,7 @@ func (h *Handler) deleteAccount(r *http.Request, _ http.ResponseWriter) (any, er
 			"method", r.Method, "path", fullPath(r), "cause", redactSecrets(err.Error()))
 	}
 	h.emit(r, Event{Kind: EventAccountDeleted})
+	h.clearCookie(w)
 	return nil, nil
 }
 
@@ -255,5 +267,5 @@ func (h *Handler) changeEmail(r *http.Request, w http.ResponseWriter) (any, erro
 	if err := h.endSessions(r, u); err != nil {
 		return nil, err
 	}
-	return h.issue(r, nu, MethodOTP, nil)
+	return h.issue(r, w, nu, MethodOTP, nil)
 }

@@ -68,7 +68,11 @@ var (
 	_ SessionIssuer    = (*JWTSessions)(nil)
 	_ SessionVerifier  = (*JWTSessions)(nil)
 	_ SessionDescriber = (*JWTSessions)(nil)
+	_ SessionLifetimer = (*JWTSessions)(nil)
 )
+
+// SessionLifetime implements [SessionLifetimer]: [JWTOptions.Lifetime].
+func (s *JWTSessions) SessionLifetime() time.Duration { return s.lifetime }
 
 // MinJWTKeyLen is the shortest key [NewJWTSessions] accepts.
 const MinJWTKeyLen = 32

@@ -99,6 +99,17 @@ type Options struct {
 	// logged at ERROR. Default [DefaultEventQueue].
 	EventQueue int
 
+	// Cookie, when set, turns on cookie sessions: login answers set the
+	// session token as an HttpOnly cookie, logout clears it, the session
+	// guard accepts it, and unsafe requests that rely on it must come from
+	// its configured origins. Default nil: sessions travel only in the
+	// Authorization header.
+	Cookie *CookieOptions
+	// CORS lets pages of the listed origins call the handler from a
+	// browser. Default: no CORS, so only pages of the API's own origin
+	// can.
+	CORS CORSOptions
+
 	// Logger receives one line per failed request with its internal cause,
 	// never a code, token or secret. Default slog.Default().
 	Logger *slog.Logger

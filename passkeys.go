@@ -13,6 +13,9 @@ import (
 type Handler struct {
 	opts   Options
 	errors *errorWriter
+	cookie *cookieJar  // nil without cookie sessions
+	cors   *corsPolicy // nil without CORS
+	serve  http.Handler
 	events *dispatcher                        // nil without Options.Events
 	routes map[string]map[string]http.Handler // path -> method -> handler
 }
@@ -28,6 +31,18 @@ func New(opts Options) (*Handler, error) {
 	}
 	h := &Handler{opts: o, errors: &errorWriter{logger: o.Logger, clock: o.Clock}}
 	h.events = newDispatcher(o.Events, o.EventQueue, o.Logger)
+	if h.cors, err = newCORSPolicy(o.CORS, o.Cookie != nil, h.errors); err != nil {
+		return nil, err
+	}
+	if o.Cookie != nil {
+		if h.cookie, err = newCookieJar(*o.Cookie, o.CORS.Origins, o.SessionIssuer); err != nil {
+			return nil, err
+		}
+	}
+	h.serve = http.HandlerFunc(h.route)
+	if h.cors != nil {
+		h.serve = h.cors.wrap(h.serve)
+	}
 	h.routes = map[string]map[string]http.Handler{
 		"/signUpOrLogin":            {http.MethodPost: h.api(h.signUpOrLogin)},
 		"/passkey/append/start":     {http.MethodPost: h.session(h.appendStart)},
@@ -49,11 +64,18 @@ func New(opts Options) (*Handler, error) {
 
 // ServeHTTP routes the request. Unknown paths get 404 and known paths with
 // another method 405, both as problem+json. Every response carries
-// X-Content-Type-Options: nosniff.
+// X-Content-Type-Options: nosniff. With [Options.CORS], CORS preflights
+// are answered first; with [Options.Cookie], an unsafe request without an
+// Authorization header must pass the cross-origin check
+// ([ErrCrossOriginRequest]) before it reaches an endpoint.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w, r, done := h.track(w, r)
 	defer done()
+	h.serve.ServeHTTP(w, r)
+}
+
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	h.errors.flush(r.Context())
 	defer func() {
 		if v := recover(); v != nil {
@@ -83,6 +105,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		h.errors.write(w, r, ErrMethodNotAllowed.Withf("Use %s.", strings.Join(allow, " or ")))
 		return
+	}
+	if h.cookie != nil && r.Header.Get("Authorization") == "" {
+		if err := h.cookie.checkOrigin(r); err != nil {
+			h.errors.write(w, r, err)
+			return
+		}
 	}
 	next.ServeHTTP(w, r)
 }
@@ -128,7 +156,9 @@ func mountHint(path, prefix string) *Error {
 // RequireSession wraps one of the application's own handlers so that it runs
 // only with a valid session, using the handler's [SessionVerifier]. The user
 // is available through [UserFromContext]. Requests without a valid
-// "Authorization: Bearer" token get 401 application/problem+json.
+// "Authorization: Bearer" token (or, with [Options.Cookie], session
+// cookie) get 401 application/problem+json; an unsafe request that relies
+// on the cookie must pass the cross-origin check ([ErrCrossOriginRequest]).
 func (h *Handler) RequireSession(next http.Handler) http.Handler {
-	return h.errors.guard(h.opts.SessionVerifier, next, slog.LevelDebug)
+	return h.errors.guard(h.opts.SessionVerifier, h.cookie, next, slog.LevelDebug)
 }

@@ -42,7 +42,9 @@ func UserFromContext(ctx context.Context) (User, bool) {
 }
 
 // RequireSession wraps next so that it runs only for requests carrying a
-// session token that v accepts, as "Authorization: Bearer <token>"; the
+// session token that v accepts, as "Authorization: Bearer <token>" (it
+// never reads a cookie: [Handler.RequireSession] does, with
+// [Options.Cookie]); the
 // user is then available through [UserFromContext] and the session through
 // [SessionFromContext]. A token that v refuses with an error wrapping
 // [ErrUnauthorized] gets 401 application/problem+json; any other error of
@@ -52,16 +54,22 @@ func UserFromContext(ctx context.Context) (User, bool) {
 // [Handler.RequireSession] logs to [Options.Logger] instead.
 func RequireSession(v SessionVerifier, next http.Handler) http.Handler {
 	w := &errorWriter{}
-	return w.guard(v, next, slog.LevelDebug)
+	return w.guard(v, nil, next, slog.LevelDebug)
 }
 
 type tokenKey struct{}
 
-// guard verifies the session and logs a refused one at level.
-func (ew *errorWriter) guard(v SessionVerifier, next http.Handler, level slog.Level) http.Handler {
+// guard verifies the session and logs a refused one at level. With jar
+// (cookie sessions), a request without an Authorization header may
+// present the session cookie instead; a cookie that is refused with 401
+// is cleared.
+func (ew *errorWriter) guard(v SessionVerifier, jar *cookieJar, next http.Handler, level slog.Level) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, token, err := authenticate(r, v)
+		s, token, err := authenticate(r, v, jar)
 		if err != nil {
+			if errors.Is(err, errCookieRefused) {
+				jar.clear(w)
+			}
 			ew.writeAt(w, r, err, level)
 			return
 		}
@@ -78,8 +86,35 @@ func tokenFromContext(ctx context.Context) string {
 	return t
 }
 
-func authenticate(r *http.Request, v SessionVerifier) (Session, string, error) {
+// errCookieRefused marks (as a cause beside the 401) a session cookie
+// that the verifier refused, so that the guard clears it.
+var errCookieRefused = errors.New("session cookie refused")
+
+// authenticate finds the request's session token, in the Authorization
+// header or, only when that is absent and jar is set, in the session
+// cookie, and verifies it.
+func authenticate(r *http.Request, v SessionVerifier, jar *cookieJar) (Session, string, error) {
 	h := r.Header.Get("Authorization")
+	if h == "" && jar != nil {
+		token, ok := jar.token(r)
+		if !ok {
+			return Session{}, "", ErrUnauthorized.With("A session is required (the session cookie or Authorization: Bearer <token>).", nil)
+		}
+		if err := jar.checkOrigin(r); err != nil {
+			return Session{}, "", err
+		}
+		s, err := verify(r, v, token)
+		var e *Error
+		if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
+			c := *e
+			c.Err = errCookieRefused
+			if e.Err != nil {
+				c.Err = fmt.Errorf("%w: %w", errCookieRefused, e.Err)
+			}
+			err = &c
+		}
+		return s, token, err
+	}
 	if h == "" {
 		return Session{}, "", ErrUnauthorized.With("A session token is required (Authorization: Bearer <token>).", nil)
 	}
@@ -88,6 +123,12 @@ func authenticate(r *http.Request, v SessionVerifier) (Session, string, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return Session{}, "", ErrUnauthorized.With("The Authorization header must be \"Bearer <token>\".", nil)
 	}
+	s, err := verify(r, v, token)
+	return s, token, err
+}
+
+// verify checks token with v.
+func verify(r *http.Request, v SessionVerifier, token string) (Session, error) {
 	var s Session
 	var err error
 	if d, ok := v.(SessionDescriber); ok {
@@ -96,12 +137,12 @@ func authenticate(r *http.Request, v SessionVerifier) (Session, string, error) {
 		s.User, err = v.VerifySession(r.Context(), token)
 	}
 	if err != nil {
-		return Session{}, "", sessionError(err)
+		return Session{}, sessionError(err)
 	}
 	if s.User.ID == "" {
-		return Session{}, "", ErrUnauthorized.With("The session token is invalid.", errors.New("verifier returned a user without ID"))
+		return Session{}, ErrUnauthorized.With("The session token is invalid.", errors.New("verifier returned a user without ID"))
 	}
-	return s, token, nil
+	return s, nil
 }
 
 // sessionError maps a verifier's error: one wrapping ErrUnauthorized

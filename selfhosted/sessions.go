@@ -105,7 +105,13 @@ var (
 	_ passkeys.SessionDescriber = (*Sessions)(nil)
 	_ passkeys.SessionRevoker   = (*Sessions)(nil)
 	_ passkeys.SessionManager   = (*Sessions)(nil)
+	_ passkeys.SessionLifetimer = (*Sessions)(nil)
 )
+
+// SessionLifetime implements [passkeys.SessionLifetimer]: the absolute
+// lifetime, which the session cookie's Max-Age follows (the idle timeout
+// is enforced here, on the server).
+func (s *Sessions) SessionLifetime() time.Duration { return s.lifetime }
 
 // NewSessions validates cfg, fills its defaults and returns the session
 // system on store. Its error names the field at fault.

@@ -57,7 +57,9 @@ type config struct {
 	jwtSecret string
 	postgres  string
 	startRate int
-	sessions  string // "store" or "jwt"
+	sessions  string   // "store" or "jwt"
+	cookie    bool     // cookie sessions for the -origin pages
+	cors      []string // origins allowed by CORS
 	limits    limits
 }
 
@@ -95,6 +97,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.postgres, "postgres", env("PASSKEYS_POSTGRES", ""), "PostgreSQL DSN; use PostgreSQL instead of SQLite, for several instances (PASSKEYS_POSTGRES)")
 	fs.IntVar(&c.startRate, "start-limit", envInt(getenv, "PASSKEYS_START_LIMIT", 0), "passkey login/mediation starts allowed per minute per client IP; 0 = library default (600), -1 = unlimited, e.g. for a load test from one address (PASSKEYS_START_LIMIT)")
 	fs.StringVar(&c.sessions, "sessions", env("PASSKEYS_SESSIONS", "store"), "session system: store (revocable sessions kept in the database) or jwt (the demo JWT, not revocable) (PASSKEYS_SESSIONS)")
+	fs.BoolVar(&c.cookie, "cookie", envBool(getenv, "PASSKEYS_COOKIE"), "keep the session in an HttpOnly cookie for the -origin pages, with a cross-origin check on unsafe requests (PASSKEYS_COOKIE=true)")
+	cors := &stringList{}
+	if v := getenv("PASSKEYS_CORS_ORIGINS"); v != "" {
+		cors.values = strings.Split(v, ",")
+	}
+	fs.Var(cors, "cors-origin", "origin of another site's pages allowed to call the API by CORS, repeatable (PASSKEYS_CORS_ORIGINS, comma-separated)")
 	l, d := &c.limits, defaultLimits
 	fs.DurationVar(&l.readHeaderTimeout, "read-header-timeout", envDuration(getenv, "PASSKEYS_READ_HEADER_TIMEOUT", d.readHeaderTimeout), "time a client has to send a request's headers (PASSKEYS_READ_HEADER_TIMEOUT)")
 	fs.DurationVar(&l.readTimeout, "read-timeout", envDuration(getenv, "PASSKEYS_READ_TIMEOUT", d.readTimeout), "time a client has to send a whole request, body included (PASSKEYS_READ_TIMEOUT)")
@@ -107,6 +115,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	c.origins = origins.values
+	c.cors = cors.values
 	if c.sessions != "store" && c.sessions != "jwt" {
 		return c, fmt.Errorf("-sessions must be store or jwt, got %q", c.sessions)
 	}
@@ -135,6 +144,13 @@ func envDuration(getenv func(string) string, name string, def time.Duration) tim
 		return v
 	}
 	return def
+}
+
+// envBool is true for PASSKEYS_X=true (or 1, t, TRUE...) and false for
+// anything else, unset included.
+func envBool(getenv func(string) string, name string) bool {
+	v, _ := strconv.ParseBool(getenv(name))
+	return v
 }
 
 func envInt(getenv func(string) string, name string, def int) int {
@@ -192,6 +208,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 		opts.SessionIssuer, opts.SessionVerifier = sessions, sessions
 	}
+	if c.cookie {
+		opts.Cookie = &passkeys.CookieOptions{Origins: c.origins}
+	}
+	opts.CORS.Origins = c.cors
 	if c.startRate != 0 {
 		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
 	}
@@ -206,7 +226,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	ln := newConnLimit(tcp, c.limits.maxConns)
 	srv := newServer(routes(auth), c.limits, logger, ln)
-	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c), "backend", name, "sessions", c.sessions)
+	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c), "backend", name, "sessions", c.sessions, "cookie", c.cookie, "cors_origins", strings.Join(c.cors, ","))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

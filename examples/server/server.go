@@ -176,8 +176,8 @@ func (c *limitedConn) Close() error {
 func routes(auth *passkeys.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", http.StripPrefix("/auth", auth))
-	mux.Handle("GET /api/me", auth.RequireSession(http.HandlerFunc(me)))
-	mux.Handle("/api/me", methodNotAllowed("GET", "HEAD"))
+	mux.Handle("GET /api/me", auth.CORS(auth.RequireSession(http.HandlerFunc(me))))
+	mux.Handle("/api/me", auth.CORS(methodNotAllowed("GET", "HEAD"))) // CORS answers its preflight
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, passkeys.ErrNotFound.Withf("No endpoint at %s.", r.URL.Path))
 	})

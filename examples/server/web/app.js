@@ -1,6 +1,8 @@
 // The demo page of the passkeys example server. It talks to the passkeys
 // API mounted under /auth/ and to the application's own GET /api/me, and
 // keeps the session token in sessionStorage (gone when the tab closes).
+// With cookie sessions (-cookie) answers carry no token: the browser keeps
+// the HttpOnly cookie, and sessionStorage holds '' to mark "signed in".
 
 const TOKEN_KEY = 'passkeys.sessionToken';
 
@@ -425,7 +427,7 @@ ui.changeEmail.addEventListener('click', () => {
 // ---- Signed in -----------------------------------------------------------
 
 async function signedIn(session, note) {
-  sessionStorage.setItem(TOKEN_KEY, session.sessionToken);
+  sessionStorage.setItem(TOKEN_KEY, session.sessionToken ?? '');
   await showAccount(note);
 }
 
@@ -882,7 +884,7 @@ async function init() {
     ui.addPasskey.hidden = true;
     ui.passkeyEmpty.textContent = 'This browser does not support passkeys. You can keep signing in with codes sent to your email.';
   }
-  if (sessionStorage.getItem(TOKEN_KEY)) {
+  if (sessionStorage.getItem(TOKEN_KEY) !== null) {
     await showAccount('');
   } else {
     startConditional();
