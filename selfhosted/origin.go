@@ -43,7 +43,8 @@ func newOriginSet(origins []string) (originSet, error) {
 var errOrigin = passkeys.ErrVerificationFailed.With("The passkey response was made for another web site.", nil)
 
 // checkOrigin checks a ceremony's clientDataJSON before go-webauthn reads
-// it: one JSON object, no member name twice (compared as encoding/json
+// it: one JSON object, no member name twice in it or in any object nested
+// in it (compared as encoding/json
 // matches field names, case-insensitively, so that go-webauthn's reading
 // and this one agree), an "origin" member that is a string and that is, byte
 // for byte, one of the set. go-webauthn's own comparison, which ignores the
@@ -63,6 +64,15 @@ func (s originSet) checkOrigin(clientDataJSON []byte) error {
 
 // clientDataOrigin returns the "origin" member of clientDataJSON.
 func clientDataOrigin(clientDataJSON []byte) (string, error) {
+	// Nested objects (tokenBinding, whatever a client adds) are held to the
+	// rule too: go-webauthn decodes them with encoding/json, keeping the
+	// last of two members.
+	if err := strictjson.CheckDuplicates(clientDataJSON); err != nil {
+		var dup *strictjson.DuplicateError
+		if errors.As(err, &dup) {
+			return "", fmt.Errorf("clientDataJSON has member %q twice", dup.Name)
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(clientDataJSON))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return "", errors.New("clientDataJSON is not a JSON object")

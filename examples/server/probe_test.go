@@ -417,3 +417,189 @@ func lastCanonical(t *testing.T, codes *e2e.Buffer) string {
 	}
 	return m[len(m)-1][1]
 }
+
+// probeOrigins are clientDataJSON origins that are not, byte for byte, the
+// configured http://localhost:3000.
+var probeOrigins = []string{
+	"http://localhost:3000/", "http://localhost:3000/.", "http://localhost:3000/x", "http://localhost:3000?", "http://localhost:3000?x=1",
+	"http://localhost:3000#", "http://localhost:3000#x", "http://u@localhost:3000", "http://u:p@localhost:3000", "http://:@localhost:3000",
+	"HTTP://localhost:3000", "http://LOCALHOST:3000", "http://Localhost:3000", "http://localhost:03000", "http://localhost:3000.",
+	"http://localhost.:3000", "http://localhost:+3000", "http://localhost:3000:3000", "https://localhost:3000", "http://localhost",
+	"http://localhost:80", "http://localhost:3001", "http://127.0.0.1:3000", "http://[::1]:3000", "http://localhost%3a3000",
+	" http://localhost:3000", "http://localhost:3000 ", "http://localhost:3000\t", "http://localhost:3000\n", "http://localhost:3000\x00",
+	"http://localhost:3000\u200b", "\ufeffhttp://localhost:3000", "http://ｌocalhost:3000", "http://localhost:３０００", "//localhost:3000",
+	"http:/localhost:3000", "http:localhost:3000", "localhost:3000", "http://localhost:3000\\", "http://localhost:3000@evil.example",
+	"http://evil.example#@localhost:3000", "http://evil.example?http://localhost:3000", "http://localhost:3000.evil.example", "http://xn--localhost-:3000", "ws://localhost:3000",
+	"android:apk-key-hash:47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU", "ios:bundle-id:com.example", "null", "", "*",
+	"http://localhost:3000/\u0000", "http://localhost:3000\xff", "http://localhost\u30023000", "http://localhost:3000%00", "http://localhost:3000/%2e",
+}
+
+// TestProbeOrigins: at login, autofill and append, on both backends, a
+// response made for any origin but the exact configured one is refused
+// with passkey_verification_failed and changes nothing; the honest one
+// still works afterwards.
+func TestProbeOrigins(t *testing.T) {
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			auth := passkeystest.New(probeOrigin)
+			token, userID := p.signUp(t, "origins@example.com")
+			p.addPasskey(t, auth, token)
+			for _, o := range probeOrigins {
+				tamper := passkeystest.Tamper{Origin: o}
+				if o == "" {
+					continue // the authenticator's default: the honest origin
+				}
+				a := p.post(t, "/auth/passkey/login/start", map[string]string{"email": "origins@example.com"}, "")
+				asr, err := auth.Get(obj(a.doc["assertionOptions"]), tamper)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantProblem(t, "login with origin "+strconvQuote(o), p.post(t, "/auth/passkey/login/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""), 401, "passkey_verification_failed")
+
+				a = p.post(t, "/auth/passkey/mediation/start", map[string]any{}, "")
+				asr, err = auth.Get(obj(a.doc["assertionOptions"]), tamper)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantProblem(t, "autofill with origin "+strconvQuote(o), p.post(t, "/auth/passkey/mediation/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""), 401, "passkey_verification_failed")
+
+				other := passkeystest.New(probeOrigin)
+				a = p.post(t, "/auth/passkey/append/start", map[string]any{}, token)
+				att, err := other.Create(obj(a.doc["attestationOptions"]), tamper)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantProblem(t, "append with origin "+strconvQuote(o), p.post(t, "/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, token), 400, "passkey_verification_failed")
+			}
+			// Nothing was added, and the honest passkey still signs in.
+			if a := p.raw(t, "GET", "/auth/passkeys", nil, token); a.status != 200 || len(a.doc["passkeys"].([]any)) != 1 {
+				t.Errorf("passkeys after the probes: %v", a)
+			}
+			a := p.post(t, "/auth/passkey/login/start", map[string]string{"email": "origins@example.com"}, "")
+			asr, _ := auth.Get(obj(a.doc["assertionOptions"]))
+			if a := p.post(t, "/auth/passkey/login/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""); a.status != 200 || field(a.doc, "user", "id") != userID {
+				t.Errorf("honest login after the probes: %v", a)
+			}
+		})
+	}
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// withClientData returns the credential response resp with its
+// clientDataJSON replaced by edit(the original). A registration with
+// attestation "none" signs nothing over clientDataJSON, so the relying
+// party's own checks are all that stand in the way.
+func withClientData(t *testing.T, resp []byte, edit func(cd map[string]any) string) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(resp, &m); err != nil {
+		t.Fatal(err)
+	}
+	r := m["response"].(map[string]any)
+	raw, err := base64.RawURLEncoding.DecodeString(r["clientDataJSON"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cd map[string]any
+	if err := json.Unmarshal(raw, &cd); err != nil {
+		t.Fatal(err)
+	}
+	r["clientDataJSON"] = b64([]byte(edit(cd)))
+	return obj(m)
+}
+
+// TestProbeClientDataJSON: a registration whose clientDataJSON names a
+// member twice (in any spelling encoding/json takes for one), carries the
+// origin in another form, claims a cross-origin call or is not one plain
+// JSON object is refused and stores nothing, on both backends.
+func TestProbeClientDataJSON(t *testing.T) {
+	const evil = "http://evil.example"
+	q := strconvQuote
+	rest := func(cd map[string]any) string {
+		return `"type":` + q(cd["type"].(string)) + `,"challenge":` + q(cd["challenge"].(string))
+	}
+	edits := []struct {
+		name string
+		cd   func(cd map[string]any) string
+	}{
+		{"origin twice, evil last", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `,"origin":` + q(evil) + `}`
+		}},
+		{"origin twice, evil first", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(evil) + `,"origin":` + q(probeOrigin) + `}`
+		}},
+		{"origin escaped twice", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `,"\u006frigin":` + q(evil) + `}`
+		}},
+		{"origin and Origin", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `,"Origin":` + q(evil) + `}`
+		}},
+		{"ORIGIN only", func(cd map[string]any) string { return `{` + rest(cd) + `,"ORIGIN":` + q(probeOrigin) + `}` }},
+		{"no origin", func(cd map[string]any) string { return `{` + rest(cd) + `}` }},
+		{"origin null", func(cd map[string]any) string { return `{` + rest(cd) + `,"origin":null}` }},
+		{"origin array", func(cd map[string]any) string { return `{` + rest(cd) + `,"origin":[` + q(probeOrigin) + `]}` }},
+		{"origin object", func(cd map[string]any) string { return `{` + rest(cd) + `,"origin":{"origin":` + q(probeOrigin) + `}}` }},
+		{"origin with escaped slash", func(cd map[string]any) string { return `{` + rest(cd) + `,"origin":"http:\/\/localhost:3000\/"}` }},
+		{"type twice", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"type":"webauthn.get","origin":` + q(probeOrigin) + `}`
+		}},
+		{"type in upper case", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `,"TYPE":"webauthn.get"}`
+		}},
+		{"challenge twice", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `,"CHALLENGE":"AAAA"}`
+		}},
+		{"crossOrigin twice", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `,"crossOrigin":false,"cro\u017fsOrigin":true}`
+		}},
+		{"tokenBinding member twice", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `,"tokenBinding":{"status":"supported","status":"present"}}`
+		}},
+		{"crossOrigin from evil top", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `,"crossOrigin":true,"topOrigin":` + q(evil) + `}`
+		}},
+		{"trailing data", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `}{"origin":` + q(evil) + `}`
+		}},
+		{"byte order mark", func(cd map[string]any) string {
+			return "\ufeff{" + rest(cd) + `,"origin":` + q(probeOrigin) + `}`
+		}},
+		{"array", func(cd map[string]any) string { return `[{` + rest(cd) + `,"origin":` + q(probeOrigin) + `}]` }},
+		{"not JSON", func(cd map[string]any) string { return `origin=` + probeOrigin }},
+		{"invalid UTF-8 in origin", func(cd map[string]any) string {
+			return `{` + rest(cd) + `,"origin":"` + probeOrigin + "\xff" + `"}`
+		}},
+	}
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			token, _ := p.signUp(t, "clientdata@example.com")
+			for _, e := range edits {
+				auth := passkeystest.New(probeOrigin)
+				a := p.post(t, "/auth/passkey/append/start", map[string]any{}, token)
+				att, err := auth.Create(obj(a.doc["attestationOptions"]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				a = p.post(t, "/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": withClientData(t, att, e.cd)}, token)
+				if a.status != 400 || (a.code() != "passkey_verification_failed" && a.code() != "invalid_request") {
+					t.Errorf("%s: %v, want 400 passkey_verification_failed or invalid_request", e.name, a)
+				}
+			}
+			if a := p.raw(t, "GET", "/auth/passkeys", nil, token); a.status != 200 || len(a.doc["passkeys"].([]any)) != 0 {
+				t.Errorf("passkeys after the probes: %v", a)
+			}
+			// The same edit with nothing wrong is accepted: the probes fail
+			// for what they change, not for the re-encoding.
+			auth := passkeystest.New(probeOrigin)
+			a := p.post(t, "/auth/passkey/append/start", map[string]any{}, token)
+			att, _ := auth.Create(obj(a.doc["attestationOptions"]))
+			honest := withClientData(t, att, func(cd map[string]any) string {
+				return `{` + rest(cd) + `,"origin":` + q(probeOrigin) + `,"crossOrigin":false}`
+			})
+			if a := p.post(t, "/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": honest}, token); a.status != 200 {
+				t.Errorf("re-encoded honest clientDataJSON: %v", a)
+			}
+		})
+	}
+}
