@@ -181,7 +181,11 @@ func TestCorbadoFaults(t *testing.T) {
 				case <-r.Context().Done():
 				}
 			}
-		}, 504, "upstream_timeout", false, 50 * time.Millisecond},
+		// The timeout covers the set-up calls of each case too, which
+		// pass through the emulator's schema checks: under -race on a busy
+		// machine they take tens of milliseconds, so the stall case keeps
+		// a tenfold margin above that.
+		}, 504, "upstream_timeout", false, 500 * time.Millisecond},
 	}
 	ops := []struct {
 		name, method, pattern string
@@ -535,7 +539,7 @@ func requestCode(r *corbadoRig, _ string) rigResponse {
 // code spent; the next request sends a new code at once instead of
 // waiting out the cooldown of the spent one.
 func TestCorbadoCheckAppliedThenLost(t *testing.T) {
-	r := newCorbadoRig(t, func(o *passkeys.CorbadoOptions) { o.Timeout = 250 * time.Millisecond })
+	r := newCorbadoRig(t, func(o *passkeys.CorbadoOptions) { o.Timeout = time.Second })
 	const email = "lost@example.com"
 	r.do("POST", "/signUpOrLogin", map[string]string{"email": email}, "")
 	code := r.env.Mailbox.Codes(email)[0]
