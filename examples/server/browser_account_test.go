@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -272,4 +273,79 @@ func TestBrowserJWTSessions(t *testing.T) {
 	if status := d.get("/api/me", token, &struct{}{}); status != http.StatusUnauthorized {
 		t.Errorf("GET /api/me with the deleted account's JWT = %d, want 401", status)
 	}
+}
+
+// TestBrowserCookieAccount runs the signed-in controls against -cookie,
+// where the session is an HttpOnly cookie alone: the devices list, the
+// sign-in again (whose login replaces the cookie, so the older session is
+// revoked by its ID) and the account deletion, which clears the cookie.
+func TestBrowserCookieAccount(t *testing.T) {
+	d := startBrowserDemoWith(t, 1280, "", "-cookie")
+	const email = "lou@example.com"
+	d.signUp(email)
+	d.waitLoaded()
+	d.waitText("#session-list li .tag.current", "This device")
+	first := d.sessionCookie()
+	if first == nil || !first.HTTPOnly || first.Value == "" {
+		t.Fatalf("session cookie after sign-up: %+v, want an HttpOnly cookie", first)
+	}
+	if status := d.withCookie(http.MethodGet, "/api/me", first.Value); status != http.StatusOK {
+		t.Fatalf("GET /api/me with the page's cookie = %d, want 200", status)
+	}
+
+	// A stale sign-in: deleting the account asks for a sign-in again,
+	// which replaces the cookie; the older session is revoked by its ID.
+	d.addPasskey(1)
+	older := d.sessionCookie()
+	d.advance(stale)
+	d.click("#delete-account")
+	d.click("#delete-actions button.confirm")
+	d.waitText("#reauth-msg", "Please confirm it's you: sign in again to delete your account.")
+	mark := d.requestCount()
+	d.click("#reauth-passkey")
+	d.waitText("#email-msg", "Your account is deleted")
+	requireRequests(t, d.requestsSince(mark), []string{
+		"POST /auth/passkey/login/start", "POST /auth/passkey/login/finish", "DELETE /auth/sessions/", "DELETE /auth/account",
+	}, nil)
+	if c := d.sessionCookie(); c != nil {
+		t.Errorf("session cookie kept after deleting the account: %+v", c)
+	}
+	if got := d.count("#session-list li"); got != 0 {
+		t.Errorf("devices still listed after deleting the account: %d", got)
+	}
+	if status := d.withCookie(http.MethodGet, "/api/me", older.Value); status != http.StatusUnauthorized {
+		t.Errorf("GET /api/me with the deleted account's cookie = %d, want 401", status)
+	}
+}
+
+// sessionCookie is the browser's session cookie for the page, or nil.
+func (d *browserDemo) sessionCookie() *network.Cookie {
+	d.t.Helper()
+	res, err := chromedp.Call(d.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{d.url + "/"}})
+	if err != nil {
+		d.t.Fatalf("Network.getCookies: %v", err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == "passkeys_session" {
+			return c
+		}
+	}
+	return nil
+}
+
+// withCookie sends a request with the session cookie value alone and
+// returns the status.
+func (d *browserDemo) withCookie(method, path, value string) int {
+	d.t.Helper()
+	req, err := http.NewRequestWithContext(d.ctx, method, d.url+path, nil)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	req.AddCookie(&http.Cookie{Name: "passkeys_session", Value: value})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
