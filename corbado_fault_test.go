@@ -174,6 +174,10 @@ func TestCorbadoFaults(t *testing.T) {
 				_, _ = io.WriteString(w, `{"userID": [1, 2`)
 			}
 		}, 502, "upstream_error", false, 5 * time.Second},
+		// The timeout covers the set-up calls of each case too, which
+		// pass through the emulator's schema checks: under -race on a busy
+		// machine they take tens of milliseconds, so the stall case keeps
+		// a tenfold margin above that.
 		{"stall beyond the timeout", func(stall <-chan struct{}) func(http.ResponseWriter, *http.Request) {
 			return func(_ http.ResponseWriter, r *http.Request) {
 				select {
@@ -181,10 +185,6 @@ func TestCorbadoFaults(t *testing.T) {
 				case <-r.Context().Done():
 				}
 			}
-		// The timeout covers the set-up calls of each case too, which
-		// pass through the emulator's schema checks: under -race on a busy
-		// machine they take tens of milliseconds, so the stall case keeps
-		// a tenfold margin above that.
 		}, 504, "upstream_timeout", false, 500 * time.Millisecond},
 	}
 	ops := []struct {
