@@ -59,6 +59,7 @@ const DefaultCookieName = "passkeys_session"
 // lifetime of the sessions it issues, which becomes the Max-Age of the
 // session cookie. Without it the cookie has no Max-Age and the browser
 // drops it when it closes. [JWTSessions] and selfhosted.Sessions have it.
+// [New] calls it once.
 type SessionLifetimer interface {
 	SessionLifetime() time.Duration
 }

@@ -32,8 +32,9 @@ type cookieRig struct {
 	store   *memstore.Store
 	session *selfhosted.Sessions
 
-	mu  sync.Mutex
-	now time.Time
+	mu    sync.Mutex
+	now   time.Time
+	notes int // POST /api/note calls that ran
 }
 
 func (r *cookieRig) clock() time.Time {
@@ -73,6 +74,12 @@ func newCookieRig(t *testing.T, edit func(*passkeys.Options)) *cookieRig {
 		u, _ := passkeys.UserFromContext(req.Context())
 		_, _ = io.WriteString(w, u.Email)
 	}))))
+	mux.Handle("POST /api/note", r.h.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		r.mu.Lock()
+		r.notes++
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})))
 	r.srv = httptest.NewServer(mux)
 	t.Cleanup(r.srv.Close)
 	return r
@@ -293,6 +300,20 @@ func TestCookieCrossOriginRefused(t *testing.T) {
 	if n := r.passkeyCount(c); n != 1 {
 		t.Fatalf("the session did not survive the refused requests: %d passkeys", n)
 	}
+
+	// The host's own unsafe routes behind Handler.RequireSession get the
+	// same check.
+	if a := r.do("POST", "/api/note", "", map[string]string{"Cookie": c, "Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}); a.status != 403 || a.code() != "cross_origin_request" {
+		t.Errorf("cross-site POST to a host route: %d %s", a.status, a.body)
+	}
+	if a := r.do("POST", "/api/note", "", with(sameOrigin, "Cookie", c)); a.status != 204 {
+		t.Errorf("same-origin POST to a host route: %d %s", a.status, a.body)
+	}
+	r.mu.Lock()
+	if r.notes != 1 {
+		t.Errorf("the host route ran %d times, want once (the same-origin call)", r.notes)
+	}
+	r.mu.Unlock()
 
 	// A CORS origin is trusted too: it may already make credentialed calls.
 	if a := r.do("POST", "/auth/passkey/append/start", `{}`, map[string]string{"Cookie": c, "Origin": spaOrigin, "Sec-Fetch-Site": "cross-site"}); a.status != 200 {
