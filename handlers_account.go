@@ -56,6 +56,11 @@ func (h *Handler) accountBackend() (AccountBackend, error) {
 // SessionRevoker; with any other (the demo JWTs) the token stays valid
 // until it expires. With cookie sessions it clears the cookie.
 func (h *Handler) logout(r *http.Request, w http.ResponseWriter) (any, error) {
+	// The body is empty or {}; it is read as every other body is, so that
+	// a malformed one is refused before the session ends.
+	if err := h.decodeJSON(w, r, &struct{}{}); err != nil {
+		return nil, err
+	}
 	if rv, ok := h.opts.SessionVerifier.(SessionRevoker); ok {
 		if err := rv.RevokeSession(r.Context(), tokenFromContext(r.Context())); err != nil {
 			return nil, fmt.Errorf("revoking the session: %w", err)

@@ -603,3 +603,109 @@ func TestProbeClientDataJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeStrictJSON: a body that names a member twice, in any spelling
+// encoding/json takes for one (escapes, case, the Kelvin sign and long s),
+// at any depth and inside a credential response sent as a string, is 400
+// invalid_request on every endpoint and changes nothing.
+func TestProbeStrictJSON(t *testing.T) {
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			auth := passkeystest.New(probeOrigin)
+			token, _ := p.signUp(t, "strict@example.com")
+			p.addPasskey(t, auth, token)
+			p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "strict@example.com"}, "")
+			code := p.codeFor(t, "strict@example.com")
+			sent := p.codesSent()
+
+			a := p.post(t, "/auth/passkey/login/start", map[string]string{"email": "strict@example.com"}, "")
+			asr, _ := auth.Get(obj(a.doc["assertionOptions"]))
+			cred := string(asr)
+			inner := strings.TrimSuffix(cred, "}")
+			credWith := func(extra string) string { return inner + "," + extra + "}" }
+			respWith := func(extra string) string {
+				if !strings.Contains(cred, `"response":{`) {
+					t.Fatalf("no response object in %s", cred)
+				}
+				return strings.Replace(cred, `"response":{`, `"response":{`+extra+",", 1)
+			}
+			bodies := []struct{ path, body string }{
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","email":"other@example.com"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","EMAIL":"other@example.com"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","\u0065mail":"other@example.com"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `","otp":null}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":null,"otp":"` + code + `"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `","\u006ftp":null}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `","OTP":""}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `","Otp":"000000"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `","extra":1}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `"} {}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `"}]`},
+				{"/auth/signUpOrLogin", `[{"email":"strict@example.com","otp":"` + code + `"}]`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":` + code + `}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `",}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + "\"}\x00"},
+				{"/auth/signUpOrLogin", "\ufeff" + `{"email":"strict@example.com","otp":"` + code + `"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `"/*x*/}`},
+				{"/auth/signUpOrLogin", `{'email':'strict@example.com'}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code[:5] + "\uff10" + `"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":" ` + code + `"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"` + code + `0"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"+` + code[1:] + `"}`},
+				{"/auth/signUpOrLogin", `{"email":"strict@example.com","otp":"\u0661\u0662\u0663\u0664\u0665\u0666"}`},
+				{"/auth/passkey/login/start", `{"email":"strict@example.com","clientCapabilities":{"conditionalGet":true,"conditionalGet":false}}`},
+				{"/auth/passkey/login/start", `{"email":"strict@example.com","clientCapabilities":{"hybridTransport":true,"HYBRIDTRANSPORT":false}}`},
+				{"/auth/passkey/login/start", `{"email":"strict@example.com","clientCapabilitie\u017f":{},"clientCapabilities":{}}`},
+				{"/auth/passkey/login/start", `{"email":"strict@example.com","clientCapabilities":{"a":"b"}}`},
+				{"/auth/passkey/login/start", `{"email":"strict@example.com","clientCapabilities":[true]}`},
+				{"/auth/passkey/mediation/start", `{"clientCapabilities":{"x":true,"X":true}}`},
+				{"/auth/passkey/mediation/start", `{"a":1}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + cred + `,"assertionResponse":` + cred + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + cred + `,"a\u017f\u017fertionResponse":null}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + credWith(`"id":"AAAA"`) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + credWith(`"ID":"AAAA"`) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + credWith(`"type":"public-key"`) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + credWith(`"clientExtensionResults":{}`) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + respWith(`"userHandle":null`) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + respWith(`"signature":"AAAA"`) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + respWith(`"clientDataJSON":"e30"`) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + respWith(`"\u0063lientDataJSON":"e30"`) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + respWith(`"authenticatordata":"AAAA"`) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + strconvQuote(credWith(`"id":"AAAA"`)) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + strconvQuote(respWith(`"signature":"AAAA"`)) + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + strconvQuote(cred+"{}") + `}`},
+				{"/auth/passkey/login/finish", `{"assertionResponse":` + strconvQuote(cred) + `,"assertionResponse":` + cred + `}`},
+				{"/auth/passkey/mediation/finish", `{"assertionResponse":` + credWith(`"rawId":"AAAA"`) + `}`},
+				{"/auth/passkey/append/finish", `{"attestationResponse":{"id":"a","id":"b"}}`},
+				{"/auth/passkey/append/start", `{"a":1,"a":1}`},
+				{"/auth/account/email", `{"email":"new@example.com","email":"strict@example.com"}`},
+				{"/auth/logout", `{"a":1,"A":1}`},
+				{"/auth/logout", `{"a":1}`},
+				{"/auth/logout", `[]`},
+				{"/auth/logout", `{}{}`},
+			}
+			for _, b := range bodies {
+				a := p.raw(t, "POST", b.path, []byte(b.body), token)
+				wantProblem(t, b.path+" "+trim(b.body), a, 400, "invalid_request")
+			}
+			// Nothing happened: no code sent, the code still works once,
+			// the assertion is still unused.
+			if n := p.codesSent(); n != sent {
+				t.Errorf("%d codes sent by refused bodies", n-sent)
+			}
+			if a := p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "strict@example.com", "otp": code}, ""); a.status != 200 {
+				t.Errorf("the code after the probes: %v", a)
+			}
+			if a := p.raw(t, "POST", "/auth/passkey/login/finish", []byte(`{"assertionResponse":`+cred+`}`), ""); a.status != 200 {
+				t.Errorf("the assertion after the probes: %v", a)
+			}
+		})
+	}
+}
+
+func trim(s string) string {
+	if len(s) > 120 {
+		return s[:60] + "…" + s[len(s)-60:]
+	}
+	return s
+}
