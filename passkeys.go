@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -102,6 +103,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		for m := range methods {
 			allow = append(allow, m)
 		}
+		slices.Sort(allow) // a stable header, whatever the map's order
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		h.errors.write(w, r, ErrMethodNotAllowed.Withf("Use %s.", strings.Join(allow, " or ")))
 		return

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,6 +59,10 @@ func probeTargets(t *testing.T, args ...string) []probeTarget {
 	return []probeTarget{sqlite, {"corbado", base, codes, stderr}}
 }
 
+// probeClient sends each request once: it reports a redirect instead of
+// following it.
+var probeClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 // answer is a response read whole.
 type answer struct {
 	status int
@@ -95,7 +100,7 @@ func (p probeTarget) raw(t *testing.T, method, path string, body []byte, token s
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := probeClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -708,4 +713,80 @@ func trim(s string) string {
 		return s[:60] + "…" + s[len(s)-60:]
 	}
 	return s
+}
+
+// TestProbeContentTypesMethodsPaths: a body of any other media type is
+// 415, any other method 405 with an Allow header listing, in a stable
+// order, the methods that work, and paths that differ from a route (case,
+// trailing slashes, escapes, suffixes) reach no handler, while doubled
+// slashes and dot segments are redirected (307, net/http's ServeMux) to
+// the clean path; every problem is problem+json with nosniff and
+// no-store.
+func TestProbeContentTypesMethodsPaths(t *testing.T) {
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			body := []byte(`{"email":"ct@example.com"}`)
+			for _, ct := range []string{
+				"text/plain", "text/plain;charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+				"application/jsonx", "application/json-seq", "application/problem+json", "application/json+x", "json", "application/",
+				"text/json", "application/javascript", "*/*", "application/json,text/plain",
+			} {
+				wantProblem(t, "Content-Type "+strconvQuote(ct), p.raw(t, "POST", "/auth/signUpOrLogin", body, "", "Content-Type", ct), 415, "unsupported_media_type")
+			}
+			wantProblem(t, "no Content-Type with a body", p.raw(t, "POST", "/auth/signUpOrLogin", body, "", "Content-Type", ""), 415, "unsupported_media_type")
+			for _, ct := range []string{"application/json", "Application/JSON", "application/json; charset=utf-8", "application/json ;charset=UTF-8"} {
+				if a := p.raw(t, "POST", "/auth/signUpOrLogin", body, "", "Content-Type", ct); a.status != 200 {
+					t.Errorf("Content-Type %q: %v", ct, a)
+				}
+			}
+
+			routes := map[string][]string{
+				"/auth/signUpOrLogin": {"POST"}, "/auth/passkey/append/start": {"POST"}, "/auth/passkey/append/finish": {"POST"},
+				"/auth/passkey/login/start": {"POST"}, "/auth/passkey/login/finish": {"POST"}, "/auth/passkey/mediation/start": {"POST"},
+				"/auth/passkey/mediation/finish": {"POST"}, "/auth/passkeys": {"GET"}, "/auth/passkeys/AAAA": {"DELETE"},
+				"/auth/logout": {"POST"}, "/auth/sessions": {"GET"}, "/auth/account": {"DELETE", "GET"}, "/auth/account/email": {"POST"},
+			}
+			for path, allowed := range routes {
+				for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "TRACE", "FOO", "post", "CONNECT"} {
+					if slices.Contains(allowed, m) {
+						continue
+					}
+					a := p.raw(t, m, path, nil, "")
+					if m == "HEAD" {
+						if a.status != 405 || a.header.Get("Allow") == "" {
+							t.Errorf("HEAD %s: %d Allow %q", path, a.status, a.header.Get("Allow"))
+						}
+						continue
+					}
+					if m == "CONNECT" {
+						continue // net/http answers CONNECT with a path itself
+					}
+					if wantProblem(t, m+" "+path, a, 405, "method_not_allowed") {
+						if got, want := a.header.Get("Allow"), strings.Join(allowed, ", "); got != want {
+							t.Errorf("%s %s: Allow %q, want %q", m, path, got, want)
+						}
+					}
+				}
+			}
+
+			for _, path := range []string{
+				"/auth/SIGNUPORLOGIN", "/auth/signuporlogin", "/auth//signUpOrLogin", "/auth/signUpOrLogin/", "/auth/signUpOrLogin//",
+				"/auth/signUpOrLogin%00", "/auth/signUpOrLogin;x", "/auth/signUpOrLogin.json", "/auth/passkey//login/start",
+				"/auth/passkey/login/start/", "/auth/passkey/./login/start", "/auth/passkey/x/../login/start", "/auth/passkeys/", "/auth/passkeys//",
+				"/auth/passkeys/a/b", "/auth/passkeys/%2F", "/auth/sessions/a/b", "/auth/account/", "/auth/account/email/",
+				"/auth", "/auth/", "/auth/%2e%2e/api/me", "/AUTH/signUpOrLogin",
+			} {
+				a := p.raw(t, "POST", path, body, "")
+				if a.status == 200 || a.status == 201 || a.status == 204 {
+					t.Errorf("POST %s reached a handler: %v", path, a)
+				}
+				if a.status >= 500 {
+					t.Errorf("POST %s: %v", path, a)
+				}
+				if a.header.Get("X-Content-Type-Options") != "nosniff" {
+					t.Errorf("POST %s: %d without nosniff", path, a.status)
+				}
+			}
+		})
+	}
 }
