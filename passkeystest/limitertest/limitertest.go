@@ -16,7 +16,9 @@
 // tokens, each allowed event takes one, a refused event takes nothing,
 // tokens flow back at Events per Per up to Burst, and a refusal's
 // retryAfter is the time until the next whole token, rounded up to the
-// nanosecond. A negative Events allows everything. Every violation is
+// nanosecond. A negative Events allows everything. A limiter that is also
+// a [passkeys.Refunder] gives one token back per Refund, never beyond
+// Burst, and ignores a refund of a key it holds nothing for. Every violation is
 // reported with t.Errorf; time moves only when the suite advances the
 // clock, never by sleeping.
 //
@@ -35,12 +37,36 @@ import (
 	"github.com/passkeyready/passkeys"
 )
 
-// Run runs the conformance suite against the limiters newLimiter returns.
+// Run runs the conformance suite against the limiters newLimiter returns:
+// RunHarness without the flood.
 func Run(t *testing.T, newLimiter func(t *testing.T, clock func() time.Time) passkeys.Limiter) {
+	RunHarness(t, Harness{New: newLimiter})
+}
+
+// Harness describes a limiter to [RunHarness].
+type Harness struct {
+	// New returns a fresh limiter reading the time from clock, as Run's
+	// newLimiter does. Required.
+	New func(t *testing.T, clock func() time.Time) passkeys.Limiter
+	// FloodKeys, when positive, adds the subtest Flood: it drains a few
+	// victim keys, makes one call on each of FloodKeys fresh keys of the
+	// victims' class ("otpcheck:") and as many of another ("email:"),
+	// then checks that every victim is still drained, and that once the
+	// flood's buckets have refilled a new key is allowed again. For a
+	// limiter that caps the keys it holds, make it well past the cap (the
+	// suite runs MemoryLimiter with 80,000); the subtest makes about
+	// 2×FloodKeys calls. Zero skips it.
+	FloodKeys int
+}
+
+// RunHarness runs the conformance suite against the limiters h.New
+// returns. The Refund subtests run when the limiter is a
+// [passkeys.Refunder] and are skipped otherwise.
+func RunHarness(t *testing.T, h Harness) {
 	// start returns a new limiter and the clock it reads.
 	start := func(t *testing.T) (passkeys.Limiter, *clock) {
 		c := &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-		return newLimiter(t, c.Now), c
+		return h.New(t, c.Now), c
 	}
 
 	t.Run("Burst", func(t *testing.T) {
@@ -178,6 +204,175 @@ func Run(t *testing.T, newLimiter func(t *testing.T, clock func() time.Time) pas
 			t.Errorf("Allow with a cancelled context = allowed with error %v; an error must refuse", err)
 		}
 	})
+
+	// startRefunder is start for the Refund subtests, which are skipped
+	// for a limiter that cannot refund.
+	startRefunder := func(t *testing.T) (passkeys.Limiter, passkeys.Refunder, *clock) {
+		l, c := start(t)
+		rf, ok := l.(passkeys.Refunder)
+		if !ok {
+			t.Skipf("%T does not implement passkeys.Refunder", l)
+		}
+		return l, rf, c
+	}
+	hourly := passkeys.Rate{Events: 1, Per: time.Hour, Burst: 3}
+
+	t.Run("RefundGivesBackOne", func(t *testing.T) {
+		l, rf, _ := startRefunder(t)
+		wantAllowed(t, l, "k", hourly, 3)
+		wantRefused(t, l, "k", hourly, time.Hour)
+		refund(t, rf, "k", hourly)
+		wantAllowed(t, l, "k", hourly, 1)
+		wantRefused(t, l, "k", hourly, time.Hour)
+		wantAllowed(t, l, "other", hourly, 3) // other keys are untouched
+	})
+
+	t.Run("RefundNeverExceedsBurst", func(t *testing.T) {
+		l, rf, c := startRefunder(t)
+		wantAllowed(t, l, "k", hourly, 1)
+		for range 5 {
+			refund(t, rf, "k", hourly)
+		}
+		wantAllowed(t, l, "k", hourly, 3)
+		wantRefused(t, l, "k", hourly, time.Hour)
+		// A refund on top of a partial refill fills up to the burst.
+		c.Advance(2 * time.Hour)
+		refund(t, rf, "k", hourly)
+		refund(t, rf, "k", hourly)
+		wantAllowed(t, l, "k", hourly, 3)
+		wantRefused(t, l, "k", hourly, time.Hour)
+	})
+
+	t.Run("RefundUnknownKey", func(t *testing.T) {
+		l, rf, _ := startRefunder(t)
+		refund(t, rf, "never seen", hourly)
+		wantAllowed(t, l, "never seen", hourly, 3)
+		wantRefused(t, l, "never seen", hourly, time.Hour)
+		if err := rf.Refund(t.Context(), "k", passkeys.Rate{Events: -1}); err != nil {
+			t.Errorf("Refund with a disabled rate: %v", err)
+		}
+	})
+
+	t.Run("RefundClockBehind", func(t *testing.T) {
+		// A refund read at an earlier time gives back its one token and
+		// refills nothing.
+		l, rf, c := startRefunder(t)
+		r := passkeys.Rate{Events: 1, Per: time.Minute, Burst: 2}
+		wantAllowed(t, l, "k", r, 2)
+		c.Advance(-time.Hour)
+		refund(t, rf, "k", r)
+		c.Advance(time.Hour)
+		wantAllowed(t, l, "k", r, 1)
+		wantRefused(t, l, "k", r, time.Minute)
+	})
+
+	t.Run("ConcurrentRefund", func(t *testing.T) {
+		l, rf, _ := startRefunder(t)
+		r := passkeys.Rate{Events: 10, Per: time.Hour, Burst: 10}
+		wantAllowed(t, l, "k", r, 10)
+		// 20 refunds at once on an empty bucket of 10 fill it, no more.
+		var wg sync.WaitGroup
+		errs := make([]error, 20)
+		for i := range errs {
+			wg.Go(func() { errs[i] = rf.Refund(t.Context(), "k", r) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("Refund #%d: %v", i, err)
+			}
+		}
+		wantAllowed(t, l, "k", r, 10)
+		wantRefused(t, l, "k", r, 6*time.Minute)
+
+		// Takes racing refunds: every token is accounted for. Of 5
+		// refunds on an empty bucket and 10 takes at once, the takes
+		// allowed are at most the refunds, and the rest stays.
+		start := make(chan struct{})
+		oks := make([]bool, 10)
+		for i := range oks {
+			wg.Go(func() {
+				<-start
+				oks[i], _, _ = l.Allow(t.Context(), "k", r)
+			})
+		}
+		for range 5 {
+			wg.Go(func() {
+				<-start
+				if err := rf.Refund(t.Context(), "k", r); err != nil {
+					t.Errorf("Refund: %v", err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		allowed := 0
+		for _, ok := range oks {
+			if ok {
+				allowed++
+			}
+		}
+		if allowed > 5 {
+			t.Errorf("%d takes allowed after 5 refunds on an empty bucket, want at most 5", allowed)
+		}
+		wantAllowed(t, l, "k", r, 5-allowed)
+		wantRefused(t, l, "k", r, 6*time.Minute)
+	})
+
+	if h.FloodKeys > 0 {
+		t.Run("Flood", func(t *testing.T) { flood(t, start, h.FloodKeys) })
+	}
+}
+
+// flood drains victim keys of two classes, makes one call on each of n
+// fresh keys of each class, and checks that no victim got a fresh bucket.
+func flood(t *testing.T, start func(*testing.T) (passkeys.Limiter, *clock), n int) {
+	l, c := start(t)
+	r := passkeys.Rate{Events: 10, Per: time.Hour, Burst: 10}
+	var victims []string
+	for i := range 5 {
+		victims = append(victims, fmt.Sprintf("otpcheck:victim-%d@example.com", i), fmt.Sprintf("email:victim-%d@example.com", i))
+	}
+	for _, v := range victims {
+		wantAllowed(t, l, v, r, r.Burst)
+		wantRefused(t, l, v, r, 6*time.Minute)
+	}
+	for _, class := range []string{"otpcheck", "email"} {
+		for i := range n {
+			key := fmt.Sprintf("%s:flood-%d@example.com", class, i)
+			if _, _, err := l.Allow(t.Context(), key, r); err != nil {
+				t.Fatalf("Allow(%q) in the flood: %v", key, err)
+			}
+			if i == n/2 {
+				c.Advance(time.Second) // not enough to refill anything
+			}
+		}
+	}
+	for _, v := range victims {
+		if ok, wait := allow(t, l, v, r); ok {
+			t.Errorf("Allow(%q), drained before a flood of %d fresh keys = allowed; the flood gave it a fresh bucket", v, n)
+		} else if wait <= 0 || wait > 6*time.Minute {
+			t.Errorf("Allow(%q) after the flood: refused with wait %v, want (0, 6m]", v, wait)
+		}
+	}
+	// Once every bucket has refilled, a limiter that refused new keys
+	// during the flood takes them again.
+	c.Advance(time.Hour)
+	for _, class := range []string{"otpcheck", "email"} {
+		wantAllowed(t, l, class+":after-the-flood@example.com", r, 1)
+	}
+	for _, v := range victims {
+		wantAllowed(t, l, v, r, r.Burst)
+		wantRefused(t, l, v, r, 6*time.Minute)
+	}
+}
+
+// refund calls rf.Refund and reports an error.
+func refund(t *testing.T, rf passkeys.Refunder, key string, r passkeys.Rate) {
+	t.Helper()
+	if err := rf.Refund(t.Context(), key, r); err != nil {
+		t.Errorf("Refund(%q, %+v): %v", key, r, err)
+	}
 }
 
 // allow calls l.Allow and stops the test on an error.

@@ -70,3 +70,52 @@ const takeToken = `INSERT INTO {schema}.rate_limits AS b (key, tokens, updated_a
 // one. A clock behind the bucket's adds nothing.
 const refilled = `least($3::float8, b.tokens + (CASE WHEN b.tokens < 0 THEN 1 ELSE 0 END)
 	+ $4::float8 * extract(epoch FROM greatest($2::timestamptz - b.updated_at, interval '0'))::float8)`
+
+var (
+	_ passkeys.Limiter  = (*Store)(nil)
+	_ passkeys.Refunder = (*Store)(nil)
+)
+
+// Refund implements [passkeys.Refunder]: it gives one token back to key's
+// bucket in one statement, after the refill since the bucket was last
+// updated and never beyond r.Burst. A key with no bucket (never seen, or
+// purged once full) is left alone, as is every key for a negative
+// r.Events.
+func (s *Store) Refund(ctx context.Context, key string, r passkeys.Rate) error {
+	if r.Events < 0 {
+		return nil
+	}
+	if r.Events == 0 || r.Per <= 0 || r.Burst <= 0 {
+		return fmt.Errorf("pgstore: rate limit %+v: Events, Per and Burst must be positive", r)
+	}
+	perSecond := float64(r.Events) / r.Per.Seconds()
+	if _, err := s.pool.Exec(ctx, s.sql(refundToken), key, s.clock(), float64(r.Burst), perSecond); err != nil {
+		return wrapErr("refund rate limit", err)
+	}
+	return nil
+}
+
+// Reset deletes key's bucket, so that its next event finds a full one:
+// the operator's way to lift a limit early, such as the failure bound of
+// one email, whose key is "otpfail:" followed by the canonical address
+// (passkeys.Handler.ResetOTPFailures canonicalises it and calls Reset).
+// The same in SQL:
+//
+//	DELETE FROM <schema>.rate_limits WHERE key = 'otpfail:user@example.com';
+//
+// Resetting a key with no bucket does nothing.
+func (s *Store) Reset(ctx context.Context, key string) error {
+	if _, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {schema}.rate_limits WHERE key = $1`), key); err != nil {
+		return wrapErr("reset rate limit", err)
+	}
+	return nil
+}
+
+// refundToken adds one token to bucket $1 at time $2 (burst $3, refill $4
+// a second), up to the burst, with the same refill as takeToken. The row
+// lock orders it with concurrent takes and refunds on the key.
+const refundToken = `UPDATE {schema}.rate_limits AS b SET
+		tokens = least($3::float8, ` + refilled + ` + 1),
+		updated_at = greatest(b.updated_at, $2::timestamptz),
+		full_at = greatest(b.updated_at, $2::timestamptz) + make_interval(secs => ($3::float8 - least($3::float8, ` + refilled + ` + 1)) / $4::float8)
+	WHERE key = $1`
