@@ -88,11 +88,12 @@ func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, er
 		h.emit(r, Event{Kind: EventCodeSent, Reason: "sign_in"})
 		return otpSentResponse{OTPSent: true, ExpiresInSeconds: int64(res.ExpiresIn.Seconds())}, nil
 	}
-	if err := h.limit(r, "otpcheck:"+email, h.opts.OTPCheckLimit); err != nil {
-		return nil, err
-	}
-	u, created, err := h.opts.Backend.FinishOTP(r.Context(), email, *req.OTP, c)
-	if err != nil {
+	var u User
+	var created bool
+	if err := h.checkOTP(r, email, func() (err error) {
+		u, created, err = h.opts.Backend.FinishOTP(r.Context(), email, *req.OTP, c)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	h.signedIn(r, u, MethodOTP, created)

@@ -261,11 +261,11 @@ func (h *Handler) changeEmail(r *http.Request, w http.ResponseWriter) (any, erro
 		h.emit(r, Event{Kind: EventCodeSent, Reason: "email_change"})
 		return otpSentResponse{OTPSent: true, ExpiresInSeconds: int64(res.ExpiresIn.Seconds())}, nil
 	}
-	if err := h.limit(r, "otpcheck:"+email, h.opts.OTPCheckLimit); err != nil {
-		return nil, err
-	}
-	nu, err := a.FinishEmailChange(r.Context(), u, email, *req.OTP, c)
-	if err != nil {
+	var nu User
+	if err := h.checkOTP(r, email, func() (err error) {
+		nu, err = a.FinishEmailChange(r.Context(), u, email, *req.OTP, c)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	h.emit(r, Event{Kind: EventEmailChanged, User: nu, Email: nu.Email, OldEmail: u.Email})

@@ -49,6 +49,19 @@ type Options struct {
 	// blocks code login for that email until the bucket refills (6
 	// minutes a check); passkey login is unaffected.
 	OTPCheckLimit Rate
+	// OTPFailureLimit bounds the failed code checks per email address
+	// over a long time, across all codes and all instances sharing the
+	// Limiter: a check takes a token and a successful one gives it back
+	// ([Refunder]), so only failures count (a check answered 503
+	// unavailable gives its token back too). Default 100 per 30 days with
+	// bursts of 100 (NIST SP 800-63B §5.2.2: at most 100 consecutive
+	// failures): past that, code checks for the address are refused with
+	// 429 too_many_attempts until a failure is forgiven (one every 7.2
+	// hours) or an operator resets it ([Handler.ResetOTPFailures]);
+	// passkey login keeps working. A negative Events disables the bound.
+	// It needs a Limiter that implements [Refunder]; New refuses one that
+	// does not unless the bound is disabled or DisableOTP is set.
+	OTPFailureLimit Rate
 	// StartLimit limits the unauthenticated ceremony starts
 	// (passkey/login/start and passkey/mediation/start) per client IP.
 	// Default 600 a minute with bursts of 600.
@@ -181,8 +194,14 @@ func (o Options) withDefaults() (Options, error) {
 	if o.StartLimit, err = o.StartLimit.withDefault("StartLimit", Rate{Events: 600, Per: time.Minute, Burst: 600}); err != nil {
 		return o, err
 	}
+	if o.OTPFailureLimit, err = o.OTPFailureLimit.withDefault("OTPFailureLimit", Rate{Events: 100, Per: 30 * 24 * time.Hour, Burst: 100}); err != nil {
+		return o, err
+	}
 	if o.Limiter == nil {
 		o.Limiter = NewMemoryLimiter(o.Clock)
+	}
+	if _, ok := o.Limiter.(Refunder); !ok && !o.OTPFailureLimit.disabled() && !o.DisableOTP {
+		return o, fmt.Errorf("passkeys: Options.Limiter (%T) does not implement passkeys.Refunder, which Options.OTPFailureLimit needs to count only failed code checks; add a Refund method or disable the bound with a negative OTPFailureLimit.Events", o.Limiter)
 	}
 	for i, p := range o.TrustedProxies {
 		if !p.IsValid() {

@@ -157,8 +157,8 @@ func openPostgresForTest(t *testing.T) selfhosted.Store {
 
 // openPostgresPoolsForTest opens n pgstore pools on one schema of their
 // own, as n instances of an application would, dropped after the test, or
-// skips without PASSKEYS_TEST_POSTGRES_DSN.
-func openPostgresPoolsForTest(t *testing.T, n int) []*pgstore.Store {
+// skips without PASSKEYS_TEST_POSTGRES_DSN. opts are passed to each.
+func openPostgresPoolsForTest(t *testing.T, n int, opts ...pgstore.Option) []*pgstore.Store {
 	dsn := os.Getenv("PASSKEYS_TEST_POSTGRES_DSN")
 	if dsn == "" {
 		t.Skip("set PASSKEYS_TEST_POSTGRES_DSN (e.g. postgres://root@127.0.0.1:5432/test?sslmode=disable) to run against PostgreSQL")
@@ -177,7 +177,7 @@ func openPostgresPoolsForTest(t *testing.T, n int) []*pgstore.Store {
 	})
 	pools := make([]*pgstore.Store, n)
 	for i := range pools {
-		s, err := pgstore.Open(t.Context(), dsn, pgstore.WithSchema(schema))
+		s, err := pgstore.Open(t.Context(), dsn, append([]pgstore.Option{pgstore.WithSchema(schema)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
