@@ -50,17 +50,18 @@ func main() {
 var now = time.Now
 
 type config struct {
-	addr      string
-	db        string
-	rpID      string
-	origins   []string
-	jwtSecret string
-	postgres  string
-	startRate int
-	sessions  string   // "store" or "jwt"
-	cookie    bool     // cookie sessions for the -origin pages
-	cors      []string // origins allowed by CORS
-	limits    limits
+	addr        string
+	db          string
+	rpID        string
+	origins     []string
+	jwtSecret   string
+	postgres    string
+	startRate   int
+	sessions    string   // "store" or "jwt"
+	cookie      bool     // cookie sessions for the -origin pages
+	cors        []string // origins allowed by CORS
+	metricsAddr string   // where /metrics listens, "" for none
+	limits      limits
 }
 
 // stringList is a repeatable flag.
@@ -102,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if v := getenv("PASSKEYS_CORS_ORIGINS"); v != "" {
 		cors.values = strings.Split(v, ",")
 	}
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("PASSKEYS_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this address, on its own listener; a bare :port listens on 127.0.0.1 (PASSKEYS_METRICS_ADDR); default: off")
 	fs.Var(cors, "cors-origin", "origin of another site's pages allowed to call the API by CORS, repeatable (PASSKEYS_CORS_ORIGINS, comma-separated)")
 	l, d := &c.limits, defaultLimits
 	fs.DurationVar(&l.readHeaderTimeout, "read-header-timeout", envDuration(getenv, "PASSKEYS_READ_HEADER_TIMEOUT", d.readHeaderTimeout), "time a client has to send a request's headers (PASSKEYS_READ_HEADER_TIMEOUT)")
@@ -215,10 +217,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if c.startRate != 0 {
 		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
 	}
+	obs, err := newObservability(c, logger, stderr)
+	if err != nil {
+		return err
+	}
+	opts.Events = obs.sink
 	auth, err := passkeys.New(opts)
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := obs.serveMetrics(ctx, c, auth, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	tcp, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -239,7 +251,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err = srv.Shutdown(shutdown)
+	_ = auth.FlushEvents(shutdown)
+	return err
 }
 
 func storeName(c config) string {

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/passkeysprom"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// observability is what the example does with the handler's events: an
+// audit line per security event on the log, a development notice (on
+// stderr, like the codes) when a passkey is added or removed or the
+// email changes, and Prometheus metrics when -metrics-addr is set.
+type observability struct {
+	sink    passkeys.EventSink
+	metrics *passkeysprom.Metrics
+	reg     *prometheus.Registry
+}
+
+func newObservability(c config, logger *slog.Logger, stderr io.Writer) (*observability, error) {
+	o := &observability{}
+	sinks := []passkeys.EventSink{
+		passkeys.NewAuditLog(logger),
+		passkeys.NewSecurityNotifications(&passkeys.DevelopmentNotifier{W: stderr}, logger),
+	}
+	if c.metricsAddr != "" {
+		o.reg = prometheus.NewRegistry()
+		o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m, err := passkeysprom.New(o.reg)
+		if err != nil {
+			return nil, err
+		}
+		o.metrics = m
+		sinks = append(sinks, m)
+	}
+	o.sink = passkeys.MultiSink(sinks...)
+	return o, nil
+}
+
+// metricsAddr is where -metrics-addr listens: a bare ":port" means
+// 127.0.0.1, so that metrics are never served to the public by accident.
+func metricsAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", errors.New("-metrics-addr must be host:port or :port")
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// serveMetrics serves /metrics on its own listener, never on the public
+// one, until ctx ends. It returns once the listener is open.
+func (o *observability) serveMetrics(ctx context.Context, c config, auth *passkeys.Handler, logger *slog.Logger) (stop func(), err error) {
+	if o.metrics == nil {
+		return func() {}, nil
+	}
+	if err := o.metrics.CountDropped(auth); err != nil {
+		return nil, err
+	}
+	addr, err := metricsAddr(c.metricsAddr)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	scrape := promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{})
+	mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Count what was emitted before the scrape; a stuck sink delays
+		// it by a second at most.
+		flush, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		_ = auth.FlushEvents(flush)
+		scrape.ServeHTTP(w, r)
+	}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("passkeys example metrics listening", "metrics_addr", ln.Addr().String())
+	return func() {
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}, nil
+}

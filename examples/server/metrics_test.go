@@ -1,0 +1,91 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var metricsLine = regexp.MustCompile(`metrics_addr=(\S+)`)
+
+// scrape reads the metrics listener's /metrics.
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", res.StatusCode, b)
+	}
+	return string(b)
+}
+
+// TestExampleServerMetrics scrapes /metrics after a sign-up and a login
+// and finds the counters moved; the metrics are not on the public
+// listener, and every security event has its audit line.
+func TestExampleServerMetrics(t *testing.T) {
+	base, stderr := startServer(t, nil, "-metrics-addr", "127.0.0.1:0")
+	m := metricsLine.FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no metrics address in the server output:\n%s", stderr)
+	}
+	addr := m[1]
+	before := scrape(t, addr)
+	if strings.Contains(before, `kind="login"`) {
+		t.Fatalf("a login counted before any:\n%s", before)
+	}
+	c := client{t, base}
+	const email = "metrics@example.com"
+	for range 2 {
+		if st, _ := c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": email}, ""); st != http.StatusOK {
+			t.Fatalf("code request: %d", st)
+		}
+		if st, body := c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": email, "otp": lastCode(t, stderr, email)}, ""); st != http.StatusOK {
+			t.Fatalf("code check: %d %v", st, body)
+		}
+	}
+	text := scrape(t, addr)
+	for _, want := range []string{
+		`passkeys_events_total{ceremony="",kind="sign_up",method="otp",reason=""} 1`,
+		`passkeys_events_total{ceremony="",kind="login",method="otp",reason=""} 2`,
+		`passkeys_codes_sent_total{purpose="sign_in"} 2`,
+		`passkeys_requests_total{code="",endpoint="/signUpOrLogin",method="POST",status="200"} 4`,
+		`passkeys_request_duration_seconds_count{endpoint="/signUpOrLogin"} 4`,
+		`passkeys_events_dropped_total 0`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(text, email) {
+		t.Error("/metrics holds the email")
+	}
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode == http.StatusOK {
+		t.Error("the public listener serves /metrics")
+	}
+	if n := strings.Count(stderr.String(), `msg="passkeys audit" kind=login`); n != 2 {
+		t.Errorf("%d audit lines of logins, want 2:\n%s", n, stderr)
+	}
+}
+
+func TestMetricsAddr(t *testing.T) {
+	for in, want := range map[string]string{":9090": "127.0.0.1:9090", "0.0.0.0:9090": "0.0.0.0:9090", "[::1]:9": "[::1]:9"} {
+		if got, err := metricsAddr(in); err != nil || got != want {
+			t.Errorf("metricsAddr(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := metricsAddr("9090"); err == nil {
+		t.Error("metricsAddr(9090) is accepted")
+	}
+}
