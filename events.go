@@ -60,8 +60,8 @@ const (
 	// holds the new address).
 	EventEmailChanged EventKind = "email_changed"
 	// EventRateLimited: a request was refused by the limit named in
-	// Reason: "ip", "email", "otpcheck" or "start" (see [Options.IPLimit]
-	// and the others), or another limit's key class. Email is set for the
+	// Reason: "ip", "email", "otpcheck", "otpfail" or "start" (see
+	// [Options.IPLimit] and the others), or another limit's key class. Email is set for the
 	// per-email limits.
 	EventRateLimited EventKind = "rate_limited"
 	// EventVerificationFailed: a passkey response was refused. Ceremony

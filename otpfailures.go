@@ -31,6 +31,7 @@ func (h *Handler) checkOTP(r *http.Request, email string, check func() error) er
 		return fmt.Errorf("rate limiter: %w", err)
 	}
 	if !ok {
+		h.emit(r, Event{Kind: EventRateLimited, Reason: limitClass(key)})
 		e := errOTPFailures.With(errOTPFailures.Detail, nil)
 		e.RetryAfter = wait
 		return e

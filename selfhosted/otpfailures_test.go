@@ -30,6 +30,8 @@ type otpRig struct {
 	url   string
 	clock *e2e.Clock
 	mail  *passkeystest.Mailbox
+	// limited receives the handler's rate_limited events.
+	limited chan passkeys.Event
 }
 
 // eachLimiter runs f with the memory limiter on memstore and SQLite, and
@@ -37,7 +39,7 @@ type otpRig struct {
 // set.
 func eachLimiter(t *testing.T, f func(t *testing.T, r *otpRig)) {
 	open := func(t *testing.T, newStore func(clock *e2e.Clock) (selfhosted.Store, passkeys.Limiter)) *otpRig {
-		r := &otpRig{t: t, clock: e2e.NewClock(), mail: passkeystest.NewMailbox()}
+		r := &otpRig{t: t, clock: e2e.NewClock(), mail: passkeystest.NewMailbox(), limited: make(chan passkeys.Event, 100)}
 		store, limiter := newStore(r.clock)
 		e, err := selfhosted.New(selfhosted.Config{
 			RPID: e2e.RPID, Origins: []string{e2e.Origin}, Store: store, OTPSender: r.mail, Clock: r.clock.Now,
@@ -53,6 +55,14 @@ func eachLimiter(t *testing.T, f func(t *testing.T, r *otpRig)) {
 			OTPCheckLimit:       passkeys.Rate{Events: 10, Per: time.Minute, Burst: 10},
 			ReauthenticationAge: -1,
 			Logger:              slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Events: passkeys.EventSinkFunc(func(_ context.Context, e passkeys.Event) {
+				if e.Kind == passkeys.EventRateLimited {
+					select {
+					case r.limited <- e:
+					default:
+					}
+				}
+			}),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -194,6 +204,14 @@ func TestOTPFailureBound(t *testing.T) {
 			t.Errorf("Retry-After %q, want about 7.2 h", a.retryAfter)
 		}
 		wantBound(t, "a wrong code after 100 failures", check(wrong(code)))
+		select {
+		case e := <-r.limited:
+			if e.Reason != "otpfail" || e.Email != email || e.Endpoint != "/signUpOrLogin" {
+				t.Errorf("rate_limited event %+v, want Reason otpfail for %s on /signUpOrLogin", e, email)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("no rate_limited event for the failure bound")
+		}
 
 		// Passkey login keeps working, by button and by autofill.
 		if _, err := dev.LoginWithPasskey(ctx, email); err != nil {
