@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -160,7 +162,8 @@ func (s *JWTSessions) IssueSession(ctx context.Context, u User) (string, error) 
 // VerifySession checks the signature (HS256 only), exp (required), iss,
 // aud and iat (required, at most ClockSkew in the future, so instances
 // whose clocks differ by a moment accept each other's tokens), and that
-// exp − iat is at most Lifetime plus ClockSkew. The user is sub; with a
+// exp − iat is at most Lifetime plus ClockSkew; iat, exp, nbf and
+// auth_time must be JSON numbers. The user is sub; with a
 // Lookup it is the account Lookup returns for sub, and an account that is
 // gone is [ErrUnauthorized].
 func (s *JWTSessions) VerifySession(ctx context.Context, token string) (User, error) {
@@ -203,6 +206,10 @@ func (s *JWTSessions) verifyInto(ctx context.Context, token string, cp *sessionC
 	invalid := func(cause error) (User, error) {
 		return User{}, ErrUnauthorized.With("The session token is invalid.", cause)
 	}
+	var dateErr error
+	if err == nil {
+		dateErr = numericDates(token)
+	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return User{}, ErrUnauthorized.With("The session has expired.", err)
@@ -210,6 +217,8 @@ func (s *JWTSessions) verifyInto(ctx context.Context, token string, cp *sessionC
 		return invalid(err)
 	case c.Subject == "":
 		return invalid(errors.New("token has no subject"))
+	case dateErr != nil:
+		return invalid(dateErr)
 	case c.IssuedAt == nil:
 		return invalid(errors.New("token has no iat"))
 	case c.IssuedAt.After(s.clock().Add(s.skew)):
@@ -235,4 +244,32 @@ func (s *JWTSessions) verifyInto(ctx context.Context, token string, cp *sessionC
 		return User{}, err
 	}
 	return User{}, ErrInternal.With("", fmt.Errorf("looking up the account of a session: %w", err))
+}
+
+// numericDates refuses a token whose time claims are not JSON numbers (RFC
+// 7519 §2, NumericDate): golang-jwt also reads a string holding digits,
+// "1700000000", so two encodings of one time would both verify. token has
+// been parsed already, so its payload is valid base64url JSON.
+func numericDates(token string) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return errors.New("token is not three parts")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return fmt.Errorf("token payload: %w", err)
+	}
+	var dates struct {
+		Iat, Exp, Nbf json.RawMessage
+		AuthTime      json.RawMessage `json:"auth_time"`
+	}
+	if err := json.Unmarshal(payload, &dates); err != nil {
+		return fmt.Errorf("token payload: %w", err)
+	}
+	for name, v := range map[string]json.RawMessage{"iat": dates.Iat, "exp": dates.Exp, "nbf": dates.Nbf, "auth_time": dates.AuthTime} {
+		if len(v) > 0 && (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+			return fmt.Errorf("token claim %s is not a number", name)
+		}
+	}
+	return nil
 }

@@ -2,7 +2,9 @@ package passkeys
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -98,18 +100,23 @@ func TestJWTSessionsRejects(t *testing.T) {
 		return c
 	}
 	cases := map[string]string{
-		"valid control": sign(jwt.SigningMethodHS256, testKey, base()),
-		"HS384":         sign(jwt.SigningMethodHS384, testKey, base()),
-		"alg none":      sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, base()),
-		"other key":     sign(jwt.SigningMethodHS256, []byte("ffffffffffffffffffffffffffffffff"), base()),
-		"expired":       sign(jwt.SigningMethodHS256, testKey, with("exp", now.Add(-time.Second).Unix())),
-		"no exp":        sign(jwt.SigningMethodHS256, testKey, with("exp", nil)),
-		"wrong iss":     sign(jwt.SigningMethodHS256, testKey, with("iss", "x")),
-		"no iss":        sign(jwt.SigningMethodHS256, testKey, with("iss", nil)),
-		"wrong aud":     sign(jwt.SigningMethodHS256, testKey, with("aud", "x")),
-		"no sub":        sign(jwt.SigningMethodHS256, testKey, with("sub", nil)),
-		"garbage":       "a.b.c",
-		"empty":         "",
+		"valid control":    sign(jwt.SigningMethodHS256, testKey, base()),
+		"HS384":            sign(jwt.SigningMethodHS384, testKey, base()),
+		"alg none":         sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, base()),
+		"other key":        sign(jwt.SigningMethodHS256, []byte("ffffffffffffffffffffffffffffffff"), base()),
+		"expired":          sign(jwt.SigningMethodHS256, testKey, with("exp", now.Add(-time.Second).Unix())),
+		"no exp":           sign(jwt.SigningMethodHS256, testKey, with("exp", nil)),
+		"wrong iss":        sign(jwt.SigningMethodHS256, testKey, with("iss", "x")),
+		"no iss":           sign(jwt.SigningMethodHS256, testKey, with("iss", nil)),
+		"wrong aud":        sign(jwt.SigningMethodHS256, testKey, with("aud", "x")),
+		"no sub":           sign(jwt.SigningMethodHS256, testKey, with("sub", nil)),
+		"iat string":       sign(jwt.SigningMethodHS256, testKey, with("iat", fmt.Sprint(now.Unix()))),
+		"exp string":       sign(jwt.SigningMethodHS256, testKey, with("exp", fmt.Sprint(now.Add(time.Hour).Unix()))),
+		"nbf string":       sign(jwt.SigningMethodHS256, testKey, with("nbf", fmt.Sprint(now.Unix()))),
+		"auth_time string": sign(jwt.SigningMethodHS256, testKey, with("auth_time", fmt.Sprint(now.Unix()))),
+		"iat null":         sign(jwt.SigningMethodHS256, testKey, with("iat", json.RawMessage("null"))),
+		"garbage":          "a.b.c",
+		"empty":            "",
 	}
 	for name, tok := range cases {
 		_, err := s.VerifySession(context.Background(), tok)

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -12,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/passkeystest"
@@ -786,6 +790,171 @@ func TestProbeContentTypesMethodsPaths(t *testing.T) {
 				if a.header.Get("X-Content-Type-Options") != "nosniff" {
 					t.Errorf("POST %s: %d without nosniff", path, a.status)
 				}
+			}
+		})
+	}
+}
+
+const probeJWTKey = "a probe key of at least thirty-two bytes"
+
+// forge signs claims with header fields over the example's JWT key
+// (alg is HS256 unless header says otherwise; "none" leaves the
+// signature empty).
+func forge(t *testing.T, header, claims map[string]any) string {
+	t.Helper()
+	h := map[string]any{"alg": "HS256", "typ": "JWT"}
+	for k, v := range header {
+		if v == nil {
+			delete(h, k)
+			continue
+		}
+		h[k] = v
+	}
+	signing := b64(obj(h)) + "." + b64(obj(claims))
+	var mac []byte
+	switch h["alg"] {
+	case "HS256":
+		m := hmac.New(sha256.New, []byte(probeJWTKey))
+		m.Write([]byte(signing))
+		mac = m.Sum(nil)
+	case "HS512":
+		m := hmac.New(sha512.New, []byte(probeJWTKey))
+		m.Write([]byte(signing))
+		mac = m.Sum(nil)
+	}
+	return signing + "." + b64(mac)
+}
+
+// TestProbeSessionTokens: with the demo JWT, tokens signed with the right
+// key but with another algorithm, time claims out of bounds, another
+// audience or issuer, no subject, or the subject of a deleted account are
+// 401 at the guard and at the handler's session routes, and the email
+// comes from the account, not from the token; with the store sessions, an
+// altered, truncated or revoked token is 401. Tokens are only taken from
+// "Authorization: Bearer".
+func TestProbeSessionTokens(t *testing.T) {
+	for _, p := range probeTargets(t, "-sessions", "jwt", "-jwt-secret", probeJWTKey) {
+		t.Run(p.name, func(t *testing.T) {
+			token, id := p.signUp(t, "jwt@example.com")
+			gone, goneID := p.signUp(t, "gone@example.com")
+			if a := p.raw(t, "DELETE", "/auth/account", nil, gone); a.status != 204 {
+				t.Fatalf("delete account: %v", a)
+			}
+			now := time.Now().Unix()
+			good := func(edit map[string]any) map[string]any {
+				c := map[string]any{"sub": id, "email": "jwt@example.com", "iss": "passkeys", "aud": []string{"passkeys"}, "iat": now, "exp": now + 600, "jti": "x"}
+				for k, v := range edit {
+					if v == nil {
+						delete(c, k)
+						continue
+					}
+					c[k] = v
+				}
+				return c
+			}
+			// The forging is right: an honest forged token works, and the
+			// email is the account's.
+			if a := p.raw(t, "GET", "/api/me", nil, forge(t, nil, good(map[string]any{"email": "ceo@example.com"}))); a.status != 200 || field(a.doc, "user", "email") != "jwt@example.com" {
+				t.Fatalf("forged honest token: %v", a)
+			}
+			bad := map[string]string{
+				"alg none":              forge(t, map[string]any{"alg": "none"}, good(nil)),
+				"alg None":              forge(t, map[string]any{"alg": "None"}, good(nil)),
+				"alg HS512":             forge(t, map[string]any{"alg": "HS512"}, good(nil)),
+				"no alg":                forge(t, map[string]any{"alg": nil}, good(nil)),
+				"alg RS256 (HMAC)":      strings.Replace(forge(t, nil, good(nil)), b64(obj(map[string]any{"alg": "HS256", "typ": "JWT"})), b64(obj(map[string]any{"alg": "RS256", "typ": "JWT"})), 1),
+				"iat an hour ahead":     forge(t, nil, good(map[string]any{"iat": now + 3600, "exp": now + 3700})),
+				"iat a day ahead":       forge(t, nil, good(map[string]any{"iat": now + 86400, "exp": now + 86400 + 60})),
+				"no iat":                forge(t, nil, good(map[string]any{"iat": nil})),
+				"iat string":            forge(t, nil, good(map[string]any{"iat": fmt.Sprint(now)})),
+				"no exp":                forge(t, nil, good(map[string]any{"exp": nil})),
+				"exp passed":            forge(t, nil, good(map[string]any{"iat": now - 7200, "exp": now - 3600})),
+				"exp before iat":        forge(t, nil, good(map[string]any{"exp": now - 1})),
+				"lifetime of a year":    forge(t, nil, good(map[string]any{"exp": now + 365*86400})),
+				"lifetime of 2h":        forge(t, nil, good(map[string]any{"exp": now + 7200})),
+				"exp huge":              forge(t, nil, good(map[string]any{"exp": 1e300})),
+				"exp string":            forge(t, nil, good(map[string]any{"exp": fmt.Sprint(now + 600)})),
+				"nbf ahead":             forge(t, nil, good(map[string]any{"nbf": now + 3600})),
+				"wrong aud":             forge(t, nil, good(map[string]any{"aud": "other"})),
+				"no aud":                forge(t, nil, good(map[string]any{"aud": nil})),
+				"wrong iss":             forge(t, nil, good(map[string]any{"iss": "other"})),
+				"no iss":                forge(t, nil, good(map[string]any{"iss": nil})),
+				"no sub":                forge(t, nil, good(map[string]any{"sub": nil})),
+				"empty sub":             forge(t, nil, good(map[string]any{"sub": ""})),
+				"sub number":            forge(t, nil, good(map[string]any{"sub": 1})),
+				"sub unknown":           forge(t, nil, good(map[string]any{"sub": "usr_nobody"})),
+				"sub of deleted":        forge(t, nil, good(map[string]any{"sub": goneID, "email": "gone@example.com"})),
+				"issued to the deleted": gone,
+				"other key":             strings.TrimSuffix(token, token[strings.LastIndexByte(token, '.')+1:]) + b64(make([]byte, 32)),
+				"truncated":             token[:len(token)-2],
+				"padded":                token + "=",
+				"trailing dot":          token + ".",
+				"four parts":            token + ".x",
+				"empty":                 "",
+			}
+			for name, tok := range bad {
+				for _, path := range []string{"/api/me", "/auth/passkeys", "/auth/account"} {
+					if name == "empty" {
+						continue
+					}
+					wantProblem(t, name+" at "+path, p.raw(t, "GET", path, nil, tok), 401, "unauthorized")
+				}
+			}
+			for name, h := range map[string][]string{
+				"lower-case bearer": {"Authorization", "bearer " + token},
+				"two spaces":        {"Authorization", "Bearer  " + token},
+				"no scheme":         {"Authorization", token},
+				"Basic":             {"Authorization", "Basic " + token},
+				"token and junk":    {"Authorization", "Bearer " + token + " x"},
+				"X-Session-Token":   {"X-Session-Token", token},
+				"Cookie":            {"Cookie", "session=" + token},
+			} {
+				a := p.raw(t, "GET", "/api/me", nil, "", h...)
+				if (name == "lower-case bearer" || name == "two spaces") && a.status == 200 {
+					continue // RFC 9110 §11.1, RFC 6750 §2.1: the scheme is case-insensitive, 1*SP
+				}
+				wantProblem(t, name, a, 401, "unauthorized")
+			}
+			wantProblem(t, "token in the query", p.raw(t, "GET", "/api/me?access_token="+token, nil, ""), 401, "unauthorized")
+		})
+	}
+}
+
+// TestProbeStoreSessionTokens: the default revocable sessions refuse an
+// altered, truncated, extended or re-cased token, a token after logout and
+// the token of a deleted account, at the guard and the handler.
+func TestProbeStoreSessionTokens(t *testing.T) {
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			token, _ := p.signUp(t, "store@example.com")
+			out, _ := p.signUp(t, "store@example.com")
+			if a := p.raw(t, "POST", "/auth/logout", nil, out); a.status != 204 {
+				t.Fatalf("logout: %v", a)
+			}
+			gone, _ := p.signUp(t, "gone@example.com")
+			if a := p.raw(t, "DELETE", "/auth/account", nil, gone); a.status != 204 {
+				t.Fatalf("delete account: %v", a)
+			}
+			flip := []byte(token)
+			flip[len(flip)-1] ^= 1
+			bad := map[string]string{
+				"last byte changed": string(flip),
+				"truncated":         token[:len(token)-1],
+				"extended":          token + "A",
+				"upper case":        strings.ToUpper(token),
+				"prefix only":       token[:4],
+				"padded":            token + "=",
+				"logged out":        out,
+				"deleted account":   gone,
+				"NUL":               token + "%00",
+			}
+			for name, tok := range bad {
+				for _, path := range []string{"/api/me", "/auth/passkeys", "/auth/sessions"} {
+					wantProblem(t, name+" at "+path, p.raw(t, "GET", path, nil, tok), 401, "unauthorized")
+				}
+			}
+			if a := p.raw(t, "GET", "/api/me", nil, token); a.status != 200 {
+				t.Errorf("the good token after the probes: %v", a)
 			}
 		})
 	}
