@@ -37,6 +37,15 @@
 // another origin; [Handler.CORS] applies the same policy to the
 // application's own routes.
 //
+// With [Options.Events] the handler reports what happens (sign-ups,
+// logins by method, codes sent and failed, passkeys added and removed,
+// sessions, account changes, rate limits, failed verifications, answered
+// requests) as typed [Event] values to an [EventSink], from a goroutine of
+// its own so that no sink delays a response. [NewAuditLog] writes them to
+// a slog.Logger, [NewSecurityNotifications] tells an account's owner about
+// passkeys added or removed and email changes, and package passkeysprom
+// counts them as Prometheus metrics. Every response carries X-Request-ID.
+//
 // Options and responses are the JSON forms the browser's WebAuthn API
 // takes and gives: PublicKeyCredential.parseCreationOptionsFromJSON /
 // parseRequestOptionsFromJSON and credential.toJSON(). Clients send nothing
