@@ -34,6 +34,10 @@ type Passkey struct {
 type Client struct {
 	RemoteAddr string
 	UserAgent  string
+	// AcceptLanguage is the request's Accept-Language header as sent (its
+	// values joined by commas, at most 512 bytes, cut at a comma), so that
+	// a backend or an email sender can answer in the client's language.
+	AcceptLanguage string
 	// Capabilities holds the optional capability flags a browser may send
 	// (for example from PublicKeyCredential.getClientCapabilities()).
 	Capabilities map[string]bool

@@ -9,7 +9,30 @@ import (
 
 // client describes the request's sender for backends and rate limits.
 func (h *Handler) client(r *http.Request) Client {
-	return Client{RemoteAddr: clientIP(r, h.opts.TrustedProxies), UserAgent: r.UserAgent()}
+	return Client{
+		RemoteAddr:     clientIP(r, h.opts.TrustedProxies),
+		UserAgent:      r.UserAgent(),
+		AcceptLanguage: acceptLanguage(r),
+	}
+}
+
+// maxAcceptLanguage caps [Client.AcceptLanguage]: a few dozen language
+// ranges, more than any browser sends.
+const maxAcceptLanguage = 512
+
+// acceptLanguage is the request's Accept-Language values joined by commas,
+// cut at the last comma within maxAcceptLanguage bytes, so that whatever
+// is kept is still a list of whole language ranges.
+func acceptLanguage(r *http.Request) string {
+	s := strings.Join(r.Header.Values("Accept-Language"), ",")
+	if len(s) <= maxAcceptLanguage {
+		return s
+	}
+	s = s[:maxAcceptLanguage+1]
+	if i := strings.LastIndexByte(s, ','); i >= 0 {
+		return s[:i]
+	}
+	return ""
 }
 
 // clientIP is the connection's remote address or, when that is a trusted

@@ -3,6 +3,7 @@ package passkeys
 import (
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +45,34 @@ func TestIPKeyGroupsIPv6Networks(t *testing.T) {
 	}
 	if got := ipKey("192.0.2.1"); got != "192.0.2.1" {
 		t.Errorf("ipv4 key %q", got)
+	}
+}
+
+func TestClientAcceptLanguage(t *testing.T) {
+	long := strings.Repeat("de-DE;q=0.9,", 60) // 720 bytes
+	for _, tc := range []struct {
+		name   string
+		values []string
+		want   string
+	}{
+		{"none", nil, ""},
+		{"one", []string{"de-CH, de;q=0.9, en;q=0.8"}, "de-CH, de;q=0.9, en;q=0.8"},
+		{"two headers", []string{"de", "en;q=0.5"}, "de,en;q=0.5"},
+		{"cut at a comma", []string{long}, long[:strings.LastIndexByte(long[:maxAcceptLanguage+1], ',')]},
+		{"one range too long", []string{strings.Repeat("x", 600)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/signUpOrLogin", nil)
+			for _, v := range tc.values {
+				r.Header.Add("Accept-Language", v)
+			}
+			got := (&Handler{}).client(r).AcceptLanguage
+			if got != tc.want {
+				t.Errorf("AcceptLanguage = %q, want %q", got, tc.want)
+			}
+			if len(got) > maxAcceptLanguage || strings.HasSuffix(got, ",") {
+				t.Errorf("AcceptLanguage %q: %d bytes or a trailing comma", got, len(got))
+			}
+		})
 	}
 }

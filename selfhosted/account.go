@@ -91,7 +91,7 @@ func (e *Engine) DeleteAccount(ctx context.Context, u passkeys.User) error {
 // attempts of a sign-up code but stored apart from any sign-up code of
 // that address. When newEmail belongs to an account (u's own included)
 // it sends and stores nothing and answers the same.
-func (e *Engine) StartEmailChange(ctx context.Context, u passkeys.User, newEmail string, _ passkeys.Client) (passkeys.OTPStart, error) {
+func (e *Engine) StartEmailChange(ctx context.Context, u passkeys.User, newEmail string, c passkeys.Client) (passkeys.OTPStart, error) {
 	res := passkeys.OTPStart{ExpiresIn: e.cfg.OTPValidity}
 	if _, err := e.accountStore(); err != nil {
 		return res, err
@@ -104,13 +104,14 @@ func (e *Engine) StartEmailChange(ctx context.Context, u passkeys.User, newEmail
 	} else if !errors.Is(err, ErrNotFound) {
 		return res, err
 	}
-	return res, e.sendCode(ctx, emailChangeKey(u.ID, newEmail), newEmail)
+	return res, e.sendCode(ctx, emailChangeKey(u.ID, newEmail), newEmail, passkeys.OTPEmailChange, c)
 }
 
 // sendCode stores a new code under key and sends it to email, unless a
 // code sent to it within the cooldown is still live: then it sends
-// nothing and that code stays valid.
-func (e *Engine) sendCode(ctx context.Context, key, email string) error {
+// nothing and that code stays valid. A sender that is an
+// [passkeys.OTPMessageSender] gets the purpose and the client too.
+func (e *Engine) sendCode(ctx context.Context, key, email string, purpose passkeys.OTPPurpose, c passkeys.Client) error {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
 		return err
@@ -122,13 +123,33 @@ func (e *Engine) sendCode(ctx context.Context, key, email string) error {
 	if err != nil || !stored {
 		return err
 	}
-	if err := e.cfg.OTPSender.SendOTP(ctx, email, code, e.cfg.OTPValidity); err != nil {
+	if ms, ok := e.cfg.OTPSender.(passkeys.OTPMessageSender); ok {
+		err = ms.SendOTPMessage(ctx, passkeys.OTPMessage{Email: email, Code: code, ValidFor: e.cfg.OTPValidity, Purpose: purpose, Client: c})
+	} else {
+		err = e.cfg.OTPSender.SendOTP(ctx, email, code, e.cfg.OTPValidity)
+	}
+	if err != nil {
 		// A code nobody received must not hold off the next request.
 		_ = e.cfg.Store.DeleteOTP(context.WithoutCancel(ctx), key, rec.Hash)
-		return fmt.Errorf("sending one-time code: %w", err)
+		return sendFailed(err)
 	}
 	return nil
 }
+
+// sendFailed is the error of a code the sender could not deliver: the
+// sender's own [*passkeys.Error] (and so its status) when it gave one,
+// otherwise 502 upstream_error saying that the code was not sent.
+func sendFailed(err error) error {
+	err = fmt.Errorf("sending one-time code: %w", err)
+	var pe *passkeys.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return passkeys.ErrUpstream.With(errCodeNotSent, err)
+}
+
+// errCodeNotSent is the detail of a code the sender could not deliver.
+const errCodeNotSent = "The code could not be sent; try again shortly."
 
 // FinishEmailChange implements [passkeys.AccountBackend]. Each check,
 // right or wrong, counts against the code's attempts; a correct code is

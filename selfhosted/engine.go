@@ -80,7 +80,9 @@ type Config struct {
 
 	// Store keeps users, passkeys, ceremonies and codes. Required.
 	Store Store
-	// OTPSender delivers one-time codes. Required.
+	// OTPSender delivers one-time codes. Required. A sender that is also a
+	// [passkeys.OTPMessageSender] (as the mailer package's is) gets the
+	// purpose of the code and the client's language, IP and user agent.
 	OTPSender passkeys.OTPSender
 	// OTPKey keys the hashes under which codes are stored; at least 32
 	// bytes. Default: a random key made at start-up, which is fine for one

@@ -12,8 +12,8 @@ import (
 // StartOTP implements [passkeys.Backend]. It behaves the same for known and
 // unknown emails. Within the cooldown after a code was sent it sends
 // nothing and the code already sent stays valid.
-func (e *Engine) StartOTP(ctx context.Context, email string, _ passkeys.Client) (passkeys.OTPStart, error) {
-	return passkeys.OTPStart{ExpiresIn: e.cfg.OTPValidity}, e.sendCode(ctx, email, email)
+func (e *Engine) StartOTP(ctx context.Context, email string, c passkeys.Client) (passkeys.OTPStart, error) {
+	return passkeys.OTPStart{ExpiresIn: e.cfg.OTPValidity}, e.sendCode(ctx, email, email, passkeys.OTPSignIn, c)
 }
 
 // FinishOTP implements [passkeys.Backend]. Each check, right or wrong,
