@@ -959,3 +959,87 @@ func TestProbeStoreSessionTokens(t *testing.T) {
 		})
 	}
 }
+
+// spoof are headers a client may send to look like another address; the
+// example trusts no proxy, so none of them may change the client IP.
+func spoof(i int) []string {
+	ip := fmt.Sprintf("198.51.100.%d", i%250+1)
+	return []string{
+		"X-Forwarded-For", ip + ", 10.0.0.1", "X-Real-IP", ip, "Forwarded", "for=" + ip,
+		"True-Client-IP", ip, "CF-Connecting-IP", ip, "X-Client-IP", ip,
+	}
+}
+
+// TestProbeLimits: the per-email limits hold across every spelling of a
+// mailbox, and the per-IP limits cannot be escaped with forwarding
+// headers; each refusal is 429 with Retry-After, and a refused check does
+// not consume the code.
+func TestProbeLimits(t *testing.T) {
+	for _, p := range probeTargets(t, "-start-limit", "5") {
+		t.Run(p.name, func(t *testing.T) {
+			spellings := []string{"jörg@bücher.de", "JÖRG@BÜCHER.DE", "jörg@xn--bcher-kva.de", "jo\u0308rg@bu\u0308cher.de", " Jörg@Bücher。de "}
+			// EmailLimit: 10 codes a minute per mailbox, whatever the spelling.
+			for i := range 10 {
+				if a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":`+jsonString(t, spellings[i%len(spellings)])+`}`), "", spoof(i)...); a.status != 200 {
+					t.Fatalf("code %d: %v", i, a)
+				}
+			}
+			code := p.codeFor(t, "jörg@xn--bcher-kva.de")
+			for i, s := range spellings {
+				a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":`+jsonString(t, s)+`}`), "", spoof(100+i)...)
+				if wantProblem(t, "11th code as "+s, a, 429, "too_many_attempts") && a.header.Get("Retry-After") == "" {
+					t.Errorf("11th code as %s: no Retry-After", s)
+				}
+			}
+			// OTPCheckLimit: 10 checks per mailbox, whatever the spelling.
+			for i := range 10 {
+				wrong := fmt.Sprintf("%06d", (atoi(code)+1+i)%1000000)
+				a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":`+jsonString(t, spellings[i%len(spellings)])+`,"otp":"`+wrong+`"}`), "", spoof(200+i)...)
+				if a.status != 401 {
+					t.Fatalf("wrong check %d: %v", i, a)
+				}
+			}
+			for i, s := range spellings {
+				a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":`+jsonString(t, s)+`,"otp":"`+code+`"}`), "", spoof(300+i)...)
+				if wantProblem(t, "11th check as "+s, a, 429, "too_many_attempts") && a.header.Get("Retry-After") == "" {
+					t.Errorf("11th check as %s: no Retry-After", s)
+				}
+			}
+			// StartLimit (5 here): forwarding headers are not believed.
+			for i := range 5 {
+				if a := p.raw(t, "POST", "/auth/passkey/mediation/start", []byte(`{}`), "", spoof(400+i)...); a.status != 200 {
+					t.Fatalf("start %d: %v", i, a)
+				}
+			}
+			for i := range 3 {
+				a := p.raw(t, "POST", "/auth/passkey/login/start", []byte(`{"email":"x@example.com"}`), "", spoof(500+i)...)
+				wantProblem(t, fmt.Sprintf("start beyond the limit with spoofed headers %d", i), a, 429, "too_many_attempts")
+			}
+			// IPLimit: 60 OTP requests and checks a minute per client IP;
+			// 20 requests and 10 checks were made above, so at most 30 more
+			// can pass, whatever the headers and emails say.
+			passed := 0
+			for i := range 40 {
+				a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(fmt.Sprintf(`{"email":"ip%d@example.com"}`, i)), "", spoof(600+i)...)
+				switch {
+				case a.status == 200:
+					passed++
+				case a.status == 429 && a.header.Get("Retry-After") != "":
+				default:
+					t.Errorf("IP limit request %d: %v", i, a)
+				}
+			}
+			if passed > 30 {
+				t.Errorf("%d of 40 code requests passed, want at most 30 (IPLimit 60/min)", passed)
+			}
+		})
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
