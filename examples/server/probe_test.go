@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -1042,4 +1043,131 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// TestProbeBodies: bodies over the example's 64 KiB cap, sent with a
+// length or chunked, are 413 at every endpoint; bodies under it that are
+// deeply nested, wide or encoded are 400 (many distinct capability flags
+// are a valid body), never a 5xx; the server serves on.
+func TestProbeBodies(t *testing.T) {
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			token, _ := p.signUp(t, "bodies@example.com")
+			big := []byte(`{"email":"` + strings.Repeat("a", 70<<10) + `@example.com"}`)
+			for _, path := range []string{"/auth/signUpOrLogin", "/auth/passkey/login/start", "/auth/passkey/login/finish", "/auth/passkey/mediation/start",
+				"/auth/passkey/mediation/finish", "/auth/passkey/append/start", "/auth/passkey/append/finish", "/auth/account/email", "/auth/logout"} {
+				wantProblem(t, "70 KiB at "+path, p.raw(t, "POST", path, big, token), 413, "payload_too_large")
+				// Chunked, with no Content-Length: the reader is an io.Reader
+				// that is not a bytes.Reader, so net/http cannot know the length.
+				req, _ := http.NewRequest("POST", p.base+path, io.MultiReader(bytes.NewReader(big)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+token)
+				res, err := probeClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != 413 || res.ContentLength == 0 {
+					t.Errorf("chunked 70 KiB at %s: %d", path, res.StatusCode)
+				}
+			}
+			under := 60 << 10
+			for name, body := range map[string]string{
+				"nested arrays":  `{"email":` + strings.Repeat("[", under) + strings.Repeat("]", under) + `}`,
+				"nested objects": `{"clientCapabilities":` + strings.Repeat(`{"a":`, under/6) + `1` + strings.Repeat("}", under/6) + `}`,
+				"open arrays":    strings.Repeat("[", under),
+				"wide object":    `{"clientCapabilities":{` + strings.TrimSuffix(strings.Repeat(`"a":true,`, under/9), ",") + `}}`,
+				"many members":   `{"clientCapabilities":{` + wideMembers(under/12) + `}}`,
+				"long string":    `{"email":"` + strings.Repeat(`\u0041`, under/6) + `"}`,
+				"long number":    `{"email":` + strings.Repeat("9", under) + `}`,
+			} {
+				a := p.raw(t, "POST", "/auth/passkey/mediation/start", []byte(body), "")
+				if name == "many members" && a.status == 200 {
+					continue // distinct capability flags: a valid body
+				}
+				if a.status >= 500 || a.status == 200 {
+					t.Errorf("%s (%d bytes): %v", name, len(body), a)
+				}
+			}
+			a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":"bodies@example.com"}`), "", "Content-Encoding", "gzip")
+			if a.status != 200 && a.status != 400 && a.status != 415 {
+				t.Errorf("Content-Encoding gzip: %v", a)
+			}
+			if a := p.raw(t, "GET", "/api/me", nil, token); a.status != 200 {
+				t.Errorf("after the probes: %v", a)
+			}
+		})
+	}
+}
+
+// wideMembers is n distinct members "m0":true, "m1":true, ...
+func wideMembers(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"m%d":true`, i)
+	}
+	return b.String()
+}
+
+// TestProbeStoreOutage holds the write lock of the example's SQLite file
+// from another connection, as a stuck process would. A client that gives
+// up meanwhile is no server error (no ERROR line); a client that waits
+// gets, after the busy timeout, 503 unavailable with Retry-After and one
+// ERROR line; once the lock is gone the same request succeeds.
+func TestProbeStoreOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for SQLite's 10 s busy timeout")
+	}
+	db := filepath.Join(t.TempDir(), "outage.db")
+	base, stderr := startServer(t, nil, "-db", db)
+	p := probeTarget{"sqlite", base, stderr, stderr}
+	token, _ := p.signUp(t, "outage@example.com")
+
+	other, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	before := strings.Count(stderr.String(), "level=ERROR")
+
+	// A client that gives up after 300 ms.
+	impatient := &http.Client{Timeout: 300 * time.Millisecond}
+	req, _ := http.NewRequest("POST", base+"/auth/signUpOrLogin", strings.NewReader(`{"email":"outage@example.com"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := impatient.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("a write while the database is locked answered in 300 ms: %d", res.StatusCode)
+	}
+
+	start := time.Now()
+	a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":"outage@example.com"}`), "")
+	if wantProblem(t, "code request while locked", a, 503, "unavailable") && a.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	t.Logf("503 after %v", time.Since(start).Round(time.Millisecond))
+	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	// The impatient client's request ended at DEBUG (not logged at the
+	// default level); the 503 is the one ERROR line.
+	if n := strings.Count(stderr.String(), "level=ERROR") - before; n != 1 {
+		t.Errorf("%d ERROR lines for one 503 and one client that went away, want 1:\n%s", n, stderr)
+	}
+	if a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":"outage@example.com"}`), ""); a.status != 200 {
+		t.Errorf("after the lock: %v", a)
+	}
+	if a := p.raw(t, "GET", "/api/me", nil, token); a.status != 200 {
+		t.Errorf("session after the lock: %v", a)
+	}
 }
