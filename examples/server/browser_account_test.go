@@ -7,6 +7,7 @@ package main
 // stale; nothing waits.
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -233,6 +234,44 @@ func TestBrowserDeleteAccountStale(t *testing.T) {
 	d.presence(false)
 	d.signUp(email)
 	d.waitText("#account-msg", "Welcome! Your account is ready.")
+}
+
+// TestBrowserDeletePasskeyStale deletes a passkey long after signing in:
+// the page asks to sign in again, here with that very passkey, and then
+// deletes it with the new session.
+func TestBrowserDeletePasskeyStale(t *testing.T) {
+	d := startBrowserDemo(t, 390, "")
+	const email = "lea@example.com"
+	d.signUp(email)
+	d.addPasskey(1)
+	name := d.text("#passkey-list li .name")
+	d.waitText("#session-list li .tag.current", "This device")
+	olderID := d.attr("#session-list li", "data-id")
+	d.advance(stale)
+
+	mark := d.requestCount()
+	d.click("#passkey-list li button.danger")
+	d.click("#passkey-list li button.confirm")
+	d.waitText("#reauth-msg", "Please confirm it's you: sign in again to delete the passkey "+name+".")
+	if n := len(d.serverPasskeys(d.token())); n != 1 {
+		t.Fatalf("server has %d passkeys after the refused delete, want 1", n)
+	}
+	d.shot("sign-in-again")
+	d.click("#reauth-passkey")
+	d.waitText("#passkey-msg", "Passkey deleted.")
+	d.waitText("#passkey-empty", "No passkeys yet.")
+	d.shot("passkey-deleted")
+	requireRequests(t, d.requestsSince(mark), []string{
+		"DELETE /auth/passkeys/", "POST /auth/passkey/login/start", "POST /auth/passkey/login/finish",
+		"DELETE /auth/sessions/", "DELETE /auth/passkeys/", "GET /auth/passkeys",
+	}, nil)
+	if n := len(d.serverPasskeys(d.token())); n != 0 {
+		t.Errorf("server has %d passkeys after the delete, want 0", n)
+	}
+	d.do("devices list renewed", d.waitJS(fmt.Sprintf(`(() => { const li = document.querySelector("#session-list li[data-current]"); return !!li && li.dataset.id !== %q; })()`, olderID)))
+	if got := d.count("#session-list li"); got != 1 {
+		t.Errorf("devices listed after signing in again: %d, want this one only", got)
+	}
 }
 
 // TestBrowserJWTSessions runs the page against -sessions jwt, which lists

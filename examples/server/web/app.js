@@ -671,6 +671,8 @@ async function reauthenticated(session) {
     await api('POST', '/auth/logout', {}, olderToken).catch(() => {});
   }
   await recently(r.what, r.place, r.target, r.run);
+  // The devices list now has this device's new session.
+  if (me && !ui.devices.hidden) await loadSessions().catch((err) => accountError(err, ui.devicesMsg));
 }
 
 ui.reauthPasskey.addEventListener('click', () => busy(ui.reauthPasskey, async () => {
