@@ -49,6 +49,7 @@ func Run(t *testing.T, setup Setup) {
 		{"SessionsSurviveNewLogins", testSessionsSurvive},
 	}
 	tests = append(tests, sessionTests...)
+	tests = append(tests, eventTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, setup) })
 	}
