@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/mailer"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/pgstore"
 	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
@@ -61,7 +62,16 @@ type config struct {
 	cookie      bool     // cookie sessions for the -origin pages
 	cors        []string // origins allowed by CORS
 	metricsAddr string   // where /metrics listens, "" for none
+	smtp        smtpConfig
 	limits      limits
+}
+
+// smtpConfig chooses the code sender: SMTP when url is set, the
+// development sender (codes on stderr) otherwise.
+type smtpConfig struct {
+	url                string
+	from               string
+	plaintextLocalhost bool
 }
 
 // stringList is a repeatable flag.
@@ -104,6 +114,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cors.values = strings.Split(v, ",")
 	}
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("PASSKEYS_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this address, on its own listener; a bare :port listens on 127.0.0.1 (PASSKEYS_METRICS_ADDR); default: off")
+	fs.StringVar(&c.smtp.url, "smtp-url", env("PASSKEYS_SMTP_URL", ""), "send codes by SMTP: smtp://user:pass@host:587 (STARTTLS required) or smtps://user:pass@host:465 (PASSKEYS_SMTP_URL); default: print them to stderr")
+	fs.StringVar(&c.smtp.from, "smtp-from", env("PASSKEYS_SMTP_FROM", ""), "sender address of the code emails, e.g. 'Example <no-reply@example.com>'; required with -smtp-url (PASSKEYS_SMTP_FROM)")
+	fs.BoolVar(&c.smtp.plaintextLocalhost, "smtp-insecure-plaintext-localhost", envBool(getenv, "PASSKEYS_SMTP_INSECURE_PLAINTEXT_LOCALHOST"), "allow an smtp://localhost server without STARTTLS, such as a development mail catcher (PASSKEYS_SMTP_INSECURE_PLAINTEXT_LOCALHOST=true)")
 	fs.Var(cors, "cors-origin", "origin of another site's pages allowed to call the API by CORS, repeatable (PASSKEYS_CORS_ORIGINS, comma-separated)")
 	l, d := &c.limits, defaultLimits
 	fs.DurationVar(&l.readHeaderTimeout, "read-header-timeout", envDuration(getenv, "PASSKEYS_READ_HEADER_TIMEOUT", d.readHeaderTimeout), "time a client has to send a request's headers (PASSKEYS_READ_HEADER_TIMEOUT)")
@@ -118,6 +131,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	c.origins = origins.values
 	c.cors = cors.values
+	if c.smtp.url == "" && (c.smtp.from != "" || c.smtp.plaintextLocalhost) {
+		return c, errors.New("-smtp-from and -smtp-insecure-plaintext-localhost need -smtp-url")
+	}
 	if c.sessions != "store" && c.sessions != "jwt" {
 		return c, fmt.Errorf("-sessions must be store or jwt, got %q", c.sessions)
 	}
@@ -139,6 +155,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, errors.New("-max-body-bytes must be between 1 and 1048576")
 	}
 	return c, nil
+}
+
+// otpSender is the SMTP sender of c, or the development sender when c
+// names no server.
+func otpSender(c smtpConfig, stderr io.Writer) (passkeys.OTPSender, error) {
+	if c.url == "" {
+		return &passkeys.DevelopmentOTPSender{W: stderr}, nil
+	}
+	s, err := mailer.New(mailer.Config{URL: c.url, From: c.from, InsecurePlaintextLocalhost: c.plaintextLocalhost})
+	if err != nil {
+		return nil, fmt.Errorf("-smtp-url: %w", err)
+	}
+	return s, nil
 }
 
 func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
@@ -179,11 +208,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer closeStore()
+	sender, err := otpSender(c.smtp, stderr)
+	if err != nil {
+		return err
+	}
 	engine, err := selfhosted.New(selfhosted.Config{
 		RPID:      c.rpID,
 		Origins:   c.origins,
 		Store:     store,
-		OTPSender: &passkeys.DevelopmentOTPSender{W: stderr},
+		OTPSender: sender,
 		OTPKey:    derive(secret, "passkeys otp key"),
 		Clock:     now,
 	})

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// mailCatcher is an SMTP server on 127.0.0.1 without TLS, like a
+// development mail catcher; it keeps every message.
+type mailCatcher struct {
+	addr string
+	mu   sync.Mutex
+	msgs []string
+}
+
+func startMailCatcher(t *testing.T) *mailCatcher {
+	t.Helper()
+	mc := &mailCatcher{}
+	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &catcherSession{mc: mc}, nil }))
+	s.Domain = "catcher.test"
+	s.ReadTimeout, s.WriteTimeout = time.Minute, time.Minute
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.addr = l.Addr().String()
+	go func() { _ = s.Serve(l) }()
+	t.Cleanup(func() { _ = s.Close() })
+	return mc
+}
+
+func (mc *mailCatcher) messages() []string {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	return append([]string(nil), mc.msgs...)
+}
+
+type catcherSession struct{ mc *mailCatcher }
+
+func (catcherSession) Reset()                               {}
+func (catcherSession) Logout() error                        { return nil }
+func (catcherSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (catcherSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *catcherSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.mc.mu.Lock()
+	s.mc.msgs = append(s.mc.msgs, string(b))
+	s.mc.mu.Unlock()
+	return nil
+}
+
+// TestExampleServerSendsCodesBySMTP: with -smtp-url the demo mails the
+// code (and prints none), and the mailed code signs in.
+func TestExampleServerSendsCodesBySMTP(t *testing.T) {
+	mc := startMailCatcher(t)
+	base, stderr := startServer(t, map[string]string{"PASSKEYS_SMTP_FROM": "Demo <demo@example.com>"},
+		"-smtp-url", "smtp://"+mc.addr, "-smtp-insecure-plaintext-localhost")
+	c := client{t: t, base: base}
+	if status, body := c.call("POST", "/auth/signUpOrLogin", map[string]any{"email": "grace@example.org"}, ""); status != 200 {
+		t.Fatalf("signUpOrLogin: %d %v", status, body)
+	}
+	msgs := mc.messages()
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "From: \"Demo\" <demo@example.com>") || !strings.Contains(msgs[0], "To: <grace@example.org>") {
+		t.Fatalf("mail catcher got %d messages: %q", len(msgs), msgs)
+	}
+	code := regexp.MustCompile(`(?m)^\s+(\d{6})\s*$`).FindStringSubmatch(msgs[0])
+	if code == nil {
+		t.Fatalf("no code in the message:\n%s", msgs[0])
+	}
+	status, body := c.call("POST", "/auth/signUpOrLogin", map[string]any{"email": "grace@example.org", "otp": code[1]}, "")
+	if status != 200 || body["sessionToken"] == nil {
+		t.Fatalf("sign-in with the mailed code: %d %v", status, body)
+	}
+	if log := stderr.String(); strings.Contains(log, "DEVELOPMENT ONLY") || strings.Contains(log, code[1]) {
+		t.Errorf("the code reached stderr:\n%s", log)
+	}
+}
+
+func TestExampleServerSMTPFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"from without url", []string{"-smtp-from", "a@example.com"}, "need -smtp-url"},
+		{"url without from", []string{"-smtp-url", "smtp://user:s3cr3t@mail.example.com"}, "Config.From is required"},
+		{"plaintext to a remote host", []string{"-smtp-url", "smtp://user:s3cr3t@mail.example.com:25", "-smtp-from", "a@example.com", "-smtp-insecure-plaintext-localhost"}, "localhost"},
+		{"bad url", []string{"-smtp-url", "smtp://user:s3cr3t%zz@mail.example.com", "-smtp-from", "a@example.com"}, "-smtp-url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			args := append([]string{"-addr", "127.0.0.1:0", "-db", t.TempDir() + "/x.db"}, tc.args...)
+			err := run(ctx, args, func(string) string { return "" }, io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("run: %v; want an error with %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}
