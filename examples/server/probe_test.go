@@ -18,6 +18,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -1388,6 +1389,122 @@ func TestProbeCredentialKeys(t *testing.T) {
 			att = rawAttestation(t, a.doc["attestationOptions"], coseKey(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 1}), nil, 0, nil)
 			if a := p.post(t, "/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, token); a.status != 200 {
 				t.Errorf("honest RS256 key: %v", a)
+			}
+		})
+	}
+}
+
+// TestProbeCrossAccount: one account cannot reach another's passkeys,
+// sessions or email: a victim's credential ID registered again (raw, by
+// another account or the same), deleted in another encoding or revoked
+// through another session list is refused, and the victim still signs in.
+func TestProbeCrossAccount(t *testing.T) {
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			victim := passkeystest.New(probeOrigin)
+			vToken, vID := p.signUp(t, "victim@example.com")
+			credID := p.addPasskey(t, victim, vToken)
+			aToken, _ := p.signUp(t, "attacker@example.com")
+			raw, _ := base64.RawURLEncoding.DecodeString(credID)
+
+			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			pub, _ := k.PublicKey.Bytes()
+			cose := coseKey(1, 2, 3, -7, -1, 1, -2, pub[1:33], -3, pub[33:])
+			for who, tok := range map[string]string{"attacker": aToken, "victim": vToken} {
+				a := p.post(t, "/auth/passkey/append/start", map[string]any{}, tok)
+				att := rawAttestation(t, a.doc["attestationOptions"], cose, nil, 0, raw)
+				a = p.post(t, "/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, tok)
+				if a.status != 400 {
+					t.Errorf("%s registers the victim's credential ID: %v", who, a)
+				}
+			}
+			std := base64.StdEncoding.EncodeToString(raw)
+			for _, id := range []string{credID, credID + "=", base64.URLEncoding.EncodeToString(raw), std, strings.ToUpper(credID), url.PathEscape(std), credID + "%00"} {
+				a := p.raw(t, "DELETE", "/auth/passkeys/"+id, nil, aToken)
+				if a.status != 404 && a.status != 400 {
+					t.Errorf("attacker deletes %s: %v", id, a)
+				}
+			}
+			var vSession string
+			if a := p.raw(t, "GET", "/auth/sessions", nil, vToken); a.status == 200 {
+				list, _ := a.doc["sessions"].([]any)
+				if len(list) > 0 {
+					vSession, _ = list[0].(map[string]any)["id"].(string)
+				}
+			}
+			if vSession != "" {
+				a := p.raw(t, "DELETE", "/auth/sessions/"+vSession, nil, aToken)
+				if a.status != 404 {
+					t.Errorf("attacker revokes the victim's session: %v", a)
+				}
+			}
+			// The attacker takes the victim's address as their email.
+			a := p.post(t, "/auth/account/email", map[string]string{"email": "victim@example.com"}, aToken)
+			if a.status == 200 {
+				a = p.post(t, "/auth/account/email", map[string]string{"email": "victim@example.com", "otp": p.codeFor(t, "victim@example.com")}, aToken)
+				if a.status == 200 {
+					t.Errorf("attacker moved to the victim's address: %v", a)
+				}
+			}
+			// The victim is untouched.
+			if a := p.raw(t, "GET", "/api/me", nil, vToken); a.status != 200 || field(a.doc, "user", "email") != "victim@example.com" {
+				t.Errorf("victim's session: %v", a)
+			}
+			s := p.post(t, "/auth/passkey/login/start", map[string]string{"email": "victim@example.com"}, "")
+			asr, err := victim.Get(obj(s.doc["assertionOptions"]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := p.post(t, "/auth/passkey/login/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""); a.status != 200 || field(a.doc, "user", "id") != vID {
+				t.Errorf("victim's passkey login: %v", a)
+			}
+		})
+	}
+}
+
+// TestProbeOTPAndDeletion: a code works once and only for its mailbox;
+// a login started before the account was deleted cannot finish (401:
+// the engine no longer knows the passkey, Corbado reports the account
+// gone); a code
+// requested before the deletion does not bring the account back as it was.
+func TestProbeOTPAndDeletion(t *testing.T) {
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "one@example.com"}, "")
+			code := p.codeFor(t, "one@example.com")
+			p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "two@example.com"}, "")
+			wantProblem(t, "one's code for two", p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "two@example.com", "otp": code}, ""), 401, "otp_invalid")
+			if a := p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "ONE@example.com", "otp": code}, ""); a.status != 200 {
+				t.Fatalf("one's code: %v", a)
+			}
+			wantProblem(t, "the code again", p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "one@example.com", "otp": code}, ""), 401, "otp_invalid")
+
+			auth := passkeystest.New(probeOrigin)
+			token, oldID := p.signUp(t, "deleted@example.com")
+			p.addPasskey(t, auth, token)
+			s := p.post(t, "/auth/passkey/login/start", map[string]string{"email": "deleted@example.com"}, "")
+			m := p.post(t, "/auth/passkey/mediation/start", map[string]any{}, "")
+			p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "deleted@example.com"}, "")
+			pending := p.codeFor(t, "deleted@example.com")
+			if a := p.raw(t, "DELETE", "/auth/account", nil, token); a.status != 204 {
+				t.Fatalf("delete: %v", a)
+			}
+			asr, _ := auth.Get(obj(s.doc["assertionOptions"]))
+			if a := p.post(t, "/auth/passkey/login/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""); a.status != 401 || (a.code() != "passkey_verification_failed" && a.code() != "unauthorized") {
+				t.Errorf("button login started before the deletion: %v", a)
+			}
+			asr, _ = auth.Get(obj(m.doc["assertionOptions"]))
+			if a := p.post(t, "/auth/passkey/mediation/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""); a.status != 401 || (a.code() != "passkey_verification_failed" && a.code() != "unauthorized") {
+				t.Errorf("autofill login started before the deletion: %v", a)
+			}
+			a := p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "deleted@example.com", "otp": pending}, "")
+			if a.status == 200 && (field(a.doc, "user", "id") == oldID || a.doc["newUser"] != true) {
+				t.Errorf("code sent before the deletion brought back the old account: %v", a)
+			}
+			if a.status == 200 {
+				if l := p.raw(t, "GET", "/auth/passkeys", nil, a.doc["sessionToken"].(string)); len(l.doc["passkeys"].([]any)) != 0 {
+					t.Errorf("new account has the deleted account's passkeys: %v", l)
+				}
 			}
 		})
 	}
