@@ -71,6 +71,14 @@ func TestMemoryLimiterFullClassFailsClosed(t *testing.T) {
 	if n := len(l.classes["otpcheck"].byKey); n != l.maxKeys {
 		t.Errorf("%d otpcheck buckets held, want %d", n, l.maxKeys)
 	}
+	// When everything held has refilled at once, each new key finds room,
+	// though a call drops only a few of them.
+	now = t0.Add(5 * time.Hour)
+	for i := range l.maxKeys {
+		if ok, wait, _ := l.Allow(ctx, fmt.Sprint("otpcheck:later-", i), r); !ok {
+			t.Fatalf("Allow(otpcheck:later-%d) refused (wait %v) with every bucket of its class refilled", i, wait)
+		}
+	}
 }
 
 // Keys of more classes than the limiter keeps apart share one further
