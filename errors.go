@@ -263,6 +263,8 @@ type problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
+	// RequestID is the X-Request-ID of the answer (see Event.RequestID).
+	RequestID string `json:"requestId,omitempty"`
 }
 
 func (ew *errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
@@ -290,7 +292,7 @@ func (ew *errorWriter) writeAt(w http.ResponseWriter, r *http.Request, err error
 		return
 	}
 	e := asError(err)
-	answered(r, e.Code)
+	rid := answered(r, e.Code)
 	cause := ""
 	if e.Err != nil {
 		cause = redactSecrets(e.Err.Error())
@@ -306,6 +308,9 @@ func (ew *errorWriter) writeAt(w http.ResponseWriter, r *http.Request, err error
 		if e.Err != nil {
 			attrs = append(attrs, "cause", cause)
 		}
+		if rid != "" {
+			attrs = append(attrs, "request_id", rid)
+		}
 		ew.log().Log(r.Context(), level, "passkeys: request failed", attrs...)
 	}
 
@@ -318,7 +323,7 @@ func (ew *errorWriter) writeAt(w http.ResponseWriter, r *http.Request, err error
 	}
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(problem{
-		Type: "urn:passkeys:error:" + e.Code, Title: e.Title, Status: e.Status, Detail: e.Detail, Code: e.Code,
+		Type: "urn:passkeys:error:" + e.Code, Title: e.Title, Status: e.Status, Detail: e.Detail, Code: e.Code, RequestID: rid,
 	})
 }
 

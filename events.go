@@ -365,11 +365,15 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// answered records the problem code a request is answered with.
-func answered(r *http.Request, code string) {
+// answered records the problem code a request is answered with and
+// returns the request's ID ("" for a request that did not come through
+// ServeHTTP).
+func answered(r *http.Request, code string) string {
 	if ri := requestInfoFrom(r.Context()); ri != nil {
 		ri.code = code
+		return ri.id
 	}
+	return ""
 }
 
 // requestInfoFrom is the request's info, or nil for a request that did

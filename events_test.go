@@ -597,3 +597,26 @@ func benchmarkLoginFinish(b *testing.B, sink passkeys.EventSink) {
 		b.Fatal(err)
 	}
 }
+
+// A problem answer and its log line carry the request's ID.
+func TestRequestIDInProblemAndLog(t *testing.T) {
+	var logs bytes.Buffer
+	env := newEventsEnv(t, passkeys.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	res, err := http.Post(env.ts.URL+"/auth/signUpOrLogin", "application/json", strings.NewReader(`{"email":"not an address"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Code      string `json:"code"`
+		RequestID string `json:"requestId"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&p)
+	res.Body.Close()
+	id := res.Header.Get("X-Request-ID")
+	if err != nil || res.StatusCode != http.StatusBadRequest || p.Code != "invalid_request" || p.RequestID != id || len(id) != 32 {
+		t.Errorf("answer %d %+v (%v), header %q: want 400 invalid_request with the header's request ID", res.StatusCode, p, err, id)
+	}
+	if !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
+		t.Errorf("log %q lacks request_id %s", logs.String(), id)
+	}
+}
