@@ -16,12 +16,15 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -1507,5 +1510,104 @@ func TestProbeOTPAndDeletion(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// cutProxy forwards TCP connections to target until cut.
+type cutProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close(); c.Close() }()
+			go func() { io.Copy(c, up); up.Close(); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+// cut refuses new connections and breaks the open ones.
+func (p *cutProxy) cut() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestProbePostgresOutage runs the example on PostgreSQL (store and rate
+// limits) through a TCP proxy and cuts it: every endpoint that needs the
+// database, the rate limiter included, answers 503 unavailable with
+// Retry-After, never 500, and the log gets no more than one ERROR line
+// per code and burst.
+func TestProbePostgresOutage(t *testing.T) {
+	dsn := os.Getenv("PASSKEYS_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("set PASSKEYS_TEST_POSTGRES_DSN to run the example server on PostgreSQL")
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCutProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	q := u.Query()
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	base, stderr := startServer(t, nil, "-postgres", u.String(), "-jwt-secret", probeJWTKey)
+	p := probeTarget{"postgres", base, stderr, stderr}
+	email := "pg-outage-" + strings.ToLower(rand.Text()) + "@example.com"
+	token, _ := p.signUp(t, email)
+	before := strings.Count(stderr.String(), "level=ERROR")
+
+	proxy.cut()
+	requests := []struct{ method, path, body string }{
+		{"POST", "/auth/signUpOrLogin", `{"email":"` + email + `"}`},
+		{"POST", "/auth/signUpOrLogin", `{"email":"` + email + `","otp":"123456"}`},
+		{"POST", "/auth/passkey/login/start", `{"email":"` + email + `"}`},
+		{"POST", "/auth/passkey/mediation/start", `{}`},
+		{"GET", "/auth/passkeys", ""},
+		{"GET", "/api/me", ""},
+		{"GET", "/auth/sessions", ""},
+		{"POST", "/auth/passkey/append/start", `{}`},
+	}
+	for round := range 3 {
+		for _, r := range requests {
+			var body []byte
+			if r.body != "" {
+				body = []byte(r.body)
+			}
+			a := p.raw(t, r.method, r.path, body, token)
+			if wantProblem(t, fmt.Sprintf("round %d %s %s", round, r.method, r.path), a, 503, "unavailable") && a.header.Get("Retry-After") == "" {
+				t.Errorf("%s %s: 503 without Retry-After", r.method, r.path)
+			}
+		}
+	}
+	if n := strings.Count(stderr.String(), "level=ERROR") - before; n > 2 {
+		t.Errorf("%d ERROR lines for %d failed requests, want at most one per burst and code:\n%s", n, 3*len(requests), stderr)
 	}
 }
