@@ -1611,3 +1611,58 @@ func TestProbePostgresOutage(t *testing.T) {
 		t.Errorf("%d ERROR lines for %d failed requests, want at most one per burst and code:\n%s", n, 3*len(requests), stderr)
 	}
 }
+
+// TestProbeCookieCrossOrigin: with -cookie, an unsafe request that relies
+// on the session cookie and comes from anywhere but the exact configured
+// origin is 403 and changes nothing.
+func TestProbeCookieCrossOrigin(t *testing.T) {
+	for _, p := range probeTargets(t, "-cookie") {
+		t.Run(p.name, func(t *testing.T) {
+			p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "cookie@example.com"}, "")
+			code := p.codeFor(t, "cookie@example.com")
+			a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":"cookie@example.com","otp":"`+code+`"}`), "", "Origin", probeOrigin, "Sec-Fetch-Site", "same-origin")
+			var cookie string
+			for _, c := range (&http.Response{Header: a.header}).Cookies() {
+				cookie = c.Name + "=" + c.Value
+			}
+			if a.status != 200 || cookie == "" {
+				t.Fatalf("cookie sign-in: %v", a)
+			}
+			for _, h := range [][]string{
+				{"Origin", "http://evil.example"},
+				{"Origin", "null"},
+				{"Origin", "http://localhost:3000/"},
+				{"Origin", "HTTP://LOCALHOST:3000"},
+				{"Origin", "http://localhost:3000.evil.example"},
+				{"Origin", "http://127.0.0.1:3000"},
+				{"Origin", "https://localhost:3000"},
+				{"Sec-Fetch-Site", "cross-site"},
+				{"Sec-Fetch-Site", "same-site"},
+				{"Sec-Fetch-Site", "cross-site", "Origin", probeOrigin + "x"},
+				{"Sec-Fetch-Site", "same-origin", "Origin", "http://evil.example"},
+				{"Referer", "http://evil.example/", "Origin", "http://evil.example"},
+			} {
+				for _, r := range []struct{ method, path, body, ct string }{
+					{"POST", "/auth/logout", "", ""},
+					{"POST", "/auth/logout", "a=b", "application/x-www-form-urlencoded"},
+					{"POST", "/auth/logout", "{}", "text/plain"},
+					{"DELETE", "/auth/account", "", ""},
+					{"POST", "/auth/passkey/append/start", "{}", "text/plain"},
+				} {
+					hdr := append([]string{"Cookie", cookie, "Content-Type", r.ct}, h...)
+					var body []byte
+					if r.body != "" {
+						body = []byte(r.body)
+					}
+					a := p.raw(t, r.method, r.path, body, "", hdr...)
+					if a.status != 403 && a.status != 415 {
+						t.Errorf("%s %s with %v: %v, want 403", r.method, r.path, h, a)
+					}
+				}
+			}
+			if a := p.raw(t, "GET", "/api/me", nil, "", "Cookie", cookie); a.status != 200 {
+				t.Errorf("the cookie after the probes: %v", a)
+			}
+		})
+	}
+}
