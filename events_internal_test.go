@@ -32,3 +32,34 @@ func BenchmarkEmit(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkTrack is what every request pays before and after its
+// endpoint: the request ID and, with a sink, the status writer and the
+// request event.
+func BenchmarkTrack(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		sink EventSink
+	}{
+		{"none", nil},
+		{"noop", EventSinkFunc(func(context.Context, Event) {})},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h, err := New(Options{Backend: struct{ Backend }{}, JWTKey: make([]byte, 32), Events: bc.sink})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := httptest.NewRequest("POST", "/passkey/login/finish", nil)
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				_, _, done := h.track(w, r)
+				done()
+				if n++; n%1024 == 0 {
+					_ = h.FlushEvents(context.Background())
+				}
+			}
+		})
+	}
+}
