@@ -765,12 +765,14 @@ async function loadSessions() {
   ui.devices.hidden = false;
 }
 
-// deviceName turns a user agent into words like "Chrome on Linux".
+// deviceName turns a user agent into words like "Chrome on Linux", with
+// the names the server gives passkeys ("Passkey on Safari (iPhone)").
 function deviceName(ua) {
   const find = (list) => list.find(([re]) => re.test(ua))?.[1];
   const browser = find([[/Edg(e|A|iOS)?\//, 'Edge'], [/OPR\/|Opera/, 'Opera'], [/SamsungBrowser\//, 'Samsung Internet'],
-    [/Firefox\/|FxiOS\//, 'Firefox'], [/Chrome\/|Chromium\/|CriOS\//, 'Chrome'], [/Safari\//, 'Safari']]);
-  const os = find([[/Android/, 'Android'], [/iPhone|iPad|iPod/, 'iOS'], [/CrOS/, 'ChromeOS'],
+    [/Vivaldi\//, 'Vivaldi'], [/Firefox\/|FxiOS\//, 'Firefox'], [/Chromium\//, 'Chromium'], [/Chrome\/|CriOS\//, 'Chrome'],
+    [/Safari\//, 'Safari']]);
+  const os = find([[/Android/, 'Android'], [/iPad/, 'iPad'], [/iPhone|iPod/, 'iPhone'], [/CrOS/, 'ChromeOS'],
     [/Macintosh|Mac OS X/, 'macOS'], [/Windows/, 'Windows'], [/Linux/, 'Linux']]);
   if (browser && os) return `${browser} on ${os}`;
   return browser ?? os ?? 'Unknown device';
