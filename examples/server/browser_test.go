@@ -146,10 +146,14 @@ func TestBrowserAutofillSignIn(t *testing.T) {
 	d.do("come back to the page", chromedp.Navigate(d.url+"/"))
 	d.waitText("#me-email", email)
 	d.waitText("#account-msg", "Signed in with your passkey.")
+	d.waitLoaded()
 	d.shot("signed-in-with-autofill")
 	requireRequests(t, d.requestsSince(mark),
-		[]string{"POST /auth/passkey/mediation/start", "POST /auth/passkey/mediation/finish", "GET /api/me"},
+		[]string{"POST /auth/passkey/mediation/start", "POST /auth/passkey/mediation/finish", "GET /api/me", "GET /auth/passkeys", "GET /auth/sessions"},
 		[]string{"POST /auth/passkey/login/start", "POST /auth/signUpOrLogin"})
+	if got := d.text("#session-list li[data-current] .created"); !strings.HasSuffix(got, ", with a passkey (autofill)") {
+		t.Errorf("this device's sign-in shows %q, want it made with a passkey from autofill", got)
+	}
 	var me struct {
 		User struct{ Email string } `json:"user"`
 	}
