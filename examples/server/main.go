@@ -33,6 +33,7 @@ import (
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/mailer"
 	"github.com/passkeyready/passkeys/selfhosted"
+	"github.com/passkeyready/passkeys/selfhosted/memstore"
 	"github.com/passkeyready/passkeys/selfhosted/pgstore"
 	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
@@ -57,6 +58,7 @@ type config struct {
 	origins     []string
 	jwtSecret   string
 	postgres    string
+	store       string // "sqlite", "postgres" or "memory"
 	startRate   int
 	sessions    string   // "store" or "jwt"
 	cookie      bool     // cookie sessions for the -origin pages
@@ -106,6 +108,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Var(origins, "origin", "allowed origin, repeatable (PASSKEYS_ORIGIN, comma-separated)")
 	fs.StringVar(&c.jwtSecret, "jwt-secret", env("PASSKEYS_JWT_SECRET", ""), "demo JWT key, at least 32 bytes (PASSKEYS_JWT_SECRET); default: generated and kept next to the database")
 	fs.StringVar(&c.postgres, "postgres", env("PASSKEYS_POSTGRES", ""), "PostgreSQL DSN; use PostgreSQL instead of SQLite, for several instances (PASSKEYS_POSTGRES)")
+	fs.StringVar(&c.store, "store", env("PASSKEYS_STORE", ""), "store: sqlite (-db), postgres (-postgres) or memory: FOR MEASUREMENT ONLY, every account, passkey and session is lost when the process exits (PASSKEYS_STORE); default: postgres when -postgres is set, sqlite otherwise")
 	fs.IntVar(&c.startRate, "start-limit", envInt(getenv, "PASSKEYS_START_LIMIT", 0), "passkey login/mediation starts allowed per minute per client IP; 0 = library default (600), -1 = unlimited, e.g. for a load test from one address (PASSKEYS_START_LIMIT)")
 	fs.StringVar(&c.sessions, "sessions", env("PASSKEYS_SESSIONS", "store"), "session system: store (revocable sessions kept in the database) or jwt (the demo JWT, not revocable) (PASSKEYS_SESSIONS)")
 	fs.BoolVar(&c.cookie, "cookie", envBool(getenv, "PASSKEYS_COOKIE"), "keep the session in an HttpOnly cookie for the -origin pages, with a cross-origin check on unsafe requests (PASSKEYS_COOKIE=true)")
@@ -133,6 +136,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.cors = cors.values
 	if c.smtp.url == "" && (c.smtp.from != "" || c.smtp.plaintextLocalhost) {
 		return c, errors.New("-smtp-from and -smtp-insecure-plaintext-localhost need -smtp-url")
+	}
+	switch {
+	case c.store == "":
+		c.store = "sqlite"
+		if c.postgres != "" {
+			c.store = "postgres"
+		}
+	case c.store == "postgres" && c.postgres == "":
+		return c, errors.New("-store postgres needs -postgres (PASSKEYS_POSTGRES), the DSN")
+	case c.store != "postgres" && c.store != "sqlite" && c.store != "memory":
+		return c, fmt.Errorf("-store must be sqlite, postgres or memory, got %q", c.store)
+	case c.store != "postgres" && c.postgres != "":
+		return c, fmt.Errorf("-postgres is set but -store is %s", c.store)
 	}
 	if c.sessions != "store" && c.sessions != "jwt" {
 		return c, fmt.Errorf("-sessions must be store or jwt, got %q", c.sessions)
@@ -199,6 +215,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if c.store == "memory" {
+		logger.Warn("-store memory: FOR MEASUREMENT ONLY; every account, passkey, session and pending ceremony is kept in this process and lost when it exits")
+	}
 	secret, err := jwtSecret(c, logger)
 	if err != nil {
 		return err
@@ -290,17 +309,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 }
 
 func storeName(c config) string {
-	if c.postgres != "" {
-		return "postgres"
+	if c.store == "sqlite" {
+		return "sqlite " + c.db
 	}
-	return "sqlite " + c.db
+	return c.store
 }
 
-// openStore opens PostgreSQL when a DSN is given, SQLite otherwise. On
-// PostgreSQL the rate limits live in the database too, so they hold across
-// instances; on SQLite the limiter is nil (in memory).
+// openStore opens the store c names. On PostgreSQL the rate limits live in
+// the database too, so they hold across instances; on SQLite and in memory
+// the limiter is nil (in memory).
 func openStore(ctx context.Context, c config) (selfhosted.Store, passkeys.Limiter, func(), error) {
-	if c.postgres != "" {
+	switch c.store {
+	case "memory":
+		return memstore.New(), nil, func() {}, nil
+	case "postgres":
 		s, err := pgstore.Open(ctx, c.postgres)
 		if err != nil {
 			return nil, nil, nil, err
@@ -345,6 +367,12 @@ func jwtSecret(c config, logger *slog.Logger) ([]byte, error) {
 			return nil, fmt.Errorf("-jwt-secret must be at least %d bytes", passkeys.MinJWTKeyLen)
 		}
 		return []byte(c.jwtSecret), nil
+	}
+	if c.store == "memory" {
+		// Nothing outlives the process, so neither does the key.
+		key := make([]byte, 32)
+		_, err := rand.Read(key)
+		return key, err
 	}
 	if c.postgres != "" {
 		return nil, errors.New("-postgres needs -jwt-secret (PASSKEYS_JWT_SECRET): instances sharing a database must share the key")

@@ -247,6 +247,49 @@ func flow(t *testing.T, email string, env map[string]string, codes *e2e.Buffer, 
 
 // TestExampleServerKeepsSessionsAcrossRestart: the generated development
 // key is reused, so a session survives a restart on the same database.
+// TestExampleServerMemoryStore runs the flow on -store memory, which warns
+// at start and writes no file.
+func TestExampleServerMemoryStore(t *testing.T) {
+	flow(t, "mem@example.com", nil, nil, "-store", "memory")
+	dir := t.TempDir()
+	_, stderr := startServer(t, nil, "-store", "memory", "-db", filepath.Join(dir, "passkeys.db"))
+	if !strings.Contains(stderr.String(), "level=WARN") || !strings.Contains(stderr.String(), "FOR MEASUREMENT ONLY") {
+		t.Errorf("no measurement-only warning at start:\n%s", stderr)
+	}
+	if !strings.Contains(stderr.String(), "store=memory") {
+		t.Errorf("start line does not name the memory store:\n%s", stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("-store memory wrote files: %v", entries)
+	}
+}
+
+func TestExampleServerStoreFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // store, or the error's text
+	}{
+		{nil, "sqlite"},
+		{[]string{"-postgres", "postgres://x"}, "postgres"},
+		{[]string{"-store", "memory"}, "memory"},
+		{[]string{"-store", "postgres", "-postgres", "postgres://x"}, "postgres"},
+		{[]string{"-store", "postgres"}, "-store postgres needs -postgres"},
+		{[]string{"-store", "memory", "-postgres", "postgres://x"}, "-postgres is set but -store is memory"},
+		{[]string{"-store", "redis"}, "-store must be sqlite, postgres or memory"},
+	} {
+		c, err := parseConfig(tc.args, func(string) string { return "" }, io.Discard)
+		if err != nil {
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
+			}
+			continue
+		}
+		if c.store != tc.want {
+			t.Errorf("%v: store %q, want %q", tc.args, c.store, tc.want)
+		}
+	}
+}
+
 func TestExampleServerKeepsSessionsAcrossRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "passkeys.db")
 	base, stderr := startServer(t, nil, "-db", db)
