@@ -16,6 +16,22 @@
 // registration on a new device (append start and finish), followed by the
 // deletion of that passkey so that accounts keep one passkey each.
 //
+// -login autofill runs autofill logins (mediation start and finish, no
+// email) instead of button logins. -warmup runs the load for a while before
+// the measured run and discards it.
+//
+// -compare memory,sqlite,postgres starts the example server (-server, a
+// binary built from ./examples/server) once per store and round on a free
+// loopback port, with its log in a temporary directory as the OTP log, runs
+// the same load against each in turn for -rounds rounds, and prints the
+// medians of each store with its login rate as a share of the first
+// store's:
+//
+//	go build -o /tmp/pk-server ./examples/server
+//	go run ./cmd/passkeys-load -compare memory,sqlite,postgres -server /tmp/pk-server \
+//		-postgres 'postgres://root@127.0.0.1:5432/test?sslmode=disable' \
+//		-login autofill -warmup 2s -duration 10s -rounds 3
+//
 // Only loopback targets are accepted: 127.0.0.0/8, ::1 and localhost. The
 // server's per-IP limit on ceremony starts (600 a minute by default) must be
 // lifted for a load test from one address; the example server takes
@@ -85,6 +101,14 @@ type config struct {
 	setupTimeout   time.Duration
 	requestTimeout time.Duration
 	runID          string
+	login          string        // "button" or "autofill"
+	warmup         time.Duration // load run before the measured one, discarded
+
+	// compare mode: start serverBin once per store and round
+	compare  []string
+	server   string
+	postgres string
+	rounds   int
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -104,6 +128,12 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.setupTimeout, "setup-timeout", 30*time.Second, "bound on signing up the users, one-time codes included")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", 10*time.Second, "bound on each HTTP request")
 	fs.StringVar(&c.runID, "run-id", "", "names this run's accounts load-<run-id>-<n>@example.com; default random")
+	fs.StringVar(&c.login, "login", "button", "login kind: button (login start with the email) or autofill (mediation start, no email)")
+	fs.DurationVar(&c.warmup, "warmup", 0, "load run before the measured one, not counted; memory samples start after it")
+	compare := fs.String("compare", "", "stores to compare, e.g. memory,sqlite,postgres: start -server once per store and round on a free loopback port (-target, -otp-log and -pid are then ignored) and print each store's throughput as a share of the first's")
+	fs.StringVar(&c.server, "server", "", "with -compare: the example server binary (go build -o /tmp/pk-server ./examples/server)")
+	fs.StringVar(&c.postgres, "postgres", "", "with -compare postgres: the DSN the server is started with")
+	fs.IntVar(&c.rounds, "rounds", 3, "with -compare: rounds, each running every store once in turn; the table gives medians")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -117,7 +147,17 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if c.register, err = parseMix(*mix); err != nil {
 		return c, err
 	}
+	if *compare != "" {
+		if c.compare, err = parseCompare(*compare, c); err != nil {
+			return c, err
+		}
+		c.otpLog, c.pid = "-", 0 // each server's own, set per run
+	}
 	switch {
+	case c.login != "button" && c.login != "autofill":
+		return c, fmt.Errorf("-login must be button or autofill, got %q", c.login)
+	case c.warmup < 0 || c.warmup > maxDuration:
+		return c, fmt.Errorf("-warmup must not be negative and at most %s", maxDuration)
 	case c.otpLog == "":
 		return c, errors.New("-otp-log is required: the file the server writes one-time codes to")
 	case c.users < 1 || c.users > maxUsers:
@@ -185,22 +225,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(c.compare) > 0 {
+		return runCompare(ctx, c, stdout)
+	}
+	res, err := runOnce(ctx, c, stdout)
+	if err != nil {
+		return err
+	}
+	if n := res.errorCount(); n > 0 {
+		return fmt.Errorf("%d operations failed", n)
+	}
+	return nil
+}
+
+// runOnce sets up c.users users on c.target, runs the warm-up and the
+// measured load, and prints the result.
+func runOnce(ctx context.Context, c config, stdout io.Writer) (*result, error) {
 	cl := newClient(c)
 	defer cl.http.CloseIdleConnections()
-	fmt.Fprintf(stdout, "target %s%s, %d users, duration %s, max ops %d, register share %.2f\n",
-		c.target, c.prefix, c.users, c.duration, c.maxOps, c.register)
+	fmt.Fprintf(stdout, "target %s%s, %d users, %s login, duration %s, max ops %d, register share %.2f\n",
+		c.target, c.prefix, c.users, c.login, c.duration, c.maxOps, c.register)
 
 	t0 := time.Now()
 	users, err := setup(ctx, c, cl)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(stdout, "setup: %d users signed up, each holding a passkey, in %s\n", len(users), time.Since(t0).Round(time.Millisecond))
+	if c.warmup > 0 {
+		w := c
+		w.duration, w.maxOps = c.warmup, 0
+		if n := load(ctx, w, cl, users).errorCount(); n > 0 {
+			return nil, fmt.Errorf("warm-up: %d operations failed", n)
+		}
+	}
 
 	var mem *memSampler
 	if c.pid > 0 {
 		if mem, err = startMemSampler(c.pid, c.sample); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	res := load(ctx, c, cl, users)
@@ -208,10 +271,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		res.rss = mem.stop()
 	}
 	res.print(stdout)
-	if n := res.errorCount(); n > 0 {
-		return fmt.Errorf("%d operations failed", n)
-	}
-	return nil
+	return res, nil
 }
 
 // client sends JSON requests to the passkeys handler.
@@ -492,10 +552,14 @@ func (u *user) addPasskey(ctx context.Context, cl *client, a *passkeystest.Authe
 	return p.ID, nil
 }
 
-// login runs one button login: start with the email, the device's
-// assertion, finish.
-func (u *user) login(ctx context.Context, cl *client) error {
-	r, err := cl.post(ctx, "/passkey/login/start", "", map[string]string{"email": u.email})
+// login runs one login: start (a button login's with the email, or an
+// autofill login's without), the device's assertion, finish.
+func (u *user) login(ctx context.Context, cl *client, kind string) error {
+	start, body, finish := "/passkey/login/start", map[string]string{"email": u.email}, "/passkey/login/finish"
+	if kind == "autofill" {
+		start, body, finish = "/passkey/mediation/start", map[string]string{}, "/passkey/mediation/finish"
+	}
+	r, err := cl.post(ctx, start, "", body)
 	if err != nil {
 		return err
 	}
@@ -503,12 +567,12 @@ func (u *user) login(ctx context.Context, cl *client) error {
 	if err != nil {
 		return &failure{step: "authenticator get", code: err.Error()}
 	}
-	r, err = cl.post(ctx, "/passkey/login/finish", "", map[string]json.RawMessage{"assertionResponse": resp})
+	r, err = cl.post(ctx, finish, "", map[string]json.RawMessage{"assertionResponse": resp})
 	if err != nil {
 		return err
 	}
 	if r.str("sessionToken") == "" {
-		return &failure{step: "passkey/login/finish", status: r.status, code: "no sessionToken in the answer"}
+		return &failure{step: strings.TrimPrefix(finish, "/"), status: r.status, code: "no sessionToken in the answer"}
 	}
 	return nil
 }
@@ -598,7 +662,7 @@ func load(ctx context.Context, c config, cl *client, users []*user) *result {
 					continue
 				}
 				t0 := time.Now()
-				err := u.login(reqCtx, cl)
+				err := u.login(reqCtx, cl, c.login)
 				t.add(kindLogin, time.Since(t0), err)
 			}
 		})
@@ -627,6 +691,19 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+// rate is the operations of kind per second.
+func (r *result) rate(kind string) float64 {
+	return float64(len(r.lat[kind])) / r.elapsed.Seconds()
+}
+
+// p is the q-quantile latency of kind, 0 when there were none.
+func (r *result) p(kind string, q float64) time.Duration {
+	if len(r.lat[kind]) == 0 {
+		return 0
+	}
+	return percentile(r.lat[kind], q)
+}
 
 func (r *result) print(w io.Writer) {
 	ceremonies := len(r.lat[kindLogin]) + len(r.lat[kindRegister])

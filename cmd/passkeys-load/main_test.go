@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -121,6 +122,71 @@ func TestRunAgainstServer(t *testing.T) {
 	}
 }
 
+func TestRunAutofill(t *testing.T) {
+	s := newTestServer(t, nil)
+	out, err := runLoad(t, "-target", s.url, "-otp-log", s.otpLog, "-users", "2", "-max-ops", "20",
+		"-duration", "1m", "-login", "autofill", "-warmup", "100ms", "-run-id", "fill")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	if n := rowCount(t, out, kindLogin); n != 20 {
+		t.Errorf("%d logins counted, want 20:\n%s", n, out)
+	}
+	// The warm-up's logins are not counted but did happen.
+	ctx := context.Background()
+	counted := 0
+	for _, email := range []string{"load-fill-0@example.com", "load-fill-1@example.com"} {
+		u, err := s.store.UserByEmail(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds, _ := s.store.CredentialsByUser(ctx, u.ID)
+		counted += int(creds[0].SignCount)
+	}
+	if counted <= 20 {
+		t.Errorf("the server counted %d logins, want the 20 measured and the warm-up's", counted)
+	}
+}
+
+// TestCompare builds the example server and compares the memory and
+// SQLite stores with it (and PostgreSQL when PASSKEYS_TEST_POSTGRES_DSN is
+// set).
+func TestCompare(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example server; run without -short")
+	}
+	bin := filepath.Join(t.TempDir(), "pk-server")
+	build := exec.Command("go", "build", "-o", bin, "../../examples/server")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	stores, args := "memory,sqlite", []string{}
+	if dsn := os.Getenv("PASSKEYS_TEST_POSTGRES_DSN"); dsn != "" {
+		stores, args = stores+",postgres", []string{"-postgres", dsn}
+	}
+	out, err := runLoad(t, append(args, "-compare", stores, "-server", bin, "-rounds", "2", "-users", "2",
+		"-max-ops", "10", "-duration", "1m", "-sample", "50ms")...)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	for _, store := range strings.Split(stores, ",") {
+		if n := strings.Count(out, "store "+store+"\n"); n != 2 {
+			t.Errorf("%s ran %d times, want 2:\n%s", store, n, out)
+		}
+		m := regexp.MustCompile(`(?m)^\s*` + store + `\s+([\d.]+)\s+([\d.]+)\s+\S+ms\s+\S+ms\s+0\s+[-+][\d.]+MiB\s*$`).FindStringSubmatch(out)
+		if m == nil {
+			t.Errorf("no summary row for %s:\n%s", store, out)
+			continue
+		}
+		if store == "memory" && m[2] != "1.00" {
+			t.Errorf("memory's share of itself is %s", m[2])
+		}
+	}
+	if strings.Count(out, ", 10 ceremonies, ") != 2*len(strings.Split(stores, ",")) {
+		t.Errorf("not every run made its 10 ceremonies:\n%s", out)
+	}
+}
+
 func TestRunCountsErrors(t *testing.T) {
 	s := newTestServer(t, func(o *passkeys.Options) {
 		o.StartLimit = passkeys.Rate{Events: 1, Per: time.Hour}
@@ -200,6 +266,13 @@ func TestParseConfigRejects(t *testing.T) {
 		{"mix share", []string{"-otp-log", "x", "-mix", "register=1.5"}, "-mix"},
 		{"run id", []string{"-otp-log", "x", "-run-id", "A B"}, "-run-id"},
 		{"argument", []string{"-otp-log", "x", "extra"}, "unexpected argument"},
+		{"login kind", []string{"-otp-log", "x", "-login", "conditional"}, "-login"},
+		{"warm-up", []string{"-otp-log", "x", "-warmup", "-1s"}, "-warmup"},
+		{"compare store", []string{"-compare", "memory,redis", "-server", "x"}, "-compare"},
+		{"compare twice", []string{"-compare", "memory,memory", "-server", "x"}, "twice"},
+		{"compare server", []string{"-compare", "memory,sqlite"}, "-server"},
+		{"compare postgres", []string{"-compare", "memory,postgres", "-server", "x"}, "-postgres"},
+		{"compare rounds", []string{"-compare", "memory", "-server", "x", "-rounds", "0"}, "-rounds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseConfig(tc.args, io.Discard)
