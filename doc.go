@@ -18,6 +18,10 @@
 //	GET    account                           (session) the user, passkeys and sessions
 //	DELETE account                           (session, recent) delete the account
 //	POST   account/email            {"email"[,"otp"]} (session, recent) change the email
+//	GET    openapi.json                      this API's OpenAPI 3.1 description
+//
+// [OpenAPI] returns that description, the module's openapi.json, from
+// which clients can be generated.
 //
 // The flow for a new user is: email and one-time code (sign-up), then
 // "add a passkey" (append), and from then on passkey login, either by

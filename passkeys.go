@@ -59,6 +59,7 @@ func New(opts Options) (*Handler, error) {
 		"/sessions/{id}":            {http.MethodDelete: h.session(h.deleteSession)},
 		"/account":                  {http.MethodGet: h.session(h.getAccount), http.MethodDelete: h.session(h.deleteAccount)},
 		"/account/email":            {http.MethodPost: h.session(h.changeEmail)},
+		"/openapi.json":             {http.MethodGet: http.HandlerFunc(h.serveOpenAPI)},
 	}
 	return h, nil
 }

@@ -106,6 +106,9 @@ type server struct {
 	url     string
 	logs    *Buffer
 	handler *passkeys.Handler
+	// http sends every request of the test, checked against the
+	// handler's OpenAPI description (see Contract).
+	http *http.Client
 	// c runs the ceremony steps that need no authenticator of an account.
 	c *passkeystest.Client
 }
@@ -179,7 +182,7 @@ func startServer(t *testing.T, env *Env, target Target, storeSessions bool, twea
 	})))
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	s := &server{t: t, env: env, url: ts.URL, logs: logs, handler: h}
+	s := &server{t: t, env: env, url: ts.URL, logs: logs, handler: h, http: contractClient(t)}
 	s.c = s.client(passkeystest.New(Origin))
 	t.Cleanup(s.checkLogs)
 	return s
@@ -259,7 +262,7 @@ func (s *server) do(method, path string, body any, token string, hdr ...string) 
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.http.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -306,7 +309,7 @@ func expect(t *testing.T, what string, r response, status int, code string) {
 // client returns a passkeystest client for the handler under /auth,
 // answering ceremonies with auth and reading codes from the mailbox.
 func (s *server) client(auth *passkeystest.Authenticator) *passkeystest.Client {
-	return passkeystest.NewClient(s.url+"/auth", passkeystest.ClientOptions{Authenticator: auth, Mailbox: s.env.Mailbox})
+	return passkeystest.NewClient(s.url+"/auth", passkeystest.ClientOptions{HTTPClient: s.http, Authenticator: auth, Mailbox: s.env.Mailbox})
 }
 
 // check asserts the outcome of a passkeystest call: success when status

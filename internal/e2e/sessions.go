@@ -42,7 +42,7 @@ var sessionTests = []struct {
 // userAgent as its User-Agent and answers ceremonies with auth.
 func (s *server) clientAs(auth *passkeystest.Authenticator, userAgent string) *passkeystest.Client {
 	return passkeystest.NewClient(s.url+"/auth", passkeystest.ClientOptions{
-		Authenticator: auth, Mailbox: s.env.Mailbox, Header: http.Header{"User-Agent": {userAgent}},
+		HTTPClient: s.http, Authenticator: auth, Mailbox: s.env.Mailbox, Header: http.Header{"User-Agent": {userAgent}},
 	})
 }
 

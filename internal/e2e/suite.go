@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,7 @@ func Run(t *testing.T, setup Setup) {
 		{"CounterRegression", testCounterRegression},
 		{"DeletePasskey", testDeletePasskey},
 		{"SessionsSurviveNewLogins", testSessionsSurvive},
+		{"OpenAPIDocument", testOpenAPIDocument},
 	}
 	tests = append(tests, sessionTests...)
 	tests = append(tests, eventTests...)
@@ -781,4 +783,18 @@ func testSessionsSurvive(t *testing.T, setup Setup) {
 	for i, tok := range []string{first, second, third} {
 		expect(t, "session "+string(rune('1'+i)), s.do("GET", "/api/me", nil, tok), 200, "")
 	}
+}
+
+// testOpenAPIDocument: GET openapi.json serves the description the suite
+// checks every call against, and revalidates by its ETag.
+func testOpenAPIDocument(t *testing.T, setup Setup) {
+	s := newServer(t, setup, nil)
+	r := s.do(http.MethodGet, "/auth/openapi.json", nil, "")
+	expect(t, "GET openapi.json", r, 200, "")
+	if !bytes.Equal(r.raw, passkeys.OpenAPI()) || r.str("openapi") != "3.1.1" {
+		t.Errorf("GET openapi.json: %d bytes, openapi %q; want the module's openapi.json", len(r.raw), r.str("openapi"))
+	}
+	etag := r.header.Get("ETag")
+	r = s.do(http.MethodGet, "/auth/openapi.json", nil, "", "If-None-Match", etag)
+	expect(t, "GET openapi.json with If-None-Match", r, http.StatusNotModified, "")
 }

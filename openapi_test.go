@@ -1,0 +1,103 @@
+package passkeys
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestOpenAPIRoutes fails when a route of the handler is missing from
+// openapi.json, or the document describes a path or method the handler
+// does not route.
+func TestOpenAPIRoutes(t *testing.T) {
+	h, err := New(Options{Backend: struct{ Backend }{}, JWTKey: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(OpenAPI(), &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
+		t.Errorf("openapi.json is OpenAPI %q, want 3.1.x", doc.OpenAPI)
+	}
+	routed := map[string][]string{}
+	for path, methods := range h.routes {
+		for m := range methods {
+			routed[path] = append(routed[path], strings.ToLower(m))
+		}
+		slices.Sort(routed[path])
+	}
+	described := map[string][]string{}
+	for path, ops := range doc.Paths {
+		for m := range ops {
+			switch m {
+			case "get", "put", "post", "delete", "options", "head", "patch", "trace":
+				described[path] = append(described[path], m)
+			}
+		}
+		slices.Sort(described[path])
+	}
+	for _, path := range slices.Sorted(maps.Keys(routed)) {
+		if !slices.Equal(routed[path], described[path]) {
+			t.Errorf("route %s: the handler serves %v, openapi.json describes %v", path, routed[path], described[path])
+		}
+	}
+	for _, path := range slices.Sorted(maps.Keys(described)) {
+		if _, ok := routed[path]; !ok {
+			t.Errorf("openapi.json describes %s %v, which the handler does not route", path, described[path])
+		}
+	}
+}
+
+func TestOpenAPIServed(t *testing.T) {
+	h, err := New(Options{Backend: struct{ Backend }{}, JWTKey: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(hdr ...string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/openapi.json", nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := get()
+	etag := w.Header().Get("ETag")
+	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" || !bytes.Equal(w.Body.Bytes(), OpenAPI()) {
+		t.Fatalf("GET openapi.json: %d %q, %d bytes; want 200 application/json with the document", w.Code, w.Header().Get("Content-Type"), w.Body.Len())
+	}
+	if !strings.HasPrefix(etag, `"`) || len(etag) < 10 || !strings.Contains(w.Header().Get("Cache-Control"), "max-age=") ||
+		w.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("GET openapi.json headers: %v", w.Header())
+	}
+	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
+		if w := get("If-None-Match", inm); w.Code != http.StatusNotModified || w.Body.Len() != 0 || w.Header().Get("ETag") != etag {
+			t.Errorf("If-None-Match %s: %d with %d bytes, want 304 and no body", inm, w.Code, w.Body.Len())
+		}
+	}
+	if w := get("If-None-Match", `"other"`); w.Code != 200 {
+		t.Errorf("If-None-Match of another ETag: %d, want 200", w.Code)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/openapi.json", strings.NewReader("{}"))
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET" {
+		t.Errorf("POST openapi.json: %d Allow %q, want 405 Allow GET", w.Code, w.Header().Get("Allow"))
+	}
+	// The copy is the caller's.
+	OpenAPI()[0] = 'x'
+	if OpenAPI()[0] != '{' {
+		t.Error("OpenAPI returned the package's own bytes")
+	}
+}
