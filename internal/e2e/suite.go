@@ -49,6 +49,7 @@ func Run(t *testing.T, setup Setup) {
 		{"DeletePasskey", testDeletePasskey},
 		{"SessionsSurviveNewLogins", testSessionsSurvive},
 		{"OpenAPIDocument", testOpenAPIDocument},
+		{"CookieSessionsAndCORS", testCookieSessionsAndCORS},
 	}
 	tests = append(tests, sessionTests...)
 	tests = append(tests, eventTests...)
@@ -797,4 +798,45 @@ func testOpenAPIDocument(t *testing.T, setup Setup) {
 	etag := r.header.Get("ETag")
 	r = s.do(http.MethodGet, "/auth/openapi.json", nil, "", "If-None-Match", etag)
 	expect(t, "GET openapi.json with If-None-Match", r, http.StatusNotModified, "")
+}
+
+// testCookieSessionsAndCORS runs a sign-up, a guarded call, a refused
+// cross-origin call, CORS preflights and a logout with cookie sessions and
+// CORS on, so that the contract checks their headers and answers too.
+func testCookieSessionsAndCORS(t *testing.T, setup Setup) {
+	const other = "https://evil.example"
+	s := newServer(t, setup, func(o *passkeys.Options) {
+		o.Cookie = &passkeys.CookieOptions{Origins: []string{Origin}}
+		o.CORS = passkeys.CORSOptions{Origins: []string{Origin}}
+	})
+	const email = "cookie@example.com"
+	expect(t, "code request", s.do(http.MethodPost, "/auth/signUpOrLogin", map[string]string{"email": email}, "", "Origin", Origin), 200, "")
+	r := s.do(http.MethodPost, "/auth/signUpOrLogin", map[string]string{"email": email, "otp": s.lastCode(email)}, "", "Origin", Origin)
+	expect(t, "code submission", r, 200, "")
+	cookies := (&http.Response{Header: r.header}).Cookies()
+	if len(cookies) != 1 || cookies[0].Name != passkeys.DefaultCookieName || !cookies[0].HttpOnly || r.str("sessionToken") != "" || r.str("user", "email") != email {
+		t.Fatalf("code submission: cookies %v, body %s; want one HttpOnly session cookie and no token", cookies, r.raw)
+	}
+	cookie := cookies[0].Name + "=" + cookies[0].Value
+	expect(t, "GET passkeys by cookie", s.do(http.MethodGet, "/auth/passkeys", nil, "", "Cookie", cookie), 200, "")
+	expect(t, "append start from another origin", s.do(http.MethodPost, "/auth/passkey/append/start", "{}", "", "Cookie", cookie, "Origin", other),
+		http.StatusForbidden, "cross_origin_request")
+	r = s.do(http.MethodPost, "/auth/passkey/append/start", "{}", "", "Cookie", cookie, "Origin", Origin)
+	expect(t, "append start by cookie", r, 200, "")
+	if r.get("appendAllow") != true {
+		t.Errorf("append start by cookie: %s, want appendAllow true", r.raw)
+	}
+	preflight := func(origin string) response {
+		return s.do(http.MethodOptions, "/auth/passkey/login/start", nil, "",
+			"Origin", origin, "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
+	}
+	if r := preflight(Origin); r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != Origin {
+		t.Errorf("preflight from %s: %d, Allow-Origin %q; want 204 naming it", Origin, r.status, r.header.Get("Access-Control-Allow-Origin"))
+	}
+	expect(t, "preflight from another origin", preflight(other), http.StatusForbidden, "cors_origin_not_allowed")
+	r = s.do(http.MethodPost, "/auth/logout", "{}", "", "Cookie", cookie, "Origin", Origin)
+	expect(t, "logout", r, http.StatusNoContent, "")
+	if c := (&http.Response{Header: r.header}).Cookies(); len(c) != 1 || c[0].Name != passkeys.DefaultCookieName || c[0].MaxAge >= 0 {
+		t.Errorf("logout: cookies %v, want the session cookie cleared", c)
+	}
 }
