@@ -331,6 +331,16 @@ func TestServerThatHangs(t *testing.T) {
 			t.Errorf("%d connections, want 1", len(accepted))
 		}
 	})
+	t.Run("in the TLS handshake", func(t *testing.T) {
+		addr, _ := hangingListener(t)
+		s := newSender(t, "smtps", addr, mailer.Config{DialTimeout: 100 * time.Millisecond, CommandTimeout: time.Hour})
+		err := s.SendOTPMessage(t.Context(), otpMessage(""))
+		checkErr(t, err, passkeys.ErrUnavailable)
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("error %v is not a timeout", err)
+		}
+	})
 	t.Run("after the message", func(t *testing.T) {
 		ts := startServer(t, serverOpts{startTLS: true, hangData: true})
 		s := newSender(t, "smtp", ts.addr, mailer.Config{CommandTimeout: 200 * time.Millisecond})

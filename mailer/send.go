@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
+	"sync/atomic"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -35,8 +36,19 @@ func (s *Sender) send(ctx context.Context, msg *gomail.Msg) error {
 		if !s.srv.implicit {
 			return conn, nil
 		}
+		// The handshake is part of dialling: DialTimeout bounds it, and
+		// the handshake's own deadlines reach the connection.
+		conn.passthrough.Store(true)
 		tc := tls.Client(conn, s.tlsConfig)
-		if err := tc.HandshakeContext(dctx); err != nil {
+		hctx, cancel := context.WithTimeout(dctx, s.dial)
+		defer cancel()
+		if d, ok := hctx.Deadline(); ok {
+			_ = raw.SetDeadline(d)
+		}
+		err = tc.HandshakeContext(hctx)
+		conn.passthrough.Store(false)
+		_ = raw.SetDeadline(time.Time{})
+		if err != nil {
 			raw.Close()
 			return nil, err
 		}
@@ -108,6 +120,9 @@ type deadlineConn struct {
 	net.Conn
 	timeout time.Duration
 	limit   time.Time // the context's deadline, or zero
+	// passthrough, during the TLS handshake of smtps://, leaves deadlines
+	// to the caller.
+	passthrough atomic.Bool
 }
 
 func (c *deadlineConn) deadline() time.Time {
@@ -119,6 +134,9 @@ func (c *deadlineConn) deadline() time.Time {
 }
 
 func (c *deadlineConn) Read(p []byte) (int, error) {
+	if c.passthrough.Load() {
+		return c.Conn.Read(p)
+	}
 	if err := c.Conn.SetReadDeadline(c.deadline()); err != nil {
 		return 0, err
 	}
@@ -126,14 +144,34 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 }
 
 func (c *deadlineConn) Write(p []byte) (int, error) {
+	if c.passthrough.Load() {
+		return c.Conn.Write(p)
+	}
 	if err := c.Conn.SetWriteDeadline(c.deadline()); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(p)
 }
 
-// SetDeadline, SetReadDeadline and SetWriteDeadline are ignored: Read and
-// Write set their own.
-func (c *deadlineConn) SetDeadline(time.Time) error      { return nil }
-func (c *deadlineConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *deadlineConn) SetWriteDeadline(time.Time) error { return nil }
+// SetDeadline, SetReadDeadline and SetWriteDeadline are ignored outside
+// the handshake: Read and Write set their own.
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	if c.passthrough.Load() {
+		return c.Conn.SetDeadline(t)
+	}
+	return nil
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	if c.passthrough.Load() {
+		return c.Conn.SetReadDeadline(t)
+	}
+	return nil
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	if c.passthrough.Load() {
+		return c.Conn.SetWriteDeadline(t)
+	}
+	return nil
+}
