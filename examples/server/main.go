@@ -269,7 +269,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if c.startRate != 0 {
 		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
 	}
-	obs, err := newObservability(c, logger, stderr)
+	obs, err := newObservability(c, logger, stderr, sender)
 	if err != nil {
 		return err
 	}

@@ -17,20 +17,25 @@ import (
 )
 
 // observability is what the example does with the handler's events: an
-// audit line per security event on the log, a development notice (on
-// stderr, like the codes) when a passkey is added or removed or the
-// email changes, and Prometheus metrics when -metrics-addr is set.
+// audit line per security event on the log, a security notice when a
+// passkey is added or removed or the email changes (emailed by the SMTP
+// sender of -smtp-url, printed to stderr like the codes without it), and
+// Prometheus metrics when -metrics-addr is set.
 type observability struct {
 	sink    passkeys.EventSink
 	metrics *passkeysprom.Metrics
 	reg     *prometheus.Registry
 }
 
-func newObservability(c config, logger *slog.Logger, stderr io.Writer) (*observability, error) {
+func newObservability(c config, logger *slog.Logger, stderr io.Writer, sender passkeys.OTPSender) (*observability, error) {
 	o := &observability{}
+	notifier, ok := sender.(passkeys.Notifier)
+	if !ok {
+		notifier = &passkeys.DevelopmentNotifier{W: stderr}
+	}
 	sinks := []passkeys.EventSink{
 		passkeys.NewAuditLog(logger),
-		passkeys.NewSecurityNotifications(&passkeys.DevelopmentNotifier{W: stderr}, logger),
+		passkeys.NewSecurityNotifications(notifier, logger),
 	}
 	if c.metricsAddr != "" {
 		o.reg = prometheus.NewRegistry()

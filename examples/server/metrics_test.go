@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/passkeyready/passkeys/passkeystest"
 )
 
 var metricsLine = regexp.MustCompile(`metrics_addr=(\S+)`)
@@ -87,5 +89,41 @@ func TestMetricsAddr(t *testing.T) {
 	}
 	if _, err := metricsAddr("9090"); err == nil {
 		t.Error("metricsAddr(9090) is accepted")
+	}
+}
+
+// TestExampleServerMailsSecurityNotices: with -smtp-url, adding a passkey
+// mails a notice to the account's owner.
+func TestExampleServerMailsSecurityNotices(t *testing.T) {
+	mc := startMailCatcher(t)
+	base, stderr := startServer(t, map[string]string{"PASSKEYS_SMTP_FROM": "Demo <demo@example.com>"},
+		"-smtp-url", "smtp://"+mc.addr, "-smtp-insecure-plaintext-localhost", "-metrics-addr", "127.0.0.1:0")
+	m := metricsLine.FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no metrics address in the server output:\n%s", stderr)
+	}
+	c := passkeystest.NewClient(base+"/auth", passkeystest.ClientOptions{Authenticator: passkeystest.New("http://localhost:3000")})
+	const email = "notice@example.org"
+	if _, err := c.RequestCode(t.Context(), email); err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile(`(?m)^\s+(\d{6})\s*$`).FindStringSubmatch(mc.messages()[0])
+	if code == nil {
+		t.Fatalf("no code in %q", mc.messages())
+	}
+	s, err := c.SubmitCode(t.Context(), email, code[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AppendPasskey(t.Context(), s.Token); err != nil {
+		t.Fatal(err)
+	}
+	scrape(t, m[1]) // waits for the events
+	msgs := mc.messages()
+	if len(msgs) != 2 || !strings.Contains(msgs[1], "To: <"+email+">") || !strings.Contains(msgs[1], "A passkey was added to your account") {
+		t.Fatalf("mail catcher got %d messages, want the code and a notice: %q", len(msgs), msgs)
+	}
+	if strings.Contains(stderr.String(), "DEVELOPMENT ONLY notice") {
+		t.Error("the notice was printed as well as mailed")
 	}
 }
