@@ -9,13 +9,16 @@ import (
 
 // PutCeremony implements [selfhosted.CeremonyStore]. On every
 // purgeEvery-th call of this Store it first deletes up to purgeLimit
-// ceremonies expired at now that no other call is deleting.
+// ceremonies expired at now that no other call is deleting. The challenges
+// go through an array so that each is looked up in the primary key: as a
+// semi-join (challenge IN (SELECT ...)) the planner hashes the subquery and
+// reads every expired ceremony to probe it.
 func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time.Time) error {
 	if s.ceremonyPuts.Add(1)%purgeEvery == 1 {
 		if _, err := s.pool.Exec(ctx,
-			s.sql(`DELETE FROM {schema}.ceremonies WHERE expires_at <= $1 AND challenge IN (
+			s.sql(`DELETE FROM {schema}.ceremonies WHERE challenge = ANY (ARRAY(
 				SELECT challenge FROM {schema}.ceremonies WHERE expires_at <= $1
-				ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+				ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))`),
 			now, purgeLimit,
 		); err != nil {
 			return storeErr("purge ceremonies", err)

@@ -28,9 +28,9 @@ func (s *Store) Allow(ctx context.Context, key string, r passkeys.Rate) (bool, t
 	perSecond := float64(r.Events) / r.Per.Seconds()
 	if s.allows.Add(1)%purgeEvery == 1 {
 		if _, err := s.pool.Exec(ctx,
-			s.sql(`DELETE FROM {schema}.rate_limits WHERE full_at <= $1 AND key IN (
+			s.sql(`DELETE FROM {schema}.rate_limits WHERE key = ANY (ARRAY(
 				SELECT key FROM {schema}.rate_limits WHERE full_at <= $1
-				ORDER BY full_at LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+				ORDER BY full_at LIMIT $2 FOR UPDATE SKIP LOCKED))`),
 			now, purgeLimit,
 		); err != nil {
 			return false, 0, wrapErr("purge rate limits", err)

@@ -11,9 +11,9 @@ import (
 // codes expired at o.CreatedAt that no other call is deleting.
 func (s *Store) PutOTP(ctx context.Context, o selfhosted.OTPRecord, keepIfCreatedAfter time.Time) (bool, error) {
 	if _, err := s.pool.Exec(ctx,
-		s.sql(`DELETE FROM {schema}.otps WHERE email IN (
+		s.sql(`DELETE FROM {schema}.otps WHERE email = ANY (ARRAY(
 			SELECT email FROM {schema}.otps WHERE expires_at <= $1
-			ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+			ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))`),
 		o.CreatedAt, purgeLimit,
 	); err != nil {
 		return false, storeErr("purge codes", err)

@@ -158,8 +158,15 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// traceStatement, when set (by tests, before any store is used), sees every
+// statement the store runs with its arguments.
+var traceStatement func(query string, args []any)
+
 // exec runs query, which changes rows, as a prepared statement.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if traceStatement != nil {
+		traceStatement(query, args)
+	}
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -169,6 +176,9 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 
 // query runs query, which returns rows, as a prepared statement.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if traceStatement != nil {
+		traceStatement(query, args)
+	}
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -187,6 +197,9 @@ func (r errRow) Scan(...any) error { return r.err }
 // queryRow runs query, which returns at most one row, as a prepared
 // statement.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) row {
+	if traceStatement != nil {
+		traceStatement(query, args)
+	}
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return errRow{err}

@@ -1,0 +1,92 @@
+// Package hotpath runs the store calls of the engine's request hot path
+// (login start and finish by button and by autofill, append finish, a
+// guarded request's session check) against a selfhosted store, so that a
+// store's tests can look at the query plan of every statement those calls
+// run.
+package hotpath
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/passkeyready/passkeys/selfhosted"
+)
+
+// Seed adds n users through the store's API, each with one or two
+// credentials (every other user has two), and returns the last user.
+func Seed(ctx context.Context, s selfhosted.Store, n int, now time.Time) (selfhosted.UserRecord, error) {
+	var u selfhosted.UserRecord
+	for i := range n {
+		u = selfhosted.UserRecord{ID: fmt.Sprintf("seed-%08d", i), Email: fmt.Sprintf("seed-%08d@example.com", i), Handle: random(32), CreatedAt: now}
+		if err := s.CreateUser(ctx, u); err != nil {
+			return u, err
+		}
+		for range 1 + i%2 {
+			if err := s.AddCredential(ctx, selfhosted.CredentialRecord{ID: random(16), UserID: u.ID, Name: "seed", Data: random(200), CreatedAt: now}); err != nil {
+				return u, err
+			}
+		}
+	}
+	return u, nil
+}
+
+// Run makes the hot path's calls for user u (which has at least one
+// credential) at now.
+func Run(ctx context.Context, s selfhosted.Store, u selfhosted.UserRecord, now time.Time) error {
+	// Login start by email; autofill start has no lookup.
+	_, creds, err := s.UserWithCredentials(ctx, selfhosted.UserKey{Email: u.Email})
+	if err != nil {
+		return fmt.Errorf("user by email: %w", err)
+	}
+	// Enough ceremonies for PutCeremony's purge to run at least once.
+	for i := range 20 {
+		c := selfhosted.Ceremony{Challenge: fmt.Sprintf("hotpath-%d-%x", i, random(8)), Kind: selfhosted.CeremonyLogin, UserID: u.ID, Session: random(100), ExpiresAt: now.Add(5 * time.Minute)}
+		if err := s.PutCeremony(ctx, c, now); err != nil {
+			return fmt.Errorf("put ceremony: %w", err)
+		}
+		if _, err := s.TakeCeremony(ctx, c.Challenge, now); err != nil {
+			return fmt.Errorf("take ceremony: %w", err)
+		}
+	}
+	// Login finish by button (user by id) and by autofill (by handle).
+	if _, _, err := s.UserWithCredentials(ctx, selfhosted.UserKey{ID: u.ID}); err != nil {
+		return fmt.Errorf("user by id: %w", err)
+	}
+	if _, _, err := s.UserWithCredentials(ctx, selfhosted.UserKey{Handle: u.Handle}); err != nil {
+		return fmt.Errorf("user by handle: %w", err)
+	}
+	use := selfhosted.CredentialUse{ID: creds[0].ID, SignCount: creds[0].SignCount + 1, UsedAt: now}
+	if err := s.RecordCredentialUse(ctx, use); err != nil {
+		return fmt.Errorf("record use: %w", err)
+	}
+	// A regressed counter costs one more statement.
+	if err := s.RecordCredentialUse(ctx, use); err != selfhosted.ErrCounterRegressed {
+		return fmt.Errorf("record regressed use: %v", err)
+	}
+	// Append finish.
+	if err := s.AddCredential(ctx, selfhosted.CredentialRecord{ID: random(16), UserID: u.ID, Name: "hotpath", Data: random(200), CreatedAt: now}); err != nil {
+		return fmt.Errorf("add credential: %w", err)
+	}
+	// The session a login issues and a guarded request's check.
+	if ss, ok := s.(selfhosted.SessionStore); ok {
+		for i := range 20 {
+			r := selfhosted.SessionRecord{ID: fmt.Sprintf("hotpath-%d-%x", i, random(8)), TokenHash: random(32), UserID: u.ID, Email: u.Email,
+				CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), IdleExpiresAt: now.Add(time.Hour)}
+			if err := ss.CreateSession(ctx, r, now); err != nil {
+				return fmt.Errorf("create session: %w", err)
+			}
+			if _, err := ss.SessionByTokenHash(ctx, r.TokenHash, now); err != nil {
+				return fmt.Errorf("session by token: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func random(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
