@@ -148,7 +148,7 @@ func (c *Contract) Check(r *http.Request, path string, body []byte, status int, 
 		if status == http.StatusNoContent {
 			return ""
 		}
-		return c.checkComponent(call, "Forbidden", status, http.StatusForbidden, header, resBody)
+		return c.checkComponent(call+" (a CORS preflight)", "PreflightRefused", status, http.StatusForbidden, header, resBody)
 	case routeErr != nil && routeErr.Reason == routers.ErrPathNotFound.Error():
 		return c.checkComponent(call+" (an undocumented path)", "NotFound", status, http.StatusNotFound, header, resBody)
 	case routeErr != nil && routeErr.Reason == routers.ErrMethodNotAllowed.Error():

@@ -51,6 +51,12 @@ func TestContractCatchesDrift(t *testing.T) {
 			status: 200, contentType: "application/json", header: map[string]string{"X-Request-ID": ""}, body: sent, want: "X-Request-ID"},
 		{name: "faithful error with its request ID", method: "POST", path: "/auth/signUpOrLogin", reqBody: `{"email":"a@example.com","name":"x"}`,
 			status: 400, contentType: "application/problem+json", body: strings.Replace(invalid, `}`, `,"requestId":"0123456789abcdef0123456789abcdef"}`, 1)},
+		{name: "error code of another route", method: "POST", path: "/auth/passkey/append/start", reqBody: `{}`, auth: true,
+			status: 403, contentType: "application/problem+json", body: `{"type":"urn:passkeys:error:reauthentication_required","title":"Reauthentication required","status":403,"detail":"Sign in again.","code":"reauthentication_required"}`,
+			want: "does not match appendStart"},
+		{name: "preflight refused with another code", method: "OPTIONS", path: "/auth/passkeys",
+			status: 403, contentType: "application/problem+json", body: `{"type":"urn:passkeys:error:cross_origin_request","title":"Cross-origin request refused","status":403,"detail":"No.","code":"cross_origin_request"}`,
+			want: "PreflightRefused"},
 		{name: "error as plain JSON", method: "POST", path: "/auth/signUpOrLogin", reqBody: `{"email":"a@example.com","name":"x"}`,
 			status: 400, contentType: "application/json", body: invalid, want: "does not match signUpOrLogin"},
 		{name: "refused request accepted", method: "POST", path: "/auth/signUpOrLogin", reqBody: `{"email":"a@example.com","name":"x"}`,
@@ -103,6 +109,10 @@ func TestContractCatchesDrift(t *testing.T) {
 			}
 			if tc.auth {
 				req.Header.Set("Authorization", "Bearer token")
+			}
+			if tc.method == http.MethodOptions {
+				req.Header.Set("Origin", "https://evil.example")
+				req.Header.Set("Access-Control-Request-Method", "GET")
 			}
 			res, err := client.Do(req)
 			if err != nil {
