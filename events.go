@@ -80,10 +80,12 @@ type Event struct {
 	Kind EventKind
 	// Time is when it happened, by [Options.Clock].
 	Time time.Time
-	// RequestID identifies the request: the X-Request-ID header of a
-	// request that came through one of [Options.TrustedProxies] (when it
-	// is 1 to 128 characters of A-Z a-z 0-9 . _ : -), a random 32-hex
-	// string otherwise. The handler sends it back as X-Request-ID.
+	// RequestID identifies the request: the X-Request-ID response header
+	// that the host's middleware set before calling the handler, else
+	// the X-Request-ID header of a request that came through one of
+	// [Options.TrustedProxies] (either when it is 1 to 128 characters of
+	// A-Z a-z 0-9 . _ : -), else a random 32-hex string. The handler
+	// sends it back as X-Request-ID.
 	RequestID string
 	// Endpoint is the route that served the request, as in the endpoint
 	// table ("/passkey/login/finish", "/passkeys/{id}"), or "other" for a
@@ -295,9 +297,13 @@ type requestInfoKey struct{}
 // maxRequestID bounds an X-Request-ID taken from a trusted proxy.
 const maxRequestID = 128
 
-// requestID is the request's ID: a trusted proxy's X-Request-ID when it is
-// well-formed, a fresh random one otherwise.
-func (h *Handler) requestID(r *http.Request) string {
+// requestID is the request's ID: the X-Request-ID that the host's own
+// middleware already set on the response, or a trusted proxy's
+// X-Request-ID, when well-formed; a fresh random one otherwise.
+func (h *Handler) requestID(w http.ResponseWriter, r *http.Request) string {
+	if id := w.Header().Get("X-Request-ID"); id != "" && validRequestID(id) {
+		return id
+	}
 	if id := r.Header.Get("X-Request-ID"); id != "" && len(h.opts.TrustedProxies) > 0 && validRequestID(id) &&
 		fromTrustedProxy(r, h.opts.TrustedProxies) {
 		return id
@@ -324,7 +330,7 @@ func validRequestID(id string) bool {
 // when there is a sink, records what its events need and wraps w to learn
 // the status. The returned func emits the request's EventRequest.
 func (h *Handler) track(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, func()) {
-	ri := &requestInfo{id: h.requestID(r)}
+	ri := &requestInfo{id: h.requestID(w, r)}
 	w.Header().Set("X-Request-ID", ri.id)
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri))
 	if h.events == nil {

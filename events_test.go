@@ -484,6 +484,25 @@ func TestEventsSinkBlocks(t *testing.T) {
 	}
 }
 
+// A request ID that the host's middleware put on the response is kept.
+func TestRequestIDFromHostMiddleware(t *testing.T) {
+	env := newEventsEnv(t, passkeys.Options{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-ID", "host-7")
+		http.StripPrefix("/auth", env.h).ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/auth/passkeys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	ev := env.flushed(t)
+	if got := res.Header.Get("X-Request-ID"); got != "host-7" || len(ev) != 1 || ev[0].RequestID != "host-7" {
+		t.Errorf("X-Request-ID %q, events %+v; want host-7 kept", got, ev)
+	}
+}
+
 func TestRequestID(t *testing.T) {
 	env := newEventsEnv(t, passkeys.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	untrusted := newEventsEnv(t, passkeys.Options{})
