@@ -25,8 +25,9 @@ import (
 // description when CORBADO_SPEC_DIR is set.
 func corbadoEmulator(t *testing.T, env *e2e.Env) (*corbadotest.Emulator, *httptest.Server) {
 	t.Helper()
+	rp := e2e.RP()
 	emu, err := corbadotest.New(corbadotest.Options{
-		RPID: e2e.RPID, Origins: []string{e2e.Origin},
+		RPID: rp.RPID, Origins: rp.Origins, AndroidApps: rp.AndroidApps, RelatedOrigins: rp.RelatedOrigins,
 		Clock: env.Clock.Now, OnOTP: env.Mailbox.Deliver, Errorf: t.Errorf,
 	})
 	if err != nil {
@@ -72,7 +73,7 @@ func corbadoOn(t *testing.T, env *e2e.Env, emu *corbadotest.Emulator, url string
 func TestCorbadoEndToEnd(t *testing.T) {
 	e2e.Run(t, func(t *testing.T, env *e2e.Env) e2e.Target {
 		emu, ts := corbadoEmulator(t, env)
-		return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: hostSessions(t, env)}
+		return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: hostSessions(t, env), UpstreamOrigins: true}
 	})
 }
 
@@ -87,7 +88,7 @@ func TestCorbadoEndToEndShared(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: s}
+			return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: s, UpstreamOrigins: true}
 		}
 		return target(), target()
 	})

@@ -59,6 +59,13 @@
 // [Backend]: the self-hosted engine (package selfhosted, with SQLite,
 // PostgreSQL or in-memory storage) or Corbado's Backend API.
 //
+// Native Android and iOS apps use the same endpoints. [WellKnown] serves,
+// at the root of the RP ID's host, the documents their OS and browsers
+// look for first: assetlinks.json for [AndroidApp] entries,
+// apple-app-site-association for Apple app IDs and /.well-known/webauthn
+// for related origins; selfhosted's Engine.WellKnown feeds it from the
+// engine's own configuration, which also accepts the apps' origins.
+//
 // Errors are RFC 9457 application/problem+json documents with a stable
 // machine-readable "code"; see [Error]. The Corbado backend keeps
 // Corbado's own answer as the cause, a [*CorbadoAPIError].

@@ -94,7 +94,7 @@ var (
 	// ErrPayloadTooLarge is a body over [Options.MaxBodyBytes]; the
 	// handler's detail names that limit.
 	ErrPayloadTooLarge      = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Title: "Payload too large", Detail: "The request body exceeds the size limit."}
-	ErrUnsupportedMediaType = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Title: "Unsupported media type", Detail: "The request body must be application/json."}
+	ErrUnsupportedMediaType = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Title: "Unsupported media type", Detail: "The request body must be JSON: send Content-Type: application/json."}
 	ErrUpstream             = &Error{Status: http.StatusBadGateway, Code: "upstream_error", Title: "Upstream error", Detail: "The passkey service failed to answer correctly."}
 	ErrUpstreamTimeout      = &Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Title: "Upstream timeout", Detail: "The passkey service did not answer in time."}
 	ErrInternal             = &Error{Status: http.StatusInternalServerError, Code: "internal", Title: "Internal error", Detail: "An internal error occurred."}

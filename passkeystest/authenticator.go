@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/passkeyready/passkeys/internal/nativeapp"
 )
 
 // ErrExcluded is returned by Create when the authenticator holds, for the
@@ -54,6 +56,29 @@ type Authenticator struct {
 	BackedUp       bool     // BS flag
 	ZeroCounter    bool     // always report signCount 0 (like synced passkeys)
 	AAGUID         [16]byte // AAGUID in attested credential data; zero by default
+
+	// RPID, when set, is the one rp id the authenticator serves, whatever
+	// its Origin: a native app is bound to an rp id by the association
+	// file the OS fetched (assetlinks.json, apple-app-site-association),
+	// not by the host of an origin, and an Android app's origin has no
+	// host. Options naming another rp id are an error; options without
+	// one mean RPID.
+	RPID string
+	// AndroidPackage, when set, is written into clientDataJSON as
+	// "androidPackageName" after the origin, as Android's Credential
+	// Manager does for an app.
+	AndroidPackage string
+	// FlutterJSON makes Create and Get behave as the Flutter passkeys
+	// package (RegisterRequestType.fromJson, AuthenticateRequestType.fromJson)
+	// does: they take the bare options only (the handler's
+	// attestationOptions.publicKey and assertionOptions.publicKey; a
+	// {"publicKey": …} wrapper is an error) and answer with exactly
+	//
+	//	{"id", "rawId", "type", "response": {"clientDataJSON", "attestationObject", "transports"}, "clientExtensionResults"}
+	//	{"id", "rawId", "type", "response": {"clientDataJSON", "authenticatorData", "signature", "userHandle"}, "clientExtensionResults"}
+	//
+	// every binary value unpadded base64url.
+	FlutterJSON bool
 
 	mu    sync.Mutex
 	creds []*credential // in creation order
@@ -95,6 +120,71 @@ type Tamper struct {
 // New returns an authenticator whose client data carries origin. UserPresent and UserVerified start true.
 func New(origin string) *Authenticator {
 	return &Authenticator{Origin: origin, UserPresent: true, UserVerified: true}
+}
+
+// NewAndroidApp returns an authenticator that answers as the Android app
+// packageName, signed with the DER certificate signingCert, does through
+// Credential Manager: its clientDataJSON origin is [AndroidOrigin] of the
+// certificate, followed by "androidPackageName", and it serves rpID.
+// Configure the relying party with [AndroidFingerprint] of the same
+// certificate.
+func NewAndroidApp(rpID, packageName string, signingCert []byte) *Authenticator {
+	a := New(AndroidOrigin(signingCert))
+	a.RPID, a.AndroidPackage = rpID, packageName
+	return a
+}
+
+// NewIOSApp returns an authenticator that answers as an iOS app associated
+// with rpID through its apple-app-site-association webcredentials: iOS
+// writes the relying party's web origin, "https://" + rpID, into the
+// clientDataJSON of a native app's passkey ceremony, so that origin must
+// be among the relying party's configured origins; nothing in the
+// response names the app.
+func NewIOSApp(rpID string) *Authenticator {
+	a := New("https://" + rpID)
+	a.RPID = rpID
+	return a
+}
+
+// AndroidOrigin is the clientDataJSON origin of an Android app signed with
+// the DER certificate cert: "android:apk-key-hash:" and the unpadded
+// base64url SHA-256 of the certificate.
+func AndroidOrigin(cert []byte) string {
+	return nativeapp.Fingerprint(sha256.Sum256(cert)).Origin()
+}
+
+// AndroidFingerprint is the SHA-256 fingerprint of the DER certificate
+// cert in the colon-separated upper-case hex form the Play Console shows
+// and assetlinks.json uses ("AB:CD:…").
+func AndroidFingerprint(cert []byte) string {
+	return nativeapp.Fingerprint(sha256.Sum256(cert)).String()
+}
+
+// flutterAttestationJSON and flutterAssertionJSON are the answers of the
+// Flutter passkeys package.
+type flutterAttestationJSON struct {
+	ID       string `json:"id"`
+	RawID    string `json:"rawId"`
+	Type     string `json:"type"`
+	Response struct {
+		ClientDataJSON    string   `json:"clientDataJSON"`
+		AttestationObject string   `json:"attestationObject"`
+		Transports        []string `json:"transports,omitempty"`
+	} `json:"response"`
+	ClientExtensionResults struct{} `json:"clientExtensionResults"`
+}
+
+type flutterAssertionJSON struct {
+	ID       string `json:"id"`
+	RawID    string `json:"rawId"`
+	Type     string `json:"type"`
+	Response struct {
+		ClientDataJSON    string `json:"clientDataJSON"`
+		AuthenticatorData string `json:"authenticatorData"`
+		Signature         string `json:"signature"`
+		UserHandle        string `json:"userHandle,omitempty"`
+	} `json:"response"`
+	ClientExtensionResults struct{} `json:"clientExtensionResults"`
 }
 
 // credentialDescriptor is a PublicKeyCredentialDescriptorJSON.
@@ -165,6 +255,15 @@ type clientData struct {
 	CrossOrigin bool   `json:"crossOrigin"`
 }
 
+// appClientData is the CollectedClientData of an Android app, in the
+// member order Credential Manager writes it.
+type appClientData struct {
+	Type               string `json:"type"`
+	Challenge          string `json:"challenge"`
+	Origin             string `json:"origin"`
+	AndroidPackageName string `json:"androidPackageName"`
+}
+
 // Create answers creation options as navigator.credentials.create does and
 // returns the RegistrationResponseJSON a page posts back.
 //
@@ -201,7 +300,7 @@ func (a *Authenticator) Create(options []byte, t ...Tamper) ([]byte, error) {
 		return nil, errors.New("passkeystest: Tamper.BadSignature, UserHandle, SignCount and CredentialID apply to Get only")
 	}
 	var o creationOptions
-	if err := unwrap(options, &o); err != nil {
+	if err := a.unwrap(options, &o); err != nil {
 		return nil, err
 	}
 	rpID, err := a.rpID(o.RP.ID)
@@ -266,6 +365,14 @@ func (a *Authenticator) Create(options []byte, t ...Tamper) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.FlutterJSON {
+		var f flutterAttestationJSON
+		f.ID, f.RawID, f.Type = b64(c.id), b64(c.id), "public-key"
+		f.Response.ClientDataJSON = b64(clientDataJSON)
+		f.Response.AttestationObject = b64(noneAttestationObject(authData))
+		f.Response.Transports = []string{"internal"}
+		return json.Marshal(f)
+	}
 	return json.Marshal(credentialJSON[attestationResponseJSON]{
 		ID:                      b64(c.id),
 		RawID:                   b64(c.id),
@@ -307,7 +414,7 @@ func (a *Authenticator) Get(options []byte, t ...Tamper) ([]byte, error) {
 		return nil, err
 	}
 	var o requestOptions
-	if err := unwrap(options, &o); err != nil {
+	if err := a.unwrap(options, &o); err != nil {
 		return nil, err
 	}
 	rpID, err := a.rpID(o.RPID)
@@ -358,6 +465,15 @@ func (a *Authenticator) Get(options []byte, t ...Tamper) ([]byte, error) {
 	}
 	if tp.BadSignature {
 		sig[len(sig)-1] ^= 0x01
+	}
+	if a.FlutterJSON {
+		var f flutterAssertionJSON
+		f.ID, f.RawID, f.Type = b64(id), b64(id), "public-key"
+		f.Response.ClientDataJSON = b64(clientDataJSON)
+		f.Response.AuthenticatorData = b64(authData)
+		f.Response.Signature = b64(sig)
+		f.Response.UserHandle = b64(userHandle)
+		return json.Marshal(f)
 	}
 	return json.Marshal(credentialJSON[assertionResponseJSON]{
 		ID:                      b64(id),
@@ -461,6 +577,12 @@ func (a *Authenticator) flags() byte {
 // does: empty means the origin's host; otherwise it must be that host or a
 // parent domain of it.
 func (a *Authenticator) rpID(id string) (string, error) {
+	if a.RPID != "" {
+		if id != "" && id != a.RPID {
+			return "", fmt.Errorf("passkeystest: rp id %q is not the app's rp id %q", id, a.RPID)
+		}
+		return a.RPID, nil
+	}
 	u, err := url.Parse(a.Origin)
 	if err != nil || u.Hostname() == "" {
 		return "", fmt.Errorf("passkeystest: origin %q has no host", a.Origin)
@@ -481,11 +603,20 @@ func (a *Authenticator) clientDataJSON(typ, challenge string, tp Tamper) ([]byte
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	err := enc.Encode(clientData{
+	var cd any = clientData{
 		Type:      cmp.Or(tp.Type, typ),
 		Challenge: cmp.Or(tp.Challenge, challenge),
 		Origin:    cmp.Or(tp.Origin, a.Origin),
-	})
+	}
+	if a.AndroidPackage != "" {
+		cd = appClientData{
+			Type:               cmp.Or(tp.Type, typ),
+			Challenge:          cmp.Or(tp.Challenge, challenge),
+			Origin:             cmp.Or(tp.Origin, a.Origin),
+			AndroidPackageName: a.AndroidPackage,
+		}
+	}
+	err := enc.Encode(cd)
 	if err != nil {
 		return nil, fmt.Errorf("passkeystest: client data: %w", err)
 	}
@@ -497,6 +628,19 @@ func authDataHeader(rpID string, flags byte, signCount uint32) []byte {
 	h := sha256.Sum256([]byte(rpID))
 	b := append(h[:], flags)
 	return binary.BigEndian.AppendUint32(b, signCount)
+}
+
+// unwrap is the package unwrap, refusing the wrapper under FlutterJSON.
+func (a *Authenticator) unwrap(options []byte, v any) error {
+	if a.FlutterJSON {
+		var w struct {
+			PublicKey json.RawMessage `json:"publicKey"`
+		}
+		if json.Unmarshal(options, &w) == nil && len(w.PublicKey) > 0 {
+			return errors.New("passkeystest: the Flutter passkeys package takes the bare options: pass attestationOptions.publicKey or assertionOptions.publicKey")
+		}
+	}
+	return unwrap(options, v)
 }
 
 // unwrap decodes options into v, accepting either {"publicKey": {...}} or

@@ -56,6 +56,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/nativeapp"
 )
 
 // Config configures an [Engine]. Fields marked required have no default.
@@ -77,6 +78,30 @@ type Config struct {
 	// punycode host): the origin in clientDataJSON is compared with them
 	// byte for byte.
 	Origins []string
+	// AndroidApps are the Android apps that use the passkeys of RPID: for
+	// each fingerprint of each app, the origin Android's Credential Manager
+	// writes into clientDataJSON ("android:apk-key-hash:" and the unpadded
+	// base64url SHA-256 of the signing certificate) is accepted, byte for
+	// byte, besides Origins. Package names and fingerprints are checked
+	// (see [passkeys.AndroidApp]); [Engine.WellKnown] lists them in
+	// assetlinks.json, which the app's OS must find at
+	// https://RPID/.well-known/assetlinks.json. Default none.
+	AndroidApps []passkeys.AndroidApp
+	// AppleAppIDs are the iOS apps ("TEAMID.bundle.id") that use the
+	// passkeys of RPID. They only feed the apple-app-site-association
+	// document of [Engine.WellKnown]: an iOS app's clientDataJSON carries
+	// the web origin https://RPID, which must be in Origins. Default none.
+	AppleAppIDs []string
+	// RelatedOrigins are web origins on other sites ("https://example.de")
+	// whose pages may use the passkeys of RPID (WebAuthn Related Origin
+	// Requests): accepted at verification besides Origins, and listed in
+	// the /.well-known/webauthn document of [Engine.WellKnown], which the
+	// browser fetches from https://RPID before it lets such a page use
+	// RPID. Each is written as browsers serialise it, https (http only for
+	// localhost), not on RPID (those belong in Origins), and together they
+	// name at most five registrable domains (browsers ignore the rest).
+	// Default none.
+	RelatedOrigins []string
 
 	// Store keeps users, passkeys, ceremonies and codes. Required.
 	Store Store
@@ -134,6 +159,16 @@ func New(c Config) (*Engine, error) {
 	}
 	origins, err := newOriginSet(c.Origins)
 	if err != nil {
+		return nil, err
+	}
+	appOrigins, err := origins.addApps(c.AndroidApps)
+	if err != nil {
+		return nil, err
+	}
+	if err := nativeapp.CheckAppleAppIDs("selfhosted: Config.AppleAppIDs", c.AppleAppIDs); err != nil {
+		return nil, err
+	}
+	if err := origins.addRelated(c.RPID, c.Origins, c.RelatedOrigins); err != nil {
 		return nil, err
 	}
 	switch {
@@ -197,7 +232,8 @@ func New(c Config) (*Engine, error) {
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:                  c.RPID,
 		RPDisplayName:         c.RPName,
-		RPOrigins:             append([]string(nil), c.Origins...),
+		RPOrigins:             append(append([]string(nil), c.Origins...), c.RelatedOrigins...),
+		RPOpaqueOrigins:       appOrigins,
 		AttestationPreference: c.Attestation,
 		AuthenticatorSelection: protocol.AuthenticatorSelection{
 			RequireResidentKey: &rk,
@@ -213,6 +249,21 @@ func New(c Config) (*Engine, error) {
 	return &Engine{cfg: c, wa: wa, origins: origins}, nil
 }
 
+// WellKnown returns the options of the well-known documents that go with
+// this engine's Config: its AndroidApps, AppleAppIDs and RelatedOrigins,
+// for [passkeys.WellKnown]. Serve that handler at the root of RPID's host.
+func (e *Engine) WellKnown() passkeys.WellKnownOptions {
+	apps := make([]passkeys.AndroidApp, len(e.cfg.AndroidApps))
+	for i, a := range e.cfg.AndroidApps {
+		apps[i] = passkeys.AndroidApp{PackageName: a.PackageName, Fingerprints: append([]string(nil), a.Fingerprints...)}
+	}
+	return passkeys.WellKnownOptions{
+		AndroidApps:    apps,
+		AppleAppIDs:    append([]string(nil), e.cfg.AppleAppIDs...),
+		RelatedOrigins: append([]string(nil), e.cfg.RelatedOrigins...),
+	}
+}
+
 // validateRP checks what browsers will check, so that a misconfiguration
 // fails at start-up instead of at the first ceremony.
 func validateRP(rpID string, origins []string) error {
@@ -226,6 +277,9 @@ func validateRP(rpID string, origins []string) error {
 		return errors.New("selfhosted: Config.Origins is required (e.g. https://example.com)")
 	}
 	for _, o := range origins {
+		if strings.HasPrefix(o, nativeapp.AndroidOriginPrefix) {
+			return fmt.Errorf("selfhosted: Config.Origins entry %q is an Android app's origin: list the app in Config.AndroidApps (package name and signing-certificate fingerprint) instead", o)
+		}
 		u, err := url.Parse(o)
 		if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			return fmt.Errorf("selfhosted: Config.Origins entry %q must be scheme://host[:port] with nothing after it", o)

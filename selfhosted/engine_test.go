@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/e2e"
+	"github.com/passkeyready/passkeys/passkeystest"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
 	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
@@ -25,8 +27,10 @@ func engineOn(newStore func(t *testing.T) selfhosted.Store) e2e.Setup {
 // for a random one).
 func engineTarget(t *testing.T, env *e2e.Env, store selfhosted.Store, otpKey []byte) e2e.Target {
 	t.Helper()
+	rp := e2e.RP()
 	e, err := selfhosted.New(selfhosted.Config{
-		RPID: e2e.RPID, Origins: []string{e2e.Origin},
+		RPID: rp.RPID, Origins: rp.Origins,
+		AndroidApps: rp.AndroidApps, AppleAppIDs: rp.AppleAppIDs, RelatedOrigins: rp.RelatedOrigins,
 		Store: store, OTPSender: env.Mailbox, OTPKey: otpKey, Clock: env.Clock.Now,
 	})
 	if err != nil {
@@ -127,6 +131,29 @@ func TestNewValidates(t *testing.T) {
 		{"short OTP key", func(c *selfhosted.Config) { c.OTPKey = []byte("short") }, "Config.OTPKey"},
 		{"bad UV", func(c *selfhosted.Config) { c.UserVerification = "sometimes" }, "Config.UserVerification"},
 		{"negative timeout", func(c *selfhosted.Config) { c.CeremonyTimeout = -1 }, "Config.CeremonyTimeout"},
+		{"app origin in Origins", func(c *selfhosted.Config) {
+			c.Origins = append(c.Origins, passkeystest.AndroidOrigin([]byte("cert")))
+		}, "Config.AndroidApps"},
+		{"bad package name", func(c *selfhosted.Config) {
+			c.AndroidApps = []passkeys.AndroidApp{{PackageName: "app", Fingerprints: []string{passkeystest.AndroidFingerprint([]byte("cert"))}}}
+		}, "Config.AndroidApps[0].PackageName"},
+		{"web origin as fingerprint", func(c *selfhosted.Config) {
+			c.AndroidApps = []passkeys.AndroidApp{{PackageName: "com.example.app", Fingerprints: []string{"https://example.com"}}}
+		}, "Config.AndroidApps[0].Fingerprints[0] \"https://example.com\" is an origin"},
+		{"app origin as fingerprint", func(c *selfhosted.Config) {
+			c.AndroidApps = []passkeys.AndroidApp{{PackageName: "com.example.app", Fingerprints: []string{passkeystest.AndroidOrigin([]byte("cert"))}}}
+		}, "is an origin"},
+		{"short fingerprint", func(c *selfhosted.Config) {
+			c.AndroidApps = []passkeys.AndroidApp{{PackageName: "com.example.app", Fingerprints: []string{"AB:CD"}}}
+		}, "32 colon-separated hex bytes"},
+		{"bad Apple app ID", func(c *selfhosted.Config) { c.AppleAppIDs = []string{"com.example.app"} }, "Config.AppleAppIDs[0]"},
+		{"related origin equal to an origin", func(c *selfhosted.Config) { c.RelatedOrigins = []string{"https://example.com"} }, "also in Config.Origins"},
+		{"related origin on RPID", func(c *selfhosted.Config) { c.RelatedOrigins = []string{"https://shop.example.com"} }, "is on RPID"},
+		{"related app origin", func(c *selfhosted.Config) { c.RelatedOrigins = []string{passkeystest.AndroidOrigin([]byte("cert"))} }, "Config.RelatedOrigins[0]"},
+		{"related origin with a path", func(c *selfhosted.Config) { c.RelatedOrigins = []string{"https://example.org/login"} }, "Config.RelatedOrigins[0]"},
+		{"six related sites", func(c *selfhosted.Config) {
+			c.RelatedOrigins = []string{"https://a.example", "https://b.example", "https://c.example", "https://d.example", "https://e.example", "https://f.example"}
+		}, "Config.RelatedOrigins"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok
@@ -139,6 +166,17 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := selfhosted.New(ok); err != nil {
 		t.Errorf("valid config: %v", err)
+	}
+	native := ok
+	native.AndroidApps = []passkeys.AndroidApp{{PackageName: "com.example.app", Fingerprints: []string{passkeystest.AndroidFingerprint([]byte("a")), passkeystest.AndroidFingerprint([]byte("b"))}}}
+	native.AppleAppIDs = []string{"ABCDE12345.com.example.app"}
+	native.RelatedOrigins = []string{"https://example.org", "https://example.de"}
+	e, err := selfhosted.New(native)
+	if err != nil {
+		t.Fatalf("config with native apps: %v", err)
+	}
+	if wk := e.WellKnown(); len(wk.AndroidApps) != 1 || len(wk.AndroidApps[0].Fingerprints) != 2 || len(wk.AppleAppIDs) != 1 || len(wk.RelatedOrigins) != 2 {
+		t.Errorf("WellKnown: %+v", wk)
 	}
 	sub := ok
 	sub.Origins = []string{"https://login.example.com", "http://localhost:8080"}

@@ -6,8 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/nativeapp"
 	"github.com/passkeyready/passkeys/internal/strictjson"
 	"github.com/passkeyready/passkeys/internal/weborigin"
 )
@@ -17,7 +23,9 @@ import (
 // §13.4.9: the RP validates the origin against the exact serialisations it
 // expects). Opaque origins, such as an Android app's
 // "android:apk-key-hash:…", and related origins belong in the same set.
-type originSet map[string]struct{}
+// An app origin maps to the package names of the apps signed with that
+// certificate; a web origin to nil.
+type originSet map[string][]string
 
 // newOriginSet builds the set from Config.Origins, after validateRP. Each
 // entry must already be the serialisation a browser produces: lower-case
@@ -33,9 +41,58 @@ func newOriginSet(origins []string) (originSet, error) {
 		if err := weborigin.Check(o); err != nil {
 			return nil, fmt.Errorf("selfhosted: Config.Origins entry %q %s", o, err)
 		}
-		set[o] = struct{}{}
+		set[o] = nil
 	}
 	return set, nil
+}
+
+// addApps adds the origin of every fingerprint of every app and returns
+// them, for go-webauthn's opaque origins.
+func (s originSet) addApps(apps []passkeys.AndroidApp) ([]string, error) {
+	fps, err := nativeapp.CheckAndroidApps("selfhosted: Config.AndroidApps", apps)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, app := range fps {
+		for _, f := range app {
+			o := f.Origin()
+			if _, dup := s[o]; !dup {
+				out = append(out, o)
+			}
+			// One certificate may sign several apps.
+			s[o] = append(s[o], apps[i].PackageName)
+		}
+	}
+	return out, nil
+}
+
+// addRelated adds the related origins after checking them: web origins
+// as browsers serialise them, not on rpID (those are Origins), at most
+// the five registrable domains a browser reads from /.well-known/webauthn.
+func (s originSet) addRelated(rpID string, origins, related []string) error {
+	const field = "selfhosted: Config.RelatedOrigins"
+	if err := nativeapp.CheckRelatedOrigins(field, related); err != nil {
+		return err
+	}
+	for i, o := range related {
+		if slices.Contains(origins, o) {
+			return fmt.Errorf("%s[%d] %q is also in Config.Origins: a related origin is on another site than RPID; list it once, in Config.Origins", field, i, o)
+		}
+		u, _ := url.Parse(o) // weborigin checked it
+		if host := u.Hostname(); host == rpID || strings.HasSuffix(host, "."+rpID) {
+			return fmt.Errorf("%s[%d] %q is on RPID %q: list it in Config.Origins, related origins are on other sites", field, i, o, rpID)
+		}
+	}
+	if len(related) > 0 {
+		if _, err := protocol.NewRelatedOrigins(related...); err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+	}
+	for _, o := range related {
+		s[o] = nil
+	}
+	return nil
 }
 
 // errOrigin is what a client sees when its clientDataJSON names an origin
@@ -51,71 +108,90 @@ var errOrigin = passkeys.ErrVerificationFailed.With("The passkey response was ma
 // case of scheme and host, a default port and anything after the host,
 // runs afterwards and can only refuse more. The error, for the log, says
 // what is wrong; the client sees errOrigin.
+//
+// An app origin holds the certificate's hash only; when its clientDataJSON
+// also names the app ("androidPackageName", as Credential Manager writes
+// it), that must be a package configured with this certificate, so an app
+// of another package signed with the same key is refused.
 func (s originSet) checkOrigin(clientDataJSON []byte) error {
-	origin, err := clientDataOrigin(clientDataJSON)
+	origin, pkg, err := clientDataOrigin(clientDataJSON)
 	if err != nil {
 		return errOrigin.With("", err)
 	}
-	if _, ok := s[origin]; !ok {
+	pkgs, ok := s[origin]
+	if !ok {
 		return errOrigin.With("", fmt.Errorf("clientDataJSON origin %q is not configured", origin))
+	}
+	if pkg != nil && (pkgs == nil || !slices.Contains(pkgs, *pkg)) {
+		return errOrigin.With("", fmt.Errorf("clientDataJSON androidPackageName %q is not configured for origin %q", *pkg, origin))
 	}
 	return nil
 }
 
-// clientDataOrigin returns the "origin" member of clientDataJSON.
-func clientDataOrigin(clientDataJSON []byte) (string, error) {
+// clientDataOrigin returns the "origin" member of clientDataJSON and the
+// "androidPackageName" member, nil when there is none.
+func clientDataOrigin(clientDataJSON []byte) (string, *string, error) {
 	// Nested objects (tokenBinding, whatever a client adds) are held to the
 	// rule too: go-webauthn decodes them with encoding/json, keeping the
 	// last of two members.
 	if err := strictjson.CheckDuplicates(clientDataJSON); err != nil {
 		var dup *strictjson.DuplicateError
 		if errors.As(err, &dup) {
-			return "", fmt.Errorf("clientDataJSON has member %q twice", dup.Name)
+			return "", nil, fmt.Errorf("clientDataJSON has member %q twice", dup.Name)
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(clientDataJSON))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", errors.New("clientDataJSON is not a JSON object")
+		return "", nil, errors.New("clientDataJSON is not a JSON object")
 	}
 	var (
 		names  = map[string]bool{}
 		origin *string
+		pkg    *string
 	)
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return "", fmt.Errorf("clientDataJSON: %w", err)
+			return "", nil, fmt.Errorf("clientDataJSON: %w", err)
 		}
 		name := t.(string) // object keys are always strings
 		if names[strictjson.FoldName(name)] {
-			return "", fmt.Errorf("clientDataJSON has member %q twice", name)
+			return "", nil, fmt.Errorf("clientDataJSON has member %q twice", name)
 		}
 		names[strictjson.FoldName(name)] = true
+		if name == "androidPackageName" {
+			var p string
+			if err := dec.Decode(&p); err != nil {
+				return "", nil, errors.New("clientDataJSON androidPackageName is not a string")
+			}
+			pkg = &p
+			continue
+		}
 		if name != "origin" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return "", fmt.Errorf("clientDataJSON: %w", err)
+				return "", nil, fmt.Errorf("clientDataJSON: %w", err)
 			}
 			continue
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return "", fmt.Errorf("clientDataJSON: %w", err)
+			return "", nil, fmt.Errorf("clientDataJSON: %w", err)
 		}
 		var o string
 		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &o) != nil {
-			return "", errors.New("clientDataJSON origin is not a string")
+			return "", nil, errors.New("clientDataJSON origin is not a string")
 		}
 		origin = &o
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return "", fmt.Errorf("clientDataJSON: %w", err)
+		return "", nil, fmt.Errorf("clientDataJSON: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return "", errors.New("clientDataJSON has data after the object")
+		return "", nil, errors.New("clientDataJSON has data after the object")
 	}
 	if origin == nil {
-		return "", errors.New("clientDataJSON has no origin")
+		return "", nil, errors.New("clientDataJSON has no origin")
 	}
-	return *origin, nil
+	return *origin, pkg, nil
 }

@@ -168,7 +168,7 @@ func TestFoldName(t *testing.T) {
 		fmt.Fprintf(&cd, `,"m%d":0`, i)
 	}
 	cd.WriteString(`}`)
-	if _, err := clientDataOrigin([]byte(cd.String())); err != nil {
+	if _, _, err := clientDataOrigin([]byte(cd.String())); err != nil {
 		t.Fatal(err)
 	}
 }

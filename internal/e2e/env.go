@@ -32,6 +32,53 @@ const (
 	Origin = "http://localhost:3000"
 )
 
+// The native apps and the related origin every backend is set up with
+// (see [Config]).
+const (
+	// AndroidPackage is signed with AndroidCert, OtherAndroidPackage with
+	// OtherAndroidCert.
+	AndroidPackage      = "com.example.app"
+	OtherAndroidPackage = "com.example.other"
+	// AppleAppID is the iOS app; its clientDataJSON carries IOSOrigin.
+	AppleAppID = "ABCDE12345.com.example.app"
+	IOSOrigin  = "https://" + RPID
+	// RelatedOrigin is a web origin on another site allowed to use RPID.
+	RelatedOrigin = "https://example.org"
+)
+
+// AndroidCert and OtherAndroidCert stand for the DER signing certificates
+// of the Android apps; only their SHA-256 matters.
+var (
+	AndroidCert      = []byte("signing certificate of com.example.app")
+	OtherAndroidCert = []byte("signing certificate of com.example.other")
+)
+
+// Config is the relying party every Setup configures its backend with:
+// the web origins Origin and IOSOrigin, the two Android apps and the
+// related origin. The Corbado emulator takes them as its project's
+// settings, since Corbado checks origins on its side.
+type Config struct {
+	RPID           string
+	Origins        []string
+	AndroidApps    []passkeys.AndroidApp
+	AppleAppIDs    []string
+	RelatedOrigins []string
+}
+
+// RP returns the suite's Config.
+func RP() Config {
+	return Config{
+		RPID:    RPID,
+		Origins: []string{Origin, IOSOrigin},
+		AndroidApps: []passkeys.AndroidApp{
+			{PackageName: AndroidPackage, Fingerprints: []string{passkeystest.AndroidFingerprint(AndroidCert)}},
+			{PackageName: OtherAndroidPackage, Fingerprints: []string{passkeystest.AndroidFingerprint(OtherAndroidCert)}},
+		},
+		AppleAppIDs:    []string{AppleAppID},
+		RelatedOrigins: []string{RelatedOrigin},
+	}
+}
+
 // Env is what a Setup builds its backend on.
 type Env struct {
 	// Clock is the time for the backend and the handler.
@@ -41,7 +88,7 @@ type Env struct {
 }
 
 // Setup returns a fresh, isolated target for one subtest, using env's
-// clock and mailbox, for RPID and Origin.
+// clock and mailbox, for the relying party of [RP].
 type Setup func(t *testing.T, env *Env) Target
 
 // Target is what a Setup builds.
@@ -54,6 +101,11 @@ type Target struct {
 	// and the account endpoints sign in with it; the others with the demo
 	// JWTs.
 	Sessions Sessions
+	// UpstreamOrigins is set when a service behind the Backend checks the
+	// origin of each passkey response (Corbado, its emulator): a refused
+	// origin is then logged by that service, and the handler's log holds
+	// the service's error instead of the origin.
+	UpstreamOrigins bool
 }
 
 // Sessions is a session system that keeps its sessions on the server: it
@@ -109,6 +161,8 @@ type server struct {
 	// http sends every request of the test, checked against the
 	// handler's OpenAPI description (see Contract).
 	http *http.Client
+	// upstreamOrigins is Target.UpstreamOrigins.
+	upstreamOrigins bool
 	// c runs the ceremony steps that need no authenticator of an account.
 	c *passkeystest.Client
 }
@@ -182,7 +236,7 @@ func startServer(t *testing.T, env *Env, target Target, storeSessions bool, twea
 	})))
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	s := &server{t: t, env: env, url: ts.URL, logs: logs, handler: h, http: contractClient(t)}
+	s := &server{t: t, env: env, url: ts.URL, logs: logs, handler: h, http: contractClient(t), upstreamOrigins: target.UpstreamOrigins}
 	s.c = s.client(passkeystest.New(Origin))
 	t.Cleanup(s.checkLogs)
 	return s

@@ -53,6 +53,7 @@ func Run(t *testing.T, setup Setup) {
 	}
 	tests = append(tests, sessionTests...)
 	tests = append(tests, eventTests...)
+	tests = append(tests, nativeTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, setup) })
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/corbadoapi"
 	"github.com/passkeyready/passkeys/internal/corbadospec"
 	"github.com/passkeyready/passkeys/selfhosted"
@@ -41,6 +42,12 @@ type Options struct {
 	// RPID and Origins are the relying party, as for selfhosted.Config.
 	RPID    string
 	Origins []string
+	// AndroidApps and RelatedOrigins stand for the project's native-app
+	// and origin settings: Corbado checks the origin of each passkey
+	// response on its side, and so does the emulator, as
+	// selfhosted.Config does with the same fields. Default none.
+	AndroidApps    []passkeys.AndroidApp
+	RelatedOrigins []string
 
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
@@ -151,7 +158,7 @@ func New(o Options) (*Emulator, error) {
 	}
 	e.spec = spec
 	engine, err := selfhosted.New(selfhosted.Config{
-		RPID: o.RPID, Origins: o.Origins, Store: e.store, OTPSender: noSender{}, Clock: o.Clock,
+		RPID: o.RPID, Origins: o.Origins, AndroidApps: o.AndroidApps, RelatedOrigins: o.RelatedOrigins, Store: e.store, OTPSender: noSender{}, Clock: o.Clock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("corbadotest: corbado emulator: %w", err)
