@@ -25,12 +25,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/nativeapp"
 	"github.com/passkeyready/passkeys/mailer"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
@@ -66,6 +68,9 @@ type config struct {
 	metricsAddr string   // where /metrics listens, "" for none
 	smtp        smtpConfig
 	limits      limits
+	// The native apps and related origins: accepted by the engine and
+	// published by the well-known documents at the root.
+	wellKnown passkeys.WellKnownOptions
 }
 
 // smtpConfig chooses the code sender: SMTP when url is set, the
@@ -120,6 +125,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.smtp.url, "smtp-url", env("PASSKEYS_SMTP_URL", ""), "send codes by SMTP: smtp://user:pass@host:587 (STARTTLS required) or smtps://user:pass@host:465 (PASSKEYS_SMTP_URL); default: print them to stderr")
 	fs.StringVar(&c.smtp.from, "smtp-from", env("PASSKEYS_SMTP_FROM", ""), "sender address of the code emails, e.g. 'Example <no-reply@example.com>'; required with -smtp-url (PASSKEYS_SMTP_FROM)")
 	fs.BoolVar(&c.smtp.plaintextLocalhost, "smtp-insecure-plaintext-localhost", envBool(getenv, "PASSKEYS_SMTP_INSECURE_PLAINTEXT_LOCALHOST"), "allow an smtp://localhost server without STARTTLS, such as a development mail catcher (PASSKEYS_SMTP_INSECURE_PLAINTEXT_LOCALHOST=true)")
+	androidApps, appleApps, related := envList(getenv, "PASSKEYS_ANDROID_APPS"), envList(getenv, "PASSKEYS_APPLE_APP_IDS"), envList(getenv, "PASSKEYS_RELATED_ORIGINS")
+	fs.Var(androidApps, "android-app", "Android app allowed to use the passkeys, PACKAGE:SHA256_FINGERPRINT (AB:CD:…, as the Play Console shows), repeatable; repeat a package for each of its certificates (PASSKEYS_ANDROID_APPS, comma-separated)")
+	fs.Var(appleApps, "apple-app-id", "iOS app allowed to use the passkeys, TEAMID.BUNDLE_ID, repeatable (PASSKEYS_APPLE_APP_IDS, comma-separated)")
+	fs.Var(related, "related-origin", "web origin on another site allowed to use the passkeys of -rp-id, repeatable (PASSKEYS_RELATED_ORIGINS, comma-separated)")
 	fs.Var(cors, "cors-origin", "origin of another site's pages allowed to call the API by CORS, repeatable (PASSKEYS_CORS_ORIGINS, comma-separated)")
 	l, d := &c.limits, defaultLimits
 	fs.DurationVar(&l.readHeaderTimeout, "read-header-timeout", envDuration(getenv, "PASSKEYS_READ_HEADER_TIMEOUT", d.readHeaderTimeout), "time a client has to send a request's headers (PASSKEYS_READ_HEADER_TIMEOUT)")
@@ -129,7 +138,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&l.maxHeaderBytes, "max-header-bytes", envInt(getenv, "PASSKEYS_MAX_HEADER_BYTES", d.maxHeaderBytes), "cap on a request's line and headers (PASSKEYS_MAX_HEADER_BYTES)")
 	fs.IntVar(&l.maxConns, "max-conns", envInt(getenv, "PASSKEYS_MAX_CONNS", d.maxConns), "connections open at once; at the cap the longest-idle one is closed, or new ones wait (PASSKEYS_MAX_CONNS)")
 	fs.Int64Var(&l.maxBodyBytes, "max-body-bytes", int64(envInt(getenv, "PASSKEYS_MAX_BODY_BYTES", int(d.maxBodyBytes))), "cap on a request's body, at most 1048576 (PASSKEYS_MAX_BODY_BYTES)")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return c, err
 	}
 	c.origins = origins.values
@@ -149,6 +159,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("-store must be sqlite, postgres or memory, got %q", c.store)
 	case c.store != "postgres" && c.postgres != "":
 		return c, fmt.Errorf("-postgres is set but -store is %s", c.store)
+	}
+	if c.wellKnown, err = nativeConfig(c.origins, androidApps.values, appleApps.values, related.values); err != nil {
+		return c, err
 	}
 	if c.sessions != "store" && c.sessions != "jwt" {
 		return c, fmt.Errorf("-sessions must be store or jwt, got %q", c.sessions)
@@ -184,6 +197,63 @@ func otpSender(c smtpConfig, stderr io.Writer) (passkeys.OTPSender, error) {
 		return nil, fmt.Errorf("-smtp-url: %w", err)
 	}
 	return s, nil
+}
+
+// envList is a repeatable flag whose default is the comma-separated
+// environment variable name.
+func envList(getenv func(string) string, name string) *stringList {
+	l := &stringList{}
+	if v := getenv(name); v != "" {
+		l.values = strings.Split(v, ",")
+	}
+	return l
+}
+
+// nativeConfig checks the -android-app, -apple-app-id and
+// -related-origin values, naming the flag, and turns them into the
+// well-known options (fingerprints of one package merged into one app).
+func nativeConfig(origins, androidApps, appleApps, related []string) (passkeys.WellKnownOptions, error) {
+	var wk passkeys.WellKnownOptions
+	for _, o := range origins {
+		if strings.HasPrefix(o, nativeapp.AndroidOriginPrefix) {
+			return wk, fmt.Errorf("-origin %q is an Android app's origin: give the app as -android-app PACKAGE:FINGERPRINT instead", o)
+		}
+	}
+	index := map[string]int{}
+	for _, v := range androidApps {
+		pkg, fp, ok := strings.Cut(v, ":")
+		if !ok || strings.Contains(v, "://") {
+			return wk, fmt.Errorf("-android-app %q must be PACKAGE:FINGERPRINT, such as com.example.app:AB:CD:… (the SHA-256 signing-certificate fingerprint the Play Console shows)", v)
+		}
+		if err := nativeapp.CheckPackageName(pkg); err != nil {
+			return wk, fmt.Errorf("-android-app %q: package %q %s", v, pkg, err)
+		}
+		if _, err := nativeapp.ParseFingerprint(fp); err != nil {
+			return wk, fmt.Errorf("-android-app %q: fingerprint %q %s", v, fp, err)
+		}
+		i, seen := index[pkg]
+		if !seen {
+			i = len(wk.AndroidApps)
+			index[pkg] = i
+			wk.AndroidApps = append(wk.AndroidApps, passkeys.AndroidApp{PackageName: pkg})
+		}
+		wk.AndroidApps[i].Fingerprints = append(wk.AndroidApps[i].Fingerprints, fp)
+	}
+	for _, id := range appleApps {
+		if err := nativeapp.CheckAppleAppID(id); err != nil {
+			return wk, fmt.Errorf("-apple-app-id %q %s", id, err)
+		}
+	}
+	if err := nativeapp.CheckRelatedOrigins("-related-origin", related); err != nil {
+		return wk, err
+	}
+	for _, o := range related {
+		if slices.Contains(origins, o) {
+			return wk, fmt.Errorf("-related-origin %q is also an -origin: a related origin is on another site than -rp-id", o)
+		}
+	}
+	wk.AppleAppIDs, wk.RelatedOrigins = appleApps, related
+	return wk, nil
 }
 
 func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
@@ -232,12 +302,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	engine, err := selfhosted.New(selfhosted.Config{
-		RPID:      c.rpID,
-		Origins:   c.origins,
-		Store:     store,
-		OTPSender: sender,
-		OTPKey:    derive(secret, "passkeys otp key"),
-		Clock:     now,
+		RPID:           c.rpID,
+		Origins:        c.origins,
+		AndroidApps:    c.wellKnown.AndroidApps,
+		AppleAppIDs:    c.wellKnown.AppleAppIDs,
+		RelatedOrigins: c.wellKnown.RelatedOrigins,
+		Store:          store,
+		OTPSender:      sender,
+		OTPKey:         derive(secret, "passkeys otp key"),
+		Clock:          now,
 	})
 	if err != nil {
 		return err
@@ -289,7 +362,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	ln := newConnLimit(tcp, c.limits.maxConns)
-	srv := newServer(routes(auth), c.limits, logger, ln)
+	wkOpts := c.wellKnown
+	wkOpts.Logger = logger
+	wellKnown, err := passkeys.WellKnown(wkOpts)
+	if err != nil {
+		return err
+	}
+	srv := newServer(routes(auth, wellKnown), c.limits, logger, ln)
 	logger.Info("passkeys example server listening", "addr", ln.Addr().String(), "rp_id", c.rpID, "origins", strings.Join(c.origins, ","), "store", storeName(c), "backend", name, "sessions", c.sessions, "cookie", c.cookie, "cors_origins", strings.Join(c.cors, ","))
 	if ready != nil {
 		ready <- ln.Addr().String()

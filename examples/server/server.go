@@ -171,11 +171,13 @@ func (c *limitedConn) Close() error {
 }
 
 // routes mounts the passkey handler under /auth/, the application's own
-// GET /api/me behind the session guard, and the demo page at /. Every
-// response carries X-Content-Type-Options: nosniff.
-func routes(auth *passkeys.Handler) http.Handler {
+// GET /api/me behind the session guard, the well-known documents of the
+// native apps and related origins at /.well-known/, and the demo page at
+// /. Every response carries X-Content-Type-Options: nosniff.
+func routes(auth *passkeys.Handler, wellKnown http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", http.StripPrefix("/auth", auth))
+	mux.Handle("/.well-known/", wellKnown)
 	mux.Handle("GET /api/me", auth.CORS(auth.RequireSession(http.HandlerFunc(me))))
 	mux.Handle("/api/me", auth.CORS(methodNotAllowed("GET", "HEAD"))) // CORS answers its preflight
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
