@@ -34,6 +34,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/passkeyready/passkeys"
@@ -193,7 +194,7 @@ func (s *Sessions) IssueSession(ctx context.Context, u passkeys.User) (string, e
 		}
 	}
 	if c, ok := passkeys.ClientFromContext(ctx); ok {
-		r.UserAgent = clean(c.UserAgent, maxUserAgent)
+		r.UserAgent = clean(displayText(c.UserAgent), maxUserAgent)
 		r.IP = clean(c.RemoteAddr, maxIP)
 	}
 	if err := s.store.CreateSession(ctx, r, now); err != nil {
@@ -343,6 +344,19 @@ func isBase64URL(s string, n int) bool {
 		}
 	}
 	return true
+}
+
+// displayText drops the characters that would make s display as
+// something else where it is shown (the sessions list shows the User-Agent
+// a client sent): control characters and format characters, which hold
+// the bidi overrides and isolates, zero-width and other invisible ones.
+func displayText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.In(r, unicode.Cc, unicode.Cf) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // clean makes s storable: invalid UTF-8 and NUL bytes are dropped, and

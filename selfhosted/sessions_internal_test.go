@@ -26,3 +26,20 @@ func TestClean(t *testing.T) {
 		}
 	}
 }
+
+// A User-Agent is shown in the sessions list: control, bidi and invisible
+// characters, which would let it display as something else, are dropped.
+func TestDisplayText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Mozilla/5.0 (X11; Linux x86_64)": "Mozilla/5.0 (X11; Linux x86_64)",
+		"\u202eevil":                      "evil",
+		"iPh\u200bone \u2066x\u2069":      "iPhone x",
+		"a\x01b\x7fc\u0085d":              "abcd",
+		"\ufeffSafari\u00ad":              "Safari",
+		"Ünïcödé ✓":                       "Ünïcödé ✓",
+	} {
+		if got := displayText(in); got != want {
+			t.Errorf("displayText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

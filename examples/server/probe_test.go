@@ -1669,3 +1669,36 @@ func TestProbeCookieCrossOrigin(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeUserAgent: a User-Agent with bidi overrides, invisible
+// characters or 20 KiB of text names the passkey by what it parses to and
+// reaches the sessions list without those characters, capped.
+func TestProbeUserAgent(t *testing.T) {
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "ua@example.com"}, "")
+			ua := "Mozilla/5.0 (Windows NT 10.0) \u202eevil\u2066 \u200bx\ufeff" + strings.Repeat("B", 20<<10)
+			a := p.raw(t, "POST", "/auth/signUpOrLogin", []byte(`{"email":"ua@example.com","otp":"`+p.codeFor(t, "ua@example.com")+`"}`), "", "User-Agent", ua)
+			token, _ := a.doc["sessionToken"].(string)
+			if a.status != 200 {
+				t.Fatalf("sign in: %v", a)
+			}
+			auth := passkeystest.New(probeOrigin)
+			a = p.post(t, "/auth/passkey/append/start", map[string]any{}, token)
+			att, _ := auth.Create(obj(a.doc["attestationOptions"]))
+			a = p.raw(t, "POST", "/auth/passkey/append/finish", obj(map[string]json.RawMessage{"attestationResponse": att}), token, "User-Agent", ua)
+			if name, _ := field(a.doc, "passkey", "name").(string); a.status != 200 || name != "Passkey on Windows" {
+				t.Errorf("passkey name: %v", a)
+			}
+			a = p.raw(t, "GET", "/auth/sessions", nil, token)
+			list, _ := a.doc["sessions"].([]any)
+			if a.status != 200 || len(list) != 1 {
+				t.Fatalf("sessions: %v", a)
+			}
+			got, _ := list[0].(map[string]any)["userAgent"].(string)
+			if len(got) > 512 || strings.ContainsAny(got, "\u202e\u2066\u200b\ufeff") || !strings.HasPrefix(got, "Mozilla/5.0 (Windows NT 10.0) evil x") {
+				t.Errorf("session user agent %q (%d bytes)", trim(got), len(got))
+			}
+		})
+	}
+}
