@@ -1702,3 +1702,65 @@ func TestProbeUserAgent(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeRaces: one code, one assertion and one registration sent ten
+// times at once succeed once each.
+func TestProbeRaces(t *testing.T) {
+	for _, p := range probeTargets(t) {
+		t.Run(p.name, func(t *testing.T) {
+			race := func(what, path string, body []byte, token string) {
+				t.Helper()
+				var wg sync.WaitGroup
+				statuses := make([]int, 10)
+				for i := range statuses {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						req, _ := http.NewRequest("POST", p.base+path, bytes.NewReader(body))
+						req.Header.Set("Content-Type", "application/json")
+						if token != "" {
+							req.Header.Set("Authorization", "Bearer "+token)
+						}
+						res, err := probeClient.Do(req)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						statuses[i] = res.StatusCode
+					}()
+				}
+				wg.Wait()
+				ok := 0
+				for _, s := range statuses {
+					if s == 200 {
+						ok++
+					} else if s >= 500 {
+						t.Errorf("%s: a %d among %v", what, s, statuses)
+					}
+				}
+				if ok != 1 {
+					t.Errorf("%s: %d of 10 succeeded (%v), want 1", what, ok, statuses)
+				}
+			}
+			p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "race@example.com"}, "")
+			race("one code", "/auth/signUpOrLogin", []byte(`{"email":"race@example.com","otp":"`+p.codeFor(t, "race@example.com")+`"}`), "")
+
+			token, _ := p.signUp(t, "race2@example.com")
+			auth := passkeystest.New(probeOrigin)
+			a := p.post(t, "/auth/passkey/append/start", map[string]any{}, token)
+			att, _ := auth.Create(obj(a.doc["attestationOptions"]))
+			race("one registration", "/auth/passkey/append/finish", obj(map[string]json.RawMessage{"attestationResponse": att}), token)
+			if l := p.raw(t, "GET", "/auth/passkeys", nil, token); len(l.doc["passkeys"].([]any)) != 1 {
+				t.Errorf("passkeys after the race: %v", l)
+			}
+			a = p.post(t, "/auth/passkey/login/start", map[string]string{"email": "race2@example.com"}, "")
+			asr, _ := auth.Get(obj(a.doc["assertionOptions"]))
+			race("one assertion", "/auth/passkey/login/finish", obj(map[string]json.RawMessage{"assertionResponse": asr}), "")
+			a = p.post(t, "/auth/passkey/mediation/start", map[string]any{}, "")
+			asr, _ = auth.Get(obj(a.doc["assertionOptions"]))
+			race("one autofill assertion", "/auth/passkey/mediation/finish", obj(map[string]json.RawMessage{"assertionResponse": asr}), "")
+		})
+	}
+}
