@@ -171,6 +171,14 @@ func New(c Config) (*Engine, error) {
 	if err := origins.addRelated(c.RPID, c.Origins, c.RelatedOrigins); err != nil {
 		return nil, err
 	}
+	if len(appOrigins) > 0 {
+		// go-webauthn then holds every web origin to what a
+		// /.well-known/webauthn document can declare (at most five
+		// registrable domains); say so in terms of this Config.
+		if _, err := protocol.NewRelatedOrigins(append(append([]string(nil), c.Origins...), c.RelatedOrigins...)...); err != nil {
+			return nil, fmt.Errorf("selfhosted: with Config.AndroidApps set, Config.Origins and Config.RelatedOrigins together must name at most five registrable domains: %w", err)
+		}
+	}
 	switch {
 	case c.Store == nil:
 		return nil, errors.New("selfhosted: Config.Store is required")

@@ -151,6 +151,10 @@ func TestNewValidates(t *testing.T) {
 		{"related origin on RPID", func(c *selfhosted.Config) { c.RelatedOrigins = []string{"https://shop.example.com"} }, "is on RPID"},
 		{"related app origin", func(c *selfhosted.Config) { c.RelatedOrigins = []string{passkeystest.AndroidOrigin([]byte("cert"))} }, "Config.RelatedOrigins[0]"},
 		{"related origin with a path", func(c *selfhosted.Config) { c.RelatedOrigins = []string{"https://example.org/login"} }, "Config.RelatedOrigins[0]"},
+		{"six sites with an app", func(c *selfhosted.Config) {
+			c.AndroidApps = []passkeys.AndroidApp{{PackageName: "com.example.app", Fingerprints: []string{passkeystest.AndroidFingerprint([]byte("cert"))}}}
+			c.RelatedOrigins = []string{"https://a.example", "https://b.example", "https://c.example", "https://d.example", "https://e.example"}
+		}, "with Config.AndroidApps set, Config.Origins and Config.RelatedOrigins"},
 		{"six related sites", func(c *selfhosted.Config) {
 			c.RelatedOrigins = []string{"https://a.example", "https://b.example", "https://c.example", "https://d.example", "https://e.example", "https://f.example"}
 		}, "Config.RelatedOrigins"},
