@@ -92,8 +92,8 @@ func TestOpenAPIServed(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/openapi.json", strings.NewReader("{}"))
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, r)
-	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET" {
-		t.Errorf("POST openapi.json: %d Allow %q, want 405 Allow GET", w.Code, w.Header().Get("Allow"))
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST openapi.json: %d Allow %q, want 405 Allow GET, HEAD", w.Code, w.Header().Get("Allow"))
 	}
 	// The copy is the caller's.
 	OpenAPI()[0] = 'x'

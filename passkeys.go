@@ -99,10 +99,18 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	next, ok := methods[r.Method]
+	if !ok && r.Method == http.MethodHead {
+		// Every GET route answers HEAD too (RFC 9110 §9.3.2), as
+		// net/http's ServeMux does; the server sends no body for it.
+		next, ok = methods[http.MethodGet]
+	}
 	if !ok {
-		allow := make([]string, 0, len(methods))
+		allow := make([]string, 0, len(methods)+1)
 		for m := range methods {
 			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
 		}
 		slices.Sort(allow) // a stable header, whatever the map's order
 		w.Header().Set("Allow", strings.Join(allow, ", "))

@@ -772,6 +772,14 @@ func TestProbeContentTypesMethodsPaths(t *testing.T) {
 				"/auth/logout": {"POST"}, "/auth/sessions": {"GET"}, "/auth/account": {"DELETE", "GET"}, "/auth/account/email": {"POST"},
 			}
 			for path, allowed := range routes {
+				if slices.Contains(allowed, "GET") {
+					// A GET route answers HEAD as GET: without a session, 401.
+					if a := p.raw(t, "HEAD", path, nil, ""); a.status != 401 || len(a.body) != 0 {
+						t.Errorf("HEAD %s: %d with %d bytes, want 401 without a body", path, a.status, len(a.body))
+					}
+					allowed = append(slices.Clone(allowed), "HEAD")
+					slices.Sort(allowed)
+				}
 				for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "TRACE", "FOO", "post", "CONNECT"} {
 					if slices.Contains(allowed, m) {
 						continue
@@ -783,6 +791,7 @@ func TestProbeContentTypesMethodsPaths(t *testing.T) {
 						}
 						continue
 					}
+
 					if m == "CONNECT" {
 						continue // net/http answers CONNECT with a path itself
 					}
