@@ -3,10 +3,15 @@ package passkeys
 import (
 	"bytes"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -99,5 +104,78 @@ func TestOpenAPIServed(t *testing.T) {
 	OpenAPI()[0] = 'x'
 	if OpenAPI()[0] != '{' {
 		t.Error("OpenAPI returned the package's own bytes")
+	}
+}
+
+// TestOpenAPIErrorCodes fails when an error code of the package (the Code
+// of an Error literal in its source) is missing from openapi.json's
+// ErrorCode, or ErrorCode or a Problem_<code> schema names one the package
+// does not have.
+func TestOpenAPIErrorCodes(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSource := map[string]bool{}
+	for _, f := range pkgs["passkeys"].Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			if id, ok := lit.Type.(*ast.Ident); !ok || id.Name != "Error" {
+				return true
+			}
+			for _, e := range lit.Elts {
+				kv, ok := e.(*ast.KeyValueExpr)
+				if !ok {
+					continue
+				}
+				if key, ok := kv.Key.(*ast.Ident); !ok || key.Name != "Code" {
+					continue
+				}
+				if v, ok := kv.Value.(*ast.BasicLit); ok && v.Kind == token.STRING {
+					code, _ := strconv.Unquote(v.Value)
+					inSource[code] = true
+				}
+			}
+			return true
+		})
+	}
+	if len(inSource) < 10 {
+		t.Fatalf("found only %d error codes in the source: %v", len(inSource), inSource)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Enum []string `json:"enum"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	enum := map[string]bool{}
+	for _, c := range doc.Components.Schemas["ErrorCode"].Enum {
+		enum[c] = true
+	}
+	for name := range doc.Components.Schemas {
+		if code, ok := strings.CutPrefix(name, "Problem_"); ok && !inSource[code] {
+			t.Errorf("openapi.json has a schema %s, but the package has no error %q", name, code)
+		}
+	}
+	for _, code := range slices.Sorted(maps.Keys(inSource)) {
+		if !enum[code] {
+			t.Errorf("error code %q is not in openapi.json's ErrorCode", code)
+		}
+		if _, ok := doc.Components.Schemas["Problem_"+code]; !ok {
+			t.Errorf("error code %q has no Problem_%s schema in openapi.json", code, code)
+		}
+	}
+	for _, code := range slices.Sorted(maps.Keys(enum)) {
+		if !inSource[code] {
+			t.Errorf("openapi.json's ErrorCode names %q, which the package does not have", code)
+		}
 	}
 }
