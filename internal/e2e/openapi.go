@@ -31,7 +31,9 @@ const mount = "/auth"
 //   - a request it refuses (a missing session, a malformed body sent on
 //     purpose) must get a documented 4xx;
 //   - a path it does not know must get its 404, a method it does not list
-//     its 405 with Allow, and a CORS preflight 204 or its 403.
+//     its 405 with Allow, and a CORS preflight 204 or its 403;
+//   - HEAD is answered as the path's GET, without a body: its status must
+//     be one the GET documents, and a body is a departure.
 //
 // Calls outside /auth (the host's own routes) are not checked. A Contract
 // is safe for concurrent use.
@@ -140,6 +142,9 @@ func (c *Contract) Check(r *http.Request, path string, body []byte, status int, 
 	u.Path, u.RawPath = path, ""
 	rr := r.Clone(context.Background())
 	rr.URL = &u
+	if r.Method == http.MethodHead {
+		rr.Method = http.MethodGet
+	}
 	route, params, err := c.router.FindRoute(rr)
 	var routeErr *routers.RouteError
 	errors.As(err, &routeErr)
@@ -155,6 +160,15 @@ func (c *Contract) Check(r *http.Request, path string, body []byte, status int, 
 		return c.checkComponent(call+" (an undocumented method)", "MethodNotAllowed", status, http.StatusMethodNotAllowed, header, resBody)
 	case err != nil:
 		return call + ": " + err.Error()
+	}
+	if r.Method == http.MethodHead {
+		if len(resBody) > 0 {
+			return call + ": a HEAD answer has a body"
+		}
+		if route.Operation.Responses.Status(status) == nil {
+			return fmt.Sprintf("%s: %s documents no status %d", call, route.Operation.OperationID, status)
+		}
+		return ""
 	}
 	in := &openapi3filter.RequestValidationInput{
 		Request: rr, PathParams: params, Route: route,

@@ -799,6 +799,10 @@ func testOpenAPIDocument(t *testing.T, setup Setup) {
 	etag := r.header.Get("ETag")
 	r = s.do(http.MethodGet, "/auth/openapi.json", nil, "", "If-None-Match", etag)
 	expect(t, "GET openapi.json with If-None-Match", r, http.StatusNotModified, "")
+	r = s.do(http.MethodHead, "/auth/openapi.json", nil, "")
+	if r.status != 200 || len(r.raw) != 0 || r.header.Get("ETag") != etag {
+		t.Errorf("HEAD openapi.json: %d, %d bytes, ETag %q; want 200, no body, ETag %s", r.status, len(r.raw), r.header.Get("ETag"), etag)
+	}
 }
 
 // testCookieSessionsAndCORS runs a sign-up, a guarded call, a refused
