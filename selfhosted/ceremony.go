@@ -34,6 +34,38 @@ func (e *Engine) takeCeremony(ctx context.Context, challenge string, kind Ceremo
 		return Ceremony{}, s, errCeremony
 	}
 	c, err := e.cfg.Store.TakeCeremony(ctx, challenge, e.now())
+	return e.checkCeremony(c, err, kind)
+}
+
+// takeCeremonyAndUser is takeCeremony followed by reading the ceremony's
+// user, in one round trip when the store is a [CeremonyWithUserStore]. wu
+// is nil when the user does not exist; the ceremony is consumed either way.
+func (e *Engine) takeCeremonyAndUser(ctx context.Context, challenge string, kind CeremonyKind) (Ceremony, webauthn.SessionData, *waUser, error) {
+	ts, ok := e.cfg.Store.(CeremonyWithUserStore)
+	if !ok || challenge == "" {
+		c, s, err := e.takeCeremony(ctx, challenge, kind)
+		if err != nil {
+			return c, s, nil, err
+		}
+		wu, err := e.loadUser(ctx, UserKey{ID: c.UserID})
+		if errors.Is(err, ErrNotFound) {
+			return c, s, nil, nil
+		}
+		return c, s, wu, err
+	}
+	c, rec, recs, err := ts.TakeCeremonyWithUser(ctx, challenge, e.now())
+	c, s, err := e.checkCeremony(c, err, kind)
+	if err != nil || rec.ID == "" {
+		return c, s, nil, err
+	}
+	wu, err := newWAUser(rec, recs)
+	return c, s, wu, err
+}
+
+// checkCeremony checks a taken ceremony c (err is the store's answer) and
+// decodes its session data.
+func (e *Engine) checkCeremony(c Ceremony, err error, kind CeremonyKind) (Ceremony, webauthn.SessionData, error) {
+	var s webauthn.SessionData
 	if errors.Is(err, ErrNotFound) {
 		return c, s, errCeremony
 	}

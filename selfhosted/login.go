@@ -44,19 +44,15 @@ func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ pa
 	if err != nil {
 		return passkeys.User{}, verificationFailed(err)
 	}
-	cer, session, err := e.takeCeremony(ctx, parsed.Response.CollectedClientData.Challenge, CeremonyLogin)
+	_, session, wu, err := e.takeCeremonyAndUser(ctx, parsed.Response.CollectedClientData.Challenge, CeremonyLogin)
 	if err != nil {
 		return passkeys.User{}, err
 	}
 	if err := e.origins.checkOrigin(parsed.Raw.AssertionResponse.ClientDataJSON); err != nil {
 		return passkeys.User{}, err
 	}
-	wu, err := e.loadUser(ctx, UserKey{ID: cer.UserID})
-	if errors.Is(err, ErrNotFound) {
-		return passkeys.User{}, verificationFailed(err)
-	}
-	if err != nil {
-		return passkeys.User{}, err
+	if wu == nil {
+		return passkeys.User{}, verificationFailed(ErrNotFound)
 	}
 	if session.AllowedCredentialIDs, err = wu.stillAllowed(session.AllowedCredentialIDs, parsed.RawID); err != nil {
 		return passkeys.User{}, verificationFailed(err)

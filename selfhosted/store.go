@@ -248,3 +248,20 @@ type CredentialByIDStore interface {
 	// Credential returns the credential with this ID, or ErrNotFound.
 	Credential(ctx context.Context, id []byte) (CredentialRecord, error)
 }
+
+// CeremonyWithUserStore is an optional capability of a [Store]: taking a
+// ceremony and reading the user it is bound to in one round trip. A button
+// login's finish reads that user right after taking its ceremony; pgstore
+// does both in one statement, so a login finish costs two round trips
+// instead of three. The engine uses it when the store has it and calls
+// TakeCeremony and UserWithCredentials otherwise. storetest checks it when
+// a store implements it. It must be safe for concurrent use.
+type CeremonyWithUserStore interface {
+	// TakeCeremonyWithUser takes the ceremony as TakeCeremony does, with
+	// the same atomicity and the same ErrNotFound, and returns with it the
+	// user its UserID names and that user's credentials, as
+	// UserWithCredentials returns them. When the ceremony has no UserID, or
+	// that user no longer exists, the ceremony is still taken and the user
+	// is the zero UserRecord (empty ID) with no credentials.
+	TakeCeremonyWithUser(ctx context.Context, challenge string, now time.Time) (Ceremony, UserRecord, []CredentialRecord, error)
+}

@@ -32,6 +32,11 @@ func (e *Engine) loadUser(ctx context.Context, k UserKey) (*waUser, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newWAUser(rec, recs)
+}
+
+// newWAUser decodes the credentials of a user the store returned.
+func newWAUser(rec UserRecord, recs []CredentialRecord) (*waUser, error) {
 	u := &waUser{rec: rec, recs: recs, creds: make([]webauthn.Credential, 0, len(recs))}
 	for _, r := range recs {
 		c, err := decodeCredential(r)

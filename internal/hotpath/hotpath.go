@@ -46,7 +46,11 @@ func Run(ctx context.Context, s selfhosted.Store, u selfhosted.UserRecord, now t
 		if err := s.PutCeremony(ctx, c, now); err != nil {
 			return fmt.Errorf("put ceremony: %w", err)
 		}
-		if _, err := s.TakeCeremony(ctx, c.Challenge, now); err != nil {
+		take := func() error { _, err := s.TakeCeremony(ctx, c.Challenge, now); return err }
+		if ts, ok := s.(selfhosted.CeremonyWithUserStore); ok && i%2 == 1 {
+			take = func() error { _, _, _, err := ts.TakeCeremonyWithUser(ctx, c.Challenge, now); return err }
+		}
+		if err := take(); err != nil {
 			return fmt.Errorf("take ceremony: %w", err)
 		}
 	}

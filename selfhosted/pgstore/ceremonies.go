@@ -55,3 +55,69 @@ func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Tim
 	c.Kind, c.ExpiresAt = selfhosted.CeremonyKind(kind), c.ExpiresAt.UTC()
 	return c, nil
 }
+
+// TakeCeremonyWithUser implements [selfhosted.CeremonyWithUserStore] with
+// one statement: the DELETE ... RETURNING of TakeCeremony in a
+// data-modifying WITH, joined to the user it names and their credentials
+// as UserWithCredentials reads them. No row means no live ceremony.
+func (s *Store) TakeCeremonyWithUser(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
+	rows, err := s.pool.Query(ctx, s.sql(`WITH c AS (
+			DELETE FROM {schema}.ceremonies WHERE challenge = $1 AND expires_at > $2
+			RETURNING kind, user_id, session, expires_at)
+		SELECT c.kind, c.user_id, c.session, c.expires_at, u.id, u.email, u.handle, u.created_at,
+			cr.id, cr.name, cr.data, cr.sign_count, cr.backup_state, cr.created_at, cr.last_used_at
+		FROM c LEFT JOIN {schema}.users u ON u.id = c.user_id
+			LEFT JOIN {schema}.credentials cr ON cr.user_id = u.id
+		ORDER BY cr.created_at, cr.id`), challenge, now)
+	if err != nil {
+		return selfhosted.Ceremony{}, selfhosted.UserRecord{}, nil, storeErr("take ceremony with user", err)
+	}
+	defer rows.Close()
+	var (
+		c     = selfhosted.Ceremony{Challenge: challenge}
+		u     selfhosted.UserRecord
+		creds = []selfhosted.CredentialRecord{}
+		found bool
+	)
+	for rows.Next() {
+		var (
+			kind                  string
+			userID, email         *string
+			userCreated           *time.Time
+			cr                    selfhosted.CredentialRecord
+			name                  *string
+			signCount             *int64
+			backupState           *bool
+			credCreated, lastUsed *time.Time
+		)
+		if err := rows.Scan(&kind, &c.UserID, &c.Session, &c.ExpiresAt, &userID, &email, &u.Handle, &userCreated,
+			&cr.ID, &name, &cr.Data, &signCount, &backupState, &credCreated, &lastUsed); err != nil {
+			return selfhosted.Ceremony{}, selfhosted.UserRecord{}, nil, storeErr("take ceremony with user", err)
+		}
+		found = true
+		c.Kind, c.ExpiresAt = selfhosted.CeremonyKind(kind), c.ExpiresAt.UTC()
+		if userID == nil {
+			continue // no such user
+		}
+		u.ID, u.Email, u.CreatedAt = *userID, *email, userCreated.UTC()
+		if cr.ID == nil {
+			continue // the user has no credentials
+		}
+		cr.UserID, cr.Name, cr.SignCount, cr.BackupState = u.ID, *name, uint32(*signCount), *backupState
+		cr.CreatedAt = credCreated.UTC()
+		if lastUsed != nil {
+			cr.LastUsedAt = lastUsed.UTC()
+		}
+		creds = append(creds, cr)
+	}
+	if err := rows.Err(); err != nil {
+		return selfhosted.Ceremony{}, selfhosted.UserRecord{}, nil, storeErr("take ceremony with user", err)
+	}
+	if !found {
+		return selfhosted.Ceremony{}, selfhosted.UserRecord{}, nil, selfhosted.ErrNotFound
+	}
+	if u.ID == "" {
+		return c, selfhosted.UserRecord{}, nil, nil
+	}
+	return c, u, creds, nil
+}

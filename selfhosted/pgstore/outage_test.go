@@ -383,6 +383,20 @@ func (c *cutter) TakeCeremony(ctx context.Context, challenge string, now time.Ti
 	return cer, err
 }
 
+// TakeCeremonyWithUser cuts after the take as TakeCeremony does: a button
+// login's finish takes its ceremony and reads the user in this one
+// statement, so the cut falls on the statement after it.
+func (c *cutter) TakeCeremonyWithUser(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
+	cer, u, creds, err := c.Store.TakeCeremonyWithUser(ctx, challenge, now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.afterTake && err == nil {
+		c.afterTake = false
+		c.p.cut()
+	}
+	return cer, u, creds, err
+}
+
 func (c *cutter) RecordCredentialUse(ctx context.Context, u selfhosted.CredentialUse) error {
 	c.mu.Lock()
 	if c.beforeWrite {
@@ -416,7 +430,7 @@ func TestOutageBetweenTakeAndFinish(t *testing.T) {
 		kind                  string
 		afterTake, beforeSave bool
 	}{
-		{"user load fails after the take", "login", true, false},
+		{"the statement after the take fails", "login", true, false},
 		{"counter write-back fails", "login", false, true},
 		{"autofill: user load fails after the take", "mediation", true, false},
 		{"autofill: counter write-back fails", "mediation", false, true},

@@ -26,6 +26,8 @@
 // [selfhosted.CredentialByIDStore] are checked when a store implements
 // them; a store without them is read through UserWithCredentials and
 // CredentialsByUser instead.
+// The optional [selfhosted.CeremonyWithUserStore] is checked under
+// CeremonyWithUser when a store implements it.
 // The optional [selfhosted.SessionStore] is checked when a store
 // implements it, with its expiries driven by the times the suite passes. The optional [selfhosted.AccountStore]
 // (DeleteUser, UpdateUserEmail) is checked under Accounts when a store
@@ -103,6 +105,7 @@ func RunHarness(t *testing.T, h Harness) {
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, newStore) })
 	t.Run("UserWithCredentials", func(t *testing.T) { testUserWithCredentials(t, newStore) })
 	t.Run("Ceremonies", func(t *testing.T) { testCeremonies(t, newStore) })
+	t.Run("CeremonyWithUser", func(t *testing.T) { testCeremonyWithUser(t, newStore) })
 	t.Run("OTPs", func(t *testing.T) { testOTPs(t, newStore) })
 	t.Run("Races", func(t *testing.T) { testRaces(t, newStore) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, newStore) })

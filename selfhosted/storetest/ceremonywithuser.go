@@ -1,0 +1,119 @@
+package storetest
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkeyready/passkeys/selfhosted"
+)
+
+// testCeremonyWithUser checks the optional [selfhosted.CeremonyWithUserStore]:
+// it takes as TakeCeremony takes and reads the user as UserWithCredentials
+// reads them.
+func testCeremonyWithUser(t *testing.T, newStore newStoreFunc) {
+	taker := func(t *testing.T) (selfhosted.Store, selfhosted.CeremonyWithUserStore) {
+		s := newStore(t)
+		ts, ok := s.(selfhosted.CeremonyWithUserStore)
+		if !ok {
+			t.Skip("the store is not a selfhosted.CeremonyWithUserStore")
+		}
+		return s, ts
+	}
+	t.Run("RoundTrip", func(t *testing.T) {
+		s, ts := taker(t)
+		ctx, now := t.Context(), anchor()
+		for _, n := range []int{1, 2, 3} {
+			setup(t, "CreateUser", s.CreateUser(ctx, user(n, now)))
+		}
+		used := credential([]byte{0x01}, "user-1", now.Add(time.Microsecond))
+		used.SignCount, used.BackupState, used.LastUsedAt = math.MaxUint32, true, now.Add(time.Hour)
+		for _, c := range []selfhosted.CredentialRecord{
+			credential([]byte{0x09}, "user-1", now.Add(time.Second)), used,
+			credential([]byte{0x00, 0xff}, "user-1", now.Add(time.Microsecond)), credential([]byte{0x05}, "user-2", now),
+		} {
+			setup(t, "AddCredential", s.AddCredential(ctx, c))
+		}
+		for _, tc := range []struct {
+			name   string
+			c      selfhosted.Ceremony
+			userID string // "" when the answer has no user
+		}{
+			{"user with credentials", ceremony("login-1", selfhosted.CeremonyLogin, "user-1", now.Add(time.Minute)), "user-1"},
+			{"user without credentials", ceremony("append-3", selfhosted.CeremonyAppend, "user-3", now.Add(time.Minute)), "user-3"},
+			{"no user", ceremony("mediation-1", selfhosted.CeremonyMediation, "", now.Add(time.Minute)), ""},
+			{"user gone", ceremony("login-9", selfhosted.CeremonyLogin, "user-9", now.Add(time.Minute)), ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				setup(t, "PutCeremony", s.PutCeremony(ctx, tc.c, now))
+				c, u, creds, err := ts.TakeCeremonyWithUser(ctx, tc.c.Challenge, now)
+				wantValue(t, "TakeCeremonyWithUser ceremony", showCeremony, tc.c, c, err)
+				if tc.userID == "" {
+					if u.ID != "" || len(creds) != 0 {
+						t.Errorf("TakeCeremonyWithUser returned user %s with %d credentials, want none", showUser(u), len(creds))
+					}
+				} else {
+					wantU, wantCreds, err := s.UserWithCredentials(ctx, selfhosted.UserKey{ID: tc.userID})
+					setup(t, "UserWithCredentials", err)
+					wantValue(t, "TakeCeremonyWithUser user", showUser, wantU, u, nil)
+					wantValue(t, "TakeCeremonyWithUser credentials", showCredentials, wantCreds, creds, nil)
+				}
+				_, _, _, err = ts.TakeCeremonyWithUser(ctx, tc.c.Challenge, now)
+				wantErr(t, "TakeCeremonyWithUser(again)", err, selfhosted.ErrNotFound)
+				_, err = s.TakeCeremony(ctx, tc.c.Challenge, now)
+				wantErr(t, "TakeCeremony(after)", err, selfhosted.ErrNotFound)
+			})
+		}
+	})
+
+	t.Run("NotFoundAndExpired", func(t *testing.T) {
+		s, ts := taker(t)
+		ctx, now := t.Context(), anchor()
+		setup(t, "CreateUser", s.CreateUser(ctx, user(1, now)))
+		c := ceremony("Challenge-A", selfhosted.CeremonyLogin, "user-1", now.Add(time.Minute))
+		setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
+		for _, challenge := range []string{"challenge-a", "Challenge-", "Challenge-AA", ""} {
+			_, _, _, err := ts.TakeCeremonyWithUser(ctx, challenge, now)
+			wantErr(t, "TakeCeremonyWithUser("+challenge+")", err, selfhosted.ErrNotFound)
+		}
+		_, _, _, err := ts.TakeCeremonyWithUser(ctx, c.Challenge, c.ExpiresAt)
+		wantErr(t, "TakeCeremonyWithUser(at expiry)", err, selfhosted.ErrNotFound)
+	})
+
+	t.Run("ConcurrentTakes", func(t *testing.T) {
+		s, ts := taker(t)
+		ctx, now := t.Context(), anchor()
+		setup(t, "CreateUser", s.CreateUser(ctx, user(1, now)))
+		const rounds, racers = 10, 8
+		for r := range rounds {
+			c := ceremony(fmt.Sprintf("race-%d", r), selfhosted.CeremonyLogin, "user-1", now.Add(time.Minute))
+			setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
+			var (
+				wg   sync.WaitGroup
+				mu   sync.Mutex
+				wins int
+			)
+			for range racers {
+				wg.Go(func() {
+					_, u, _, err := ts.TakeCeremonyWithUser(ctx, c.Challenge, now)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil && u.ID == "user-1":
+						wins++
+					case err == nil:
+						t.Errorf("TakeCeremonyWithUser won without its user: %s", showUser(u))
+					default:
+						wantErr(t, "TakeCeremonyWithUser(lost race)", err, selfhosted.ErrNotFound)
+					}
+				})
+			}
+			wg.Wait()
+			if wins != 1 {
+				t.Errorf("round %d: %d of %d concurrent takes succeeded, want exactly 1", r, wins, racers)
+			}
+		}
+	})
+}
