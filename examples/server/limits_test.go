@@ -413,3 +413,22 @@ func TestConnLimitClosesLongestIdle(t *testing.T) {
 		t.Errorf("after closing all: open %d, idle %d", open, idle)
 	}
 }
+
+// TestExampleServerListensOnLoopbackByDefault: without -addr the demo, which
+// prints its codes, is reachable from this machine only.
+func TestExampleServerListensOnLoopbackByDefault(t *testing.T) {
+	c, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != "127.0.0.1:3000" {
+		t.Errorf("default addr %q, want 127.0.0.1:3000", c.addr)
+	}
+	c, err = parseConfig(nil, func(k string) string { return map[string]string{"PASSKEYS_ADDR": ":4000"}[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != ":4000" {
+		t.Errorf("PASSKEYS_ADDR=:4000 gave addr %q", c.addr)
+	}
+}

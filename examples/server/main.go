@@ -106,7 +106,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var c config
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.addr, "addr", env("PASSKEYS_ADDR", ":3000"), "listen address (PASSKEYS_ADDR)")
+	fs.StringVar(&c.addr, "addr", env("PASSKEYS_ADDR", "127.0.0.1:3000"), "listen address; the default reaches this machine only, 0.0.0.0:3000 or :3000 listens on every interface (PASSKEYS_ADDR)")
 	fs.StringVar(&c.db, "db", env("PASSKEYS_DB", "./passkeys.db"), "SQLite database file (PASSKEYS_DB)")
 	fs.StringVar(&c.rpID, "rp-id", env("PASSKEYS_RP_ID", "localhost"), "WebAuthn relying party ID (PASSKEYS_RP_ID)")
 	origins := &stringList{values: strings.Split(env("PASSKEYS_ORIGIN", "http://localhost:3000"), ",")}
