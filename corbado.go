@@ -2,6 +2,7 @@ package passkeys
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -308,8 +309,33 @@ func (c *Corbado) StartLogin(ctx context.Context, email string, cl Client) (Logi
 	return LoginStart{Allow: err == nil, Options: opts}, err
 }
 
+// deletedSinceStart returns the response's credential ID when it was on
+// the button login's allowCredentials and the user no longer has it (the
+// passkey was deleted since the start), nil otherwise.
+func (c *Corbado) deletedSinceStart(ctx context.Context, st ceremonyState, response json.RawMessage) ([]byte, error) {
+	id := responseCredentialID(response)
+	if id == nil || !slices.Contains(st.Allow, base64.RawURLEncoding.EncodeToString(id)) {
+		return nil, nil
+	}
+	creds, err := c.credentials(ctx, st.UserID)
+	if err != nil {
+		return nil, err
+	}
+	for _, cr := range creds {
+		if canonicalID(cr.CredentialID) == base64.RawURLEncoding.EncodeToString(id) {
+			return nil, nil
+		}
+	}
+	return id, nil
+}
+
 // FinishLogin implements [Backend]. A user Corbado does not list as
-// active gets no session, whatever their passkey.
+// active gets no session, whatever their passkey. Corbado's login finish
+// does not say why it refuses a response; when it refuses one whose
+// credential was on the login's allowCredentials and is no longer the
+// user's, the passkey was deleted since the start and the answer is
+// [ErrUnknownCredential]. In an autofill login ([Corbado.FinishMediation])
+// Corbado reports a deleted credential itself (credentialDeleted).
 func (c *Corbado) FinishLogin(ctx context.Context, response json.RawMessage, cl Client) (User, error) {
 	st, err := c.takeCeremony(ctx, response, kindLogin)
 	if err != nil {
@@ -320,6 +346,11 @@ func (c *Corbado) FinishLogin(ctx context.Context, response json.RawMessage, cl 
 		ClientInformation: clientInformation(cl, st.Caps), ProcessID: st.ProcessID, TrackingID: st.TrackingID,
 	}))
 	if err != nil {
+		if refused(err) {
+			if gone, lerr := c.deletedSinceStart(ctx, st, response); lerr == nil && gone != nil {
+				return User{}, UnknownCredential(gone, err)
+			}
+		}
 		return User{}, c.finishFailed(err)
 	}
 	if rsp.PasskeyData.UserID != st.UserID {
@@ -362,7 +393,11 @@ func (c *Corbado) FinishMediation(ctx context.Context, response json.RawMessage,
 		return User{}, c.finishFailed(err)
 	}
 	if rsp.Error != nil {
-		return User{}, ErrVerificationFailed.With("", fmt.Errorf("corbado mediation error %q", rsp.Error.Type))
+		cause := fmt.Errorf("corbado mediation error %q", rsp.Error.Type)
+		if id := responseCredentialID(response); rsp.Error.Type == "credentialDeleted" && id != nil {
+			return User{}, UnknownCredential(id, cause)
+		}
+		return User{}, ErrVerificationFailed.With("", cause)
 	}
 	if rsp.PasskeyData.UserID == "" || rsp.PasskeyData.Username == "" {
 		return User{}, ErrUpstream.With("", errors.New("corbado mediation finish names no user"))

@@ -54,6 +54,10 @@ type ceremonyState struct {
 	UserID     string          `json:"u,omitempty"`
 	Email      string          `json:"e,omitempty"`
 	Caps       map[string]bool `json:"c,omitempty"`
+	// Allow holds the credential IDs (unpadded base64url) of a button
+	// login's allowCredentials, so that its finish can tell a passkey
+	// deleted since the start (see Corbado.FinishLogin).
+	Allow []string `json:"a,omitempty"`
 }
 
 func newCeremony(kind, userID, email string, cl Client) ceremonyState {
@@ -80,7 +84,10 @@ func ceremonyKey(challenge []byte) string {
 func (c *Corbado) started(ctx context.Context, st ceremonyState, options string) (json.RawMessage, error) {
 	var o map[string]json.RawMessage
 	var pk struct {
-		Challenge string `json:"challenge"`
+		Challenge        string `json:"challenge"`
+		AllowCredentials []struct {
+			ID string `json:"id"`
+		} `json:"allowCredentials"`
 	}
 	if err := json.Unmarshal([]byte(options), &o); err != nil || o["publicKey"] == nil {
 		return nil, ErrUpstream.With("", fmt.Errorf("corbado %s options are not a JSON object with publicKey", st.Kind))
@@ -94,6 +101,11 @@ func (c *Corbado) started(ctx context.Context, st ceremonyState, options string)
 	}
 	if st.Kind == kindMediation {
 		o["mediation"] = json.RawMessage(`"conditional"`)
+	}
+	if st.Kind == kindLogin {
+		for _, a := range pk.AllowCredentials {
+			st.Allow = append(st.Allow, canonicalID(a.ID))
+		}
 	}
 	out, err := json.Marshal(o)
 	if err != nil {
@@ -147,6 +159,24 @@ func (c *Corbado) takeCeremony(ctx context.Context, response json.RawMessage, ki
 		return st, ErrVerificationFailed.With("", fmt.Errorf("ceremony of kind %s finished as %s", st.Kind, kind))
 	}
 	return st, nil
+}
+
+// responseCredentialID returns the raw credential ID of a browser
+// response (its rawId, else its id), or nil when it has none.
+func responseCredentialID(response json.RawMessage) []byte {
+	var r struct {
+		ID    string `json:"id"`
+		RawID string `json:"rawId"`
+	}
+	if json.Unmarshal(response, &r) != nil {
+		return nil
+	}
+	for _, s := range []string{r.RawID, r.ID} {
+		if b, err := decodeB64(s); err == nil && len(b) > 0 {
+			return b
+		}
+	}
+	return nil
 }
 
 // decodeB64 decodes base64url or standard base64, padded or not.

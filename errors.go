@@ -2,6 +2,7 @@ package passkeys
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,11 @@ type Error struct {
 	// RetryAfter, when positive, is sent as a Retry-After header (seconds,
 	// rounded up).
 	RetryAfter time.Duration
+	// CredentialID, when not empty, is sent as the problem's credentialId
+	// member: the credential ID (unpadded base64url) of an
+	// [ErrUnknownCredential], which the client sent and may pass to
+	// PublicKeyCredential.signalUnknownCredential.
+	CredentialID string
 	// Err is the internal cause. It is logged, never written to a client.
 	Err error
 }
@@ -82,6 +88,17 @@ var (
 	ErrOTPInvalid         = &Error{Status: http.StatusUnauthorized, Code: "otp_invalid", Title: "Invalid code", Detail: "The code is wrong, expired or already used."}
 	ErrTooManyAttempts    = &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Title: "Too many attempts", Detail: "Too many attempts; try again later."}
 	ErrVerificationFailed = &Error{Status: http.StatusUnauthorized, Code: "passkey_verification_failed", Title: "Passkey verification failed", Detail: "The passkey response could not be verified."}
+	// ErrUnknownCredential answers a login or autofill finish whose
+	// credential no account owns (deleted, or never registered here), when
+	// the ceremony itself was valid: its challenge was issued and not yet
+	// used, and the response was made for a configured origin. The answer's
+	// credentialId member is the credential ID the client sent (see
+	// [Error.CredentialID]), so the page can tell the browser to forget the
+	// passkey with PublicKeyCredential.signalUnknownCredential. Any failure
+	// of a credential some account owns (a bad signature, a wrong user
+	// handle, another account's passkey) stays [ErrVerificationFailed].
+	// Use [UnknownCredential] to build one.
+	ErrUnknownCredential = &Error{Status: http.StatusUnauthorized, Code: "unknown_credential", Title: "Unknown passkey", Detail: "This passkey is not registered here (it may have been deleted); use another passkey or sign in with a code."}
 	// ErrAppendVerificationFailed is ErrVerificationFailed on a route that
 	// needs a session, passkey/append/finish: the same Code, so
 	// errors.Is(err, ErrVerificationFailed) holds for it, but status 400.
@@ -123,6 +140,15 @@ var (
 	// new session.
 	ErrReauthenticationRequired = &Error{Status: http.StatusForbidden, Code: "reauthentication_required", Title: "Reauthentication required", Detail: "This operation needs a recent sign-in: sign in again with any login flow, then retry with the new session."}
 )
+
+// UnknownCredential returns [ErrUnknownCredential] for the credential
+// with this ID (the raw bytes the client sent), with cause as its internal
+// cause.
+func UnknownCredential(id []byte, cause error) *Error {
+	e := ErrUnknownCredential.With("", cause)
+	e.CredentialID = base64.RawURLEncoding.EncodeToString(id)
+	return e
+}
 
 // onSessionRoute is the one place where the handler answers with another
 // status than the [*Error] it was given: on a route that needs a session,
@@ -265,6 +291,8 @@ type problem struct {
 	Code   string `json:"code"`
 	// RequestID is the X-Request-ID of the answer (see Event.RequestID).
 	RequestID string `json:"requestId,omitempty"`
+	// CredentialID is Error.CredentialID (unknown_credential).
+	CredentialID string `json:"credentialId,omitempty"`
 }
 
 func (ew *errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
@@ -324,6 +352,7 @@ func (ew *errorWriter) writeAt(w http.ResponseWriter, r *http.Request, err error
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(problem{
 		Type: "urn:passkeys:error:" + e.Code, Title: e.Title, Status: e.Status, Detail: e.Detail, Code: e.Code, RequestID: rid,
+		CredentialID: e.CredentialID,
 	})
 }
 

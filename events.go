@@ -69,8 +69,9 @@ const (
 	// "ceremony" (unknown, expired or used ceremony), "origin" (made for
 	// another site), "key" (malformed or weak public key), "counter"
 	// (signature counter went backwards), "duplicate" (passkey already
-	// registered) or "invalid" (any other failed check, such as the
-	// signature).
+	// registered), "unknown_credential" (a login with a passkey no account
+	// owns, answered with [ErrUnknownCredential]) or "invalid" (any other
+	// failed check, such as the signature).
 	EventVerificationFailed EventKind = "verification_failed"
 )
 
@@ -459,6 +460,8 @@ func (h *Handler) failed(r *http.Request, err error) {
 		h.emit(r, Event{Kind: EventCodeFailed, Reason: otpPurpose(r)})
 	case ErrVerificationFailed.Code:
 		h.emit(r, Event{Kind: EventVerificationFailed, Ceremony: ceremonyOf(r.URL.Path), Reason: verificationReason(e)})
+	case ErrUnknownCredential.Code:
+		h.emit(r, Event{Kind: EventVerificationFailed, Ceremony: ceremonyOf(r.URL.Path), Reason: "unknown_credential"})
 	}
 }
 

@@ -125,7 +125,7 @@ var (
 	purposes   = set("sign_in", "email_change")
 	reasons    = set("", "sign_in", "email_change", "logout", "revoked",
 		"ip", "email", "otpcheck", "otpfail", "start",
-		"ceremony", "origin", "key", "counter", "duplicate", "invalid")
+		"ceremony", "origin", "key", "counter", "duplicate", "unknown_credential", "invalid")
 	httpMethods = set("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 )
 

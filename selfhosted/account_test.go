@@ -360,7 +360,7 @@ func TestDeleteAccount(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = tc.finish(ctx, resp)
-			wantCode(t, tc.name+" login with the deleted passkey", err, passkeys.ErrVerificationFailed)
+			wantCode(t, tc.name+" login with the deleted passkey", err, passkeys.ErrUnknownCredential)
 		}
 		_, _, err = r.engine.FinishOTP(ctx, email, signInCode, passkeys.Client{})
 		wantCode(t, "a sign-in code sent before the delete", err, passkeys.ErrOTPInvalid)

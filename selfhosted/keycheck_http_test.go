@@ -112,7 +112,8 @@ func TestWeakRSAKeyNeverLogsIn(t *testing.T) {
 				t.Errorf("login start after a refused append: %d %s, want loginAllow false", r.status, r.raw)
 			}
 			r = s.post("/passkey/mediation/finish", map[string]json.RawMessage{"assertionResponse": auth.get(t, s.loginOptions("mediation", a), nil)}, "")
-			expectStatus(t, "mediation with the refused key", r, 401, "passkey_verification_failed")
+			// It was never stored: no account owns it.
+			expectStatus(t, "mediation with the refused key", r, 401, "unknown_credential")
 
 			// The same key written to the store directly.
 			cred, err := json.Marshal(webauthn.Credential{ID: auth.id, PublicKey: auth.cose, AttestationType: "none"})

@@ -37,7 +37,9 @@ func (e *Engine) loginStarted(ctx context.Context, kind CeremonyKind, userID str
 	return passkeys.LoginStart{Allow: true, Options: opts}, err
 }
 
-// FinishLogin implements [passkeys.Backend].
+// FinishLogin implements [passkeys.Backend]. A credential that is no
+// longer the user's and that no account owns is
+// [passkeys.ErrUnknownCredential].
 func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ passkeys.Client) (_ passkeys.User, err error) {
 	defer restartOnOutage(&err, restartCeremony)
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
@@ -51,17 +53,37 @@ func (e *Engine) FinishLogin(ctx context.Context, response json.RawMessage, _ pa
 	if err := e.origins.checkOrigin(parsed.Raw.AssertionResponse.ClientDataJSON); err != nil {
 		return passkeys.User{}, err
 	}
-	if wu == nil {
-		return passkeys.User{}, verificationFailed(ErrNotFound)
+	if wu == nil { // the account was deleted since the start
+		return passkeys.User{}, e.unknownOr(ctx, parsed.RawID, ErrNotFound)
 	}
 	if session.AllowedCredentialIDs, err = wu.stillAllowed(session.AllowedCredentialIDs, parsed.RawID); err != nil {
-		return passkeys.User{}, verificationFailed(err)
+		return passkeys.User{}, e.unknownOr(ctx, parsed.RawID, err)
 	}
 	cred, err := e.wa.ValidateLogin(wu, session, parsed)
 	if err != nil {
 		return passkeys.User{}, verificationFailed(err)
 	}
 	return e.loggedIn(ctx, wu, cred, parsed)
+}
+
+// unknownOr is the error of a login whose valid ceremony failed with
+// cause: [passkeys.ErrUnknownCredential] when no account owns the
+// credential id (the store says so through [CredentialByIDStore]), the
+// verification failure otherwise. A store without that capability never
+// gives unknown_credential.
+func (e *Engine) unknownOr(ctx context.Context, id []byte, cause error) error {
+	s, ok := e.cfg.Store.(CredentialByIDStore)
+	if !ok || len(id) == 0 {
+		return verificationFailed(cause)
+	}
+	_, err := s.Credential(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return passkeys.UnknownCredential(id, cause)
+	case err != nil:
+		return err
+	}
+	return verificationFailed(cause)
 }
 
 // loggedIn refuses a passkey whose stored public key checkPublicKey

@@ -21,7 +21,8 @@ func (e *Engine) StartMediation(ctx context.Context, _ passkeys.Client) (passkey
 }
 
 // FinishMediation implements [passkeys.Backend]. The user is the one whose
-// handle the authenticator returned, and the credential must be theirs.
+// handle the authenticator returned, and the credential must be theirs. A
+// credential no account owns is [passkeys.ErrUnknownCredential].
 func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, _ passkeys.Client) (_ passkeys.User, err error) {
 	defer restartOnOutage(&err, restartCeremony)
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
@@ -52,6 +53,9 @@ func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, 
 		return passkeys.User{}, loadErr // a store failure, not the passkey's
 	}
 	if err != nil {
+		if _, owned := wu.recordOf(parsed.RawID); !owned {
+			return passkeys.User{}, e.unknownOr(ctx, parsed.RawID, err)
+		}
 		return passkeys.User{}, verificationFailed(err)
 	}
 	return e.loggedIn(ctx, wu, cred, parsed)

@@ -57,6 +57,14 @@ func (u *waUser) record(id []byte) (CredentialRecord, bool) {
 	return CredentialRecord{}, false
 }
 
+// recordOf is record on a user that may be nil (none was found).
+func (u *waUser) recordOf(id []byte) (CredentialRecord, bool) {
+	if u == nil {
+		return CredentialRecord{}, false
+	}
+	return u.record(id)
+}
+
 // sessionUser loads the account behind a session. A session whose account
 // no longer exists is unauthorized.
 func (e *Engine) sessionUser(ctx context.Context, u passkeys.User) (*waUser, error) {

@@ -1505,11 +1505,11 @@ func TestProbeOTPAndDeletion(t *testing.T) {
 				t.Fatalf("delete: %v", a)
 			}
 			asr, _ := auth.Get(obj(s.doc["assertionOptions"]))
-			if a := p.post(t, "/auth/passkey/login/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""); a.status != 401 || (a.code() != "passkey_verification_failed" && a.code() != "unauthorized") {
+			if a := p.post(t, "/auth/passkey/login/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""); a.status != 401 || (a.code() != "passkey_verification_failed" && a.code() != "unknown_credential" && a.code() != "unauthorized") {
 				t.Errorf("button login started before the deletion: %v", a)
 			}
 			asr, _ = auth.Get(obj(m.doc["assertionOptions"]))
-			if a := p.post(t, "/auth/passkey/mediation/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""); a.status != 401 || (a.code() != "passkey_verification_failed" && a.code() != "unauthorized") {
+			if a := p.post(t, "/auth/passkey/mediation/finish", map[string]json.RawMessage{"assertionResponse": asr}, ""); a.status != 401 || (a.code() != "passkey_verification_failed" && a.code() != "unknown_credential" && a.code() != "unauthorized") {
 				t.Errorf("autofill login started before the deletion: %v", a)
 			}
 			a := p.post(t, "/auth/signUpOrLogin", map[string]string{"email": "deleted@example.com", "otp": pending}, "")

@@ -757,10 +757,18 @@ func testDeletePasskey(t *testing.T, setup Setup) {
 
 	// The deleted passkey logs in neither through a ceremony started
 	// before the deletion nor through a new one.
+	// Both answer unknown_credential with the passkey's ID, so that the
+	// page can tell the browser to forget it.
 	_, err = s.finish("login", assertion(t, a.auth, pending))
-	check(t, "pending login", err, 401, "passkey_verification_failed")
+	checkUnknown(t, "pending login", err, aID)
 	_, err = s.finish("mediation", assertion(t, a.auth, s.mediationOptions()))
-	check(t, "mediation", err, 401, "passkey_verification_failed")
+	checkUnknown(t, "mediation", err, aID)
+	// Only a valid ceremony tells: a response for another origin, or for
+	// no ceremony, says nothing of the credential.
+	_, err = s.finish("mediation", assertion(t, a.auth, s.mediationOptions(), passkeystest.Tamper{Origin: "https://evil.example"}))
+	check(t, "mediation for another origin", err, 401, "passkey_verification_failed")
+	_, err = s.finish("mediation", assertion(t, a.auth, s.mediationOptions(), passkeystest.Tamper{Challenge: base64.RawURLEncoding.EncodeToString(make([]byte, 32))}))
+	check(t, "mediation for no ceremony", err, 401, "passkey_verification_failed")
 	cer, err := s.c.StartLogin(ctx, a.email)
 	if err != nil || cer.Allowed {
 		t.Errorf("login start after deleting the only passkey: %+v, %v", cer, err)
@@ -843,5 +851,22 @@ func testCookieSessionsAndCORS(t *testing.T, setup Setup) {
 	expect(t, "logout", r, http.StatusNoContent, "")
 	if c := (&http.Response{Header: r.header}).Cookies(); len(c) != 1 || c[0].Name != passkeys.DefaultCookieName || c[0].MaxAge >= 0 {
 		t.Errorf("logout: cookies %v, want the session cookie cleared", c)
+	}
+}
+
+// checkUnknown checks that err is 401 unknown_credential naming the
+// credential id.
+func checkUnknown(t *testing.T, what string, err error, id string) {
+	t.Helper()
+	check(t, what, err, 401, "unknown_credential")
+	var e *passkeystest.Error
+	if !errors.As(err, &e) {
+		return
+	}
+	var p struct {
+		CredentialID string `json:"credentialId"`
+	}
+	if err := json.Unmarshal(e.Body, &p); err != nil || p.CredentialID != id {
+		t.Errorf("%s: credentialId %q (%v), want %q: %s", what, p.CredentialID, err, id, e.Body)
 	}
 }

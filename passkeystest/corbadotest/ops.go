@@ -495,7 +495,9 @@ func (e *Emulator) mediationFinish(ctx context.Context, body []byte) (any, error
 		e.mu.Lock()
 		gone := e.deleted[credID]
 		e.mu.Unlock()
-		if gone {
+		// Corbado reports a deleted credential of a valid ceremony; any
+		// other refusal is a 400.
+		if gone && errors.Is(err, passkeys.ErrUnknownCredential) {
 			return corbadoapi.PasskeyFinishRsp{
 				PasskeyData: corbadoapi.PasskeyData{CeremonyType: "local"},
 				Error:       &corbadoapi.MediationError{Type: "credentialDeleted"},
