@@ -55,6 +55,8 @@ type sessionResponse struct {
 	SessionToken string `json:"sessionToken,omitempty"`
 	User         User   `json:"user"`
 	NewUser      *bool  `json:"newUser,omitempty"`
+	// Signals is sent after a passkey login (see SignalBackend).
+	Signals *Signals `json:"signals,omitempty"`
 }
 
 func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, error) {
@@ -257,7 +259,12 @@ func (h *Handler) finishLogin(r *http.Request, w http.ResponseWriter, m Method, 
 		return nil, err
 	}
 	h.signedIn(r, u, m, false)
-	return h.issue(r, w, u, m, nil)
+	v, err := h.issue(r, w, u, m, nil)
+	if sr, ok := v.(sessionResponse); ok && err == nil {
+		sr.Signals = h.signals(r.Context(), u)
+		return sr, nil
+	}
+	return v, err
 }
 
 func (h *Handler) listPasskeys(r *http.Request, _ http.ResponseWriter) (any, error) {
@@ -271,7 +278,8 @@ func (h *Handler) listPasskeys(r *http.Request, _ http.ResponseWriter) (any, err
 	}
 	return struct {
 		Passkeys []Passkey `json:"passkeys"`
-	}{list}, nil
+		Signals  *Signals  `json:"signals,omitempty"`
+	}{list, h.signals(r.Context(), u)}, nil
 }
 
 func (h *Handler) deletePasskey(r *http.Request, _ http.ResponseWriter) (any, error) {
@@ -287,6 +295,11 @@ func (h *Handler) deletePasskey(r *http.Request, _ http.ResponseWriter) (any, er
 		return nil, err
 	}
 	h.emit(r, Event{Kind: EventPasskeyRemoved, PasskeyID: id})
+	if sig := h.signals(r.Context(), u); sig != nil {
+		return struct {
+			Signals *Signals `json:"signals"`
+		}{sig}, nil
+	}
 	return nil, nil
 }
 

@@ -165,6 +165,9 @@ type server struct {
 	upstreamOrigins bool
 	// c runs the ceremony steps that need no authenticator of an account.
 	c *passkeystest.Client
+	// signals reports whether the backend sends Signal API data
+	// (passkeys.SignalBackend).
+	signals bool
 }
 
 // Buffer is a bytes.Buffer that goroutines may share: a server writes its
@@ -236,7 +239,8 @@ func startServer(t *testing.T, env *Env, target Target, storeSessions bool, twea
 	})))
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	s := &server{t: t, env: env, url: ts.URL, logs: logs, handler: h, http: contractClient(t), upstreamOrigins: target.UpstreamOrigins}
+	_, signals := target.Backend.(passkeys.SignalBackend)
+	s := &server{t: t, env: env, url: ts.URL, logs: logs, handler: h, http: contractClient(t), upstreamOrigins: target.UpstreamOrigins, signals: signals}
 	s.c = s.client(passkeystest.New(Origin))
 	t.Cleanup(s.checkLogs)
 	return s

@@ -47,6 +47,7 @@ func Run(t *testing.T, setup Setup) {
 		{"CeremonyKindsDoNotMix", testCeremonyKinds},
 		{"CounterRegression", testCounterRegression},
 		{"DeletePasskey", testDeletePasskey},
+		{"Signals", testSignals},
 		{"SessionsSurviveNewLogins", testSessionsSurvive},
 		{"OpenAPIDocument", testOpenAPIDocument},
 		{"CookieSessionsAndCORS", testCookieSessionsAndCORS},
@@ -746,9 +747,16 @@ func testDeletePasskey(t *testing.T, setup Setup) {
 
 	check(t, "delete without session", s.c.DeletePasskey(ctx, "", aID), 401, "unauthorized")
 	r := s.do("DELETE", "/auth/passkeys/"+aID, nil, a.token)
-	expect(t, "A deletes own passkey", r, 204, "")
-	if len(r.raw) != 0 {
-		t.Errorf("204 with a body: %s", r.raw)
+	if s.signals {
+		expect(t, "A deletes own passkey", r, 200, "")
+		if ids := field(r.raw, "signals", "allAcceptedCredentials", "allAcceptedCredentialIds"); !cmp.Equal(ids, []any{}) {
+			t.Errorf("signals after deleting the only passkey: %s", r.raw)
+		}
+	} else {
+		expect(t, "A deletes own passkey", r, 204, "")
+		if len(r.raw) != 0 {
+			t.Errorf("204 with a body: %s", r.raw)
+		}
 	}
 	if list := s.passkeys(a); len(list) != 0 {
 		t.Errorf("list after delete: %+v", list)
@@ -869,4 +877,59 @@ func checkUnknown(t *testing.T, what string, err error, id string) {
 	if err := json.Unmarshal(e.Body, &p); err != nil || p.CredentialID != id {
 		t.Errorf("%s: credentialId %q (%v), want %q: %s", what, p.CredentialID, err, id, e.Body)
 	}
+}
+
+// testSignals checks the Signal API data of a backend that has it (a
+// login by button and by autofill, the list, a deletion) and its absence
+// on one that has not.
+func testSignals(t *testing.T, setup Setup) {
+	s := newServer(t, setup, nil)
+	a := s.signUp("signals@example.com")
+	check(t, "first passkey", s.addPasskey(a), 200, "")
+	second := passkeystest.New(Origin)
+	check(t, "second passkey", s.finishAppend(a, must(second.Create(s.appendOptions(a)))), 200, "")
+	first := a.auth.Credentials()[0]
+	ids := []any{
+		base64.RawURLEncoding.EncodeToString(first.ID),
+		base64.RawURLEncoding.EncodeToString(second.Credentials()[0].ID),
+	}
+	if list := s.passkeys(a); len(list) == 2 && list[0].ID != ids[0] {
+		ids[0], ids[1] = ids[1], ids[0] // the list's order, oldest first
+	}
+	opts := s.loginOptions(a)
+	rpID, _ := field(opts, "publicKey", "rpId").(string)
+	handle := base64.RawURLEncoding.EncodeToString(first.UserHandle)
+	want := func(ids []any) map[string]any {
+		return map[string]any{
+			"allAcceptedCredentials": map[string]any{"rpId": rpID, "userId": handle, "allAcceptedCredentialIds": ids},
+			"currentUserDetails":     map[string]any{"rpId": rpID, "userId": handle, "name": a.email, "displayName": a.email},
+		}
+	}
+	checkSignals := func(what string, r response, want map[string]any) {
+		t.Helper()
+		expect(t, what, r, 200, "")
+		got, ok := r.body["signals"]
+		switch {
+		case !s.signals && ok:
+			t.Errorf("%s: signals from a backend without them: %s", what, r.raw)
+		case s.signals:
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s: signals (-want +got):\n%s", what, diff)
+			}
+		}
+	}
+	if rpID == "" || len(first.UserHandle) == 0 {
+		t.Fatalf("no rpId or user handle: %s", opts)
+	}
+	r := s.post("/auth/passkey/login/finish", map[string]json.RawMessage{"assertionResponse": assertion(t, a.auth, opts)}, "")
+	checkSignals("button login", r, want(ids))
+	r = s.post("/auth/passkey/mediation/finish", map[string]json.RawMessage{"assertionResponse": assertion(t, second, s.mediationOptions())}, "")
+	checkSignals("autofill login", r, want(ids))
+	checkSignals("list", s.do(http.MethodGet, "/auth/passkeys", nil, a.token), want(ids))
+	r = s.do(http.MethodDelete, "/auth/passkeys/"+ids[0].(string), nil, a.token)
+	if !s.signals {
+		expect(t, "delete", r, 204, "")
+		return
+	}
+	checkSignals("delete", r, want(ids[1:]))
 }
