@@ -165,9 +165,10 @@ func TestBrowserAutofillSignIn(t *testing.T) {
 	}
 }
 
-// TestBrowserDeletedPasskey deletes the passkey on the server while the
-// device keeps it: the button falls back to an emailed code, and the
-// autofill offer of the stale passkey is refused with a clear message.
+// TestBrowserDeletedPasskey deletes a passkey in the page (the device is
+// told and forgets it), then another one on the server while the device
+// keeps it: the button falls back to an emailed code, and the autofill
+// offer of the stale passkey is refused with a clear message.
 func TestBrowserDeletedPasskey(t *testing.T) {
 	d := startBrowserDemo(t, 390, "")
 	const email = "cy@example.com"
@@ -185,8 +186,21 @@ func TestBrowserDeletedPasskey(t *testing.T) {
 	if got := d.serverPasskeys(token); len(got) != 0 {
 		t.Fatalf("server still has passkeys after delete: %+v", got)
 	}
+	// The page passed on the passkeys left (signalAllAcceptedCredentials),
+	// and Chromium's authenticator forgot the deleted one.
+	if got := len(d.credentials()); got != 0 {
+		t.Fatalf("authenticator holds %d credentials after the page signalled the deletion, want 0", got)
+	}
+
+	// A passkey deleted elsewhere (over the API, not by this page) stays
+	// on the device.
+	d.addPasskey(1)
+	token = d.token()
 	if got := len(d.credentials()); got != 1 {
-		t.Fatalf("authenticator holds %d credentials, want the deleted passkey still there", got)
+		t.Fatalf("authenticator holds %d credentials, want 1", got)
+	}
+	if status := d.call(http.MethodDelete, "/auth/passkeys/"+b64(d.credentials()[0].CredentialID), token, "", nil, nil); status != http.StatusOK {
+		t.Fatalf("DELETE the passkey over the API = %d, want 200", status)
 	}
 
 	d.signOut()
@@ -206,10 +220,11 @@ func TestBrowserDeletedPasskey(t *testing.T) {
 	}
 
 	// Back at the email field the autofill request starts again; the
-	// authenticator answers with the deleted passkey and the server refuses.
+	// authenticator answers with the deleted passkey, the server refuses
+	// it as unknown_credential and the page tells the browser to forget it.
 	mark = d.requestCount()
 	d.click("#change-email")
-	d.waitText("#email-msg", "We could not sign you in with that passkey. It may have been removed from your account.")
+	d.waitText("#email-msg", "That passkey is no longer registered for any account here, so this device was asked to forget it.")
 	d.shot("autofill-passkey-refused")
 	requireRequests(t, d.requestsSince(mark),
 		[]string{"POST /auth/passkey/mediation/start", "POST /auth/passkey/mediation/finish"},

@@ -65,12 +65,13 @@ let currentSessionID = ''; // this page's session in the devices list
 // ---- HTTP ----------------------------------------------------------------
 
 class ApiError extends Error {
-  constructor(status, code, detail, retryAfter) {
+  constructor(status, code, detail, retryAfter, credentialId = '') {
     super(detail);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.credentialId = credentialId; // of unknown_credential
   }
 }
 
@@ -97,7 +98,8 @@ async function api(method, path, body, token = sessionStorage.getItem(TOKEN_KEY)
   if (res.ok && data) return data;
   const retryAfter = Number.parseInt(res.headers.get('Retry-After') ?? '', 10);
   throw new ApiError(res.status, data?.code ?? `http_${res.status}`,
-    data?.detail ?? `The server answered ${res.status}.`, Number.isFinite(retryAfter) ? retryAfter : 0);
+    data?.detail ?? `The server answered ${res.status}.`, Number.isFinite(retryAfter) ? retryAfter : 0,
+    typeof data?.credentialId === 'string' ? data.credentialId : '');
 }
 
 // ---- WebAuthn JSON -------------------------------------------------------
@@ -205,6 +207,9 @@ function problem(err) {
 // failure explains any error of a passkey ceremony; op is "login" or "create".
 function failure(err, op) {
   if (err instanceof ApiError) {
+    if (err.code === 'unknown_credential') {
+      return 'That passkey is no longer registered for any account here, so this device was asked to forget it. Use another passkey, or continue with a code sent to your email.';
+    }
     if (err.code === 'passkey_verification_failed') {
       return op === 'create'
         ? 'We could not verify the new passkey, so it was not saved. Please try again.'
@@ -234,6 +239,7 @@ function failure(err, op) {
 // sayFailure shows a failed request or ceremony at target: a refusal the
 // person can do nothing about now is a warning, not an error.
 function sayFailure(target, err, op) {
+  if (err?.code === 'unknown_credential' && err.credentialId) forgetPasskeys([err.credentialId]);
   const text = failure(err, op);
   let kind = 'error';
   if (err?.code === 'too_many_attempts') kind = 'warn';
@@ -428,6 +434,7 @@ ui.changeEmail.addEventListener('click', () => {
 
 async function signedIn(session, note) {
   sessionStorage.setItem(TOKEN_KEY, session.sessionToken ?? '');
+  await sendSignals(session.signals, true);
   await showAccount(note);
 }
 
@@ -524,7 +531,8 @@ function node(tag, props = {}, ...children) {
 }
 
 async function loadPasskeys() {
-  const { passkeys } = await api('GET', '/auth/passkeys');
+  const { passkeys, signals } = await api('GET', '/auth/passkeys');
+  await sendSignals(signals, false);
   passkeyIDs = passkeys.map((p) => p.id);
   ui.passkeyList.replaceChildren(...passkeys.map(passkeyItem));
   ui.passkeyEmpty.hidden = passkeys.length > 0;
@@ -569,7 +577,8 @@ async function deletePasskey(p) {
   say(ui.accountMsg, '');
   say(ui.passkeyMsg, '');
   await recently(`delete the passkey ${p.name}`, ui.passkeyList, ui.passkeyMsg, async () => {
-    await api('DELETE', `/auth/passkeys/${encodeURIComponent(p.id)}`);
+    const res = await api('DELETE', `/auth/passkeys/${encodeURIComponent(p.id)}`);
+    await sendSignals(res?.signals, false);
     await loadPasskeys();
     say(ui.passkeyMsg, 'Passkey deleted. Your device may still offer it; you can remove it in your password manager.', 'ok');
     ui.addPasskey.focus();
@@ -664,6 +673,7 @@ async function reauthenticated(session) {
   const olderToken = sessionStorage.getItem(TOKEN_KEY);
   const olderID = currentSessionID;
   sessionStorage.setItem(TOKEN_KEY, token);
+  await sendSignals(session.signals, true);
   currentSessionID = '';
   if (olderID) {
     await api('DELETE', `/auth/sessions/${encodeURIComponent(olderID)}`).catch(() => {});
@@ -867,9 +877,27 @@ async function deleteAccount() {
 // credentials are no longer accepted (the WebAuthn signal API), where the
 // browser has it.
 async function forgetPasskeys(ids) {
+  ids = ids.filter((id) => typeof id === 'string' && id !== '');
   if (!webauthn || typeof PublicKeyCredential.signalUnknownCredential !== 'function' || ids.length === 0) return;
   const rpId = rpID || location.hostname;
   await Promise.allSettled(ids.map((credentialId) => PublicKeyCredential.signalUnknownCredential({ rpId, credentialId })));
+}
+
+// sendSignals hands the server's Signal API data (the signals member of
+// a login, the passkey list and a deletion) to the browser's passkey
+// provider: which passkeys the account still accepts and, after a login
+// (withDetails), its current name. Each function is called only where the
+// browser has it; its absence and its errors change nothing.
+async function sendSignals(signals, withDetails) {
+  if (!webauthn || !signals || typeof signals !== 'object') return;
+  const calls = [];
+  if (signals.allAcceptedCredentials && typeof PublicKeyCredential.signalAllAcceptedCredentials === 'function') {
+    calls.push(() => PublicKeyCredential.signalAllAcceptedCredentials(signals.allAcceptedCredentials));
+  }
+  if (withDetails && signals.currentUserDetails && typeof PublicKeyCredential.signalCurrentUserDetails === 'function') {
+    calls.push(() => PublicKeyCredential.signalCurrentUserDetails(signals.currentUserDetails));
+  }
+  await Promise.allSettled(calls.map(async (call) => call()));
 }
 
 // ---- Start ---------------------------------------------------------------
