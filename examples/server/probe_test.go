@@ -1436,7 +1436,11 @@ func TestProbeCrossAccount(t *testing.T) {
 			std := base64.StdEncoding.EncodeToString(raw)
 			for _, id := range []string{credID, credID + "=", base64.URLEncoding.EncodeToString(raw), std, strings.ToUpper(credID), url.PathEscape(std), credID + "%00"} {
 				a := p.raw(t, "DELETE", "/auth/passkeys/"+id, nil, aToken)
-				if a.status != 404 && a.status != 400 {
+				// A random ID's standard base64 may hold "//", which
+				// http.ServeMux answers with a redirect to the cleaned
+				// path before any handler runs: that deletes nothing too.
+				redirected := a.status == http.StatusTemporaryRedirect && strings.Contains(id, "//")
+				if a.status != 404 && a.status != 400 && !redirected {
 					t.Errorf("attacker deletes %s: %v", id, a)
 				}
 			}
