@@ -19,9 +19,13 @@
 //	DELETE account                           (session, recent) delete the account
 //	POST   account/email            {"email"[,"otp"]} (session, recent) change the email
 //	GET    openapi.json                      this API's OpenAPI 3.1 description
+//	GET    client.js                         the browser client module
+//	GET    client.d.ts                       its TypeScript declarations
 //
 // [OpenAPI] returns that description, the module's openapi.json, from
-// which clients can be generated.
+// which clients can be generated. client.js ([ClientScript]) is a
+// dependency-free ES module for the browser that wraps the flows and turns
+// every failure into one PasskeysError; [ClientVersion] is its content hash.
 //
 // The flow for a new user is: email and one-time code (sign-up), then
 // "add a passkey" (append), and from then on passkey login, either by

@@ -60,6 +60,8 @@ func New(opts Options) (*Handler, error) {
 		"/account":                  {http.MethodGet: h.session(h.getAccount), http.MethodDelete: h.session(h.deleteAccount)},
 		"/account/email":            {http.MethodPost: h.session(h.changeEmail)},
 		"/openapi.json":             {http.MethodGet: http.HandlerFunc(h.serveOpenAPI)},
+		"/client.js":                {http.MethodGet: http.HandlerFunc(h.serveClientJS)},
+		"/client.d.ts":              {http.MethodGet: http.HandlerFunc(h.serveClientDTS)},
 	}
 	return h, nil
 }
