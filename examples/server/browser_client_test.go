@@ -1,0 +1,299 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+)
+
+// clientPageSetup runs before the demo page's own script: it takes away
+// conditional mediation, so that the page starts no autofill request of
+// its own, counts the page's WebAuthn get calls and records Signal API
+// calls instead of making them.
+const clientPageSetup = `
+	delete PublicKeyCredential.isConditionalMediationAvailable;
+	window.getCalls = 0;
+	{
+		const get = navigator.credentials.get.bind(navigator.credentials);
+		navigator.credentials.get = (options) => { window.getCalls++; return get(options); };
+	}
+	window.signals = [];
+	PublicKeyCredential.signalUnknownCredential = async (arg) => { window.signals.push(arg); };
+`
+
+// clientResult is what call returns: the value or the error thrown.
+type clientResult struct {
+	Value json.RawMessage `json:"value"`
+	Error *struct {
+		Name        string `json:"name"`
+		IsPasskeys  bool   `json:"isPasskeysError"`
+		Code        string `json:"code"`
+		Status      int    `json:"status"`
+		Detail      string `json:"detail"`
+		RetryAfter  int    `json:"retryAfter"`
+		CauseName   string `json:"causeName"`
+		MessageSame bool   `json:"messageIsDetail"`
+	} `json:"error"`
+}
+
+// loadClient imports /auth/client.js into the demo page, under its
+// Content-Security-Policy, as window.pk, with a client in Bearer mode
+// whose token is window.token.
+func loadClient(d *browserDemo) {
+	d.t.Helper()
+	_, err := chromedp.Run(d.ctx, chromedp.Evaluate[bool](`(async () => {
+		window.pk = await import('/auth/client.js');
+		window.token = '';
+		window.client = window.pk.createClient({ token: () => window.token });
+		return true;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		d.t.Fatalf("import /auth/client.js: %v", err)
+	}
+}
+
+// call evaluates the JavaScript expression expr, a promise, in the page and
+// returns its JSON value or the error it threw.
+func (d *browserDemo) jsCall(expr string) clientResult {
+	d.t.Helper()
+	js := fmt.Sprintf(`(async () => {
+		try {
+			const value = await (%s);
+			return JSON.stringify({ value: value === undefined ? null : value });
+		} catch (e) {
+			return JSON.stringify({ error: { name: e?.name, isPasskeysError: e instanceof window.pk.PasskeysError,
+				code: e?.code, status: e?.status, detail: e?.detail, retryAfter: e?.retryAfter,
+				causeName: e?.cause?.name ?? '', messageIsDetail: e?.message === e?.detail } });
+		}
+	})()`, expr)
+	out, err := chromedp.Run(d.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		d.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	var r clientResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		d.t.Fatalf("evaluate %s: %v in %s", expr, err, out)
+	}
+	return r
+}
+
+// value is call for an expression that must succeed, decoding into v.
+func (d *browserDemo) value(expr string, v any) {
+	d.t.Helper()
+	r := d.jsCall(expr)
+	if r.Error != nil {
+		d.t.Fatalf("%s threw %+v", expr, *r.Error)
+	}
+	if v != nil {
+		if err := json.Unmarshal(r.Value, v); err != nil {
+			d.t.Fatalf("%s: %v in %s", expr, err, r.Value)
+		}
+	}
+}
+
+type clientSession struct {
+	SessionToken string `json:"sessionToken"`
+	User         struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	} `json:"user"`
+	NewUser bool `json:"newUser"`
+}
+
+// TestBrowserClientModule drives every flow of client.js in Chromium, with
+// the browser's JSON helpers and with the module's own fallbacks.
+func TestBrowserClientModule(t *testing.T) {
+	for _, tc := range []struct{ name, script string }{
+		{"native JSON", ""},
+		{"fallback JSON", `
+			delete PublicKeyCredential.parseCreationOptionsFromJSON;
+			delete PublicKeyCredential.parseRequestOptionsFromJSON;
+			delete PublicKeyCredential.prototype.toJSON;`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := startBrowserDemo(t, 1280, clientPageSetup+tc.script)
+			loadClient(d)
+			const email = "client@example.com"
+
+			var sent struct {
+				OTPSent          bool `json:"otpSent"`
+				ExpiresInSeconds int  `json:"expiresInSeconds"`
+			}
+			d.value(fmt.Sprintf(`client.requestCode(%q)`, email), &sent)
+			if !sent.OTPSent || sent.ExpiresInSeconds <= 0 {
+				t.Fatalf("requestCode: %+v, want otpSent and an expiry", sent)
+			}
+			var s clientSession
+			d.value(fmt.Sprintf(`client.confirmCode(%q, %q)`, email, d.otp(email)), &s)
+			if s.SessionToken == "" || s.User.Email != email || !s.NewUser {
+				t.Fatalf("confirmCode: %+v, want a token for a new %s", s, email)
+			}
+			d.value(fmt.Sprintf(`window.token = %q`, s.SessionToken), nil)
+
+			var added struct {
+				ID   string `json:"id"`
+				Name string `json:"name"`
+			}
+			d.value(`client.addPasskey()`, &added)
+			if added.ID == "" || added.Name == "" {
+				t.Fatalf("addPasskey: %+v, want an id and a name", added)
+			}
+			var rp string
+			d.value(`client.rpId`, &rp)
+			if rp != "localhost" {
+				t.Errorf("rpId %q after addPasskey, want localhost", rp)
+			}
+			var list []struct {
+				ID string `json:"id"`
+			}
+			d.value(`client.listPasskeys()`, &list)
+			if len(list) != 1 || list[0].ID != added.ID {
+				t.Fatalf("listPasskeys: %+v, want the one added (%s)", list, added.ID)
+			}
+
+			d.value(`client.signOut()`, nil)
+			if r := d.jsCall(`client.listPasskeys()`); r.Error == nil || !r.Error.IsPasskeys || r.Error.Code != "unauthorized" || r.Error.Status != 401 {
+				t.Fatalf("listPasskeys after signOut: %+v, want PasskeysError unauthorized 401", r)
+			}
+
+			var s2 clientSession
+			d.value(fmt.Sprintf(`client.signInWithPasskey(%q)`, email), &s2)
+			if s2.SessionToken == "" || s2.User.Email != email {
+				t.Fatalf("signInWithPasskey: %+v, want a session for %s", s2, email)
+			}
+			if r := d.jsCall(`client.signInWithPasskey("nobody@example.com")`); r.Error != nil || string(r.Value) != "null" {
+				t.Errorf("signInWithPasskey of an unknown email: %+v, want null", r)
+			}
+
+			// Autofill, answered at once, then one aborted while it waits.
+			d.value(`(window.token = '', client.autofill())`, &s2)
+			if s2.SessionToken == "" || s2.User.Email != email {
+				t.Fatalf("autofill: %+v, want a session for %s", s2, email)
+			}
+			d.value(fmt.Sprintf(`window.token = %q`, s2.SessionToken), nil)
+			d.presence(false)
+			d.value(`(window.aborter = new AbortController(), window.getsBefore = window.getCalls,
+				window.waiting = client.autofill({ signal: window.aborter.signal }), true)`, nil)
+			d.do("autofill request pending", d.waitJS(`window.getCalls > window.getsBefore`))
+			if r := d.jsCall(`(window.aborter.abort(), window.waiting)`); r.Error != nil || string(r.Value) != "null" {
+				t.Errorf("aborted autofill: %+v, want null", r)
+			}
+			d.presence(true)
+
+			var sessions []struct {
+				ID      string `json:"id"`
+				Current bool   `json:"current"`
+			}
+			d.value(`client.listSessions()`, &sessions)
+			other := ""
+			for _, x := range sessions {
+				if !x.Current {
+					other = x.ID
+				}
+			}
+			if len(sessions) < 2 || other == "" {
+				t.Fatalf("listSessions: %+v, want this session and another", sessions)
+			}
+			d.value(fmt.Sprintf(`client.revokeSession(%q)`, other), nil)
+			var after []struct {
+				ID string `json:"id"`
+			}
+			d.value(`client.listSessions()`, &after)
+			for _, x := range after {
+				if x.ID == other {
+					t.Errorf("session %s still listed after revokeSession", other)
+				}
+			}
+			if len(after) != len(sessions)-1 {
+				t.Errorf("listSessions after revokeSession: %d sessions, want %d", len(after), len(sessions)-1)
+			}
+
+			var account struct {
+				User struct {
+					Email string `json:"email"`
+				} `json:"user"`
+				Passkeys []json.RawMessage `json:"passkeys"`
+			}
+			d.value(`client.getAccount()`, &account)
+			if account.User.Email != email || len(account.Passkeys) != 1 {
+				t.Errorf("getAccount: %+v, want %s with one passkey", account, email)
+			}
+
+			d.value(fmt.Sprintf(`client.deletePasskey(%q)`, added.ID), nil)
+			d.value(`client.listPasskeys()`, &list)
+			if len(list) != 0 {
+				t.Errorf("listPasskeys after deletePasskey: %+v, want none", list)
+			}
+			var signals []struct {
+				RPID         string `json:"rpId"`
+				CredentialID string `json:"credentialId"`
+			}
+			d.value(`window.signals`, &signals)
+			if len(signals) != 1 || signals[0].RPID != "localhost" || signals[0].CredentialID != added.ID {
+				t.Errorf("Signal API calls after deletePasskey: %+v, want signalUnknownCredential of %s on localhost", signals, added.ID)
+			}
+
+			d.value(`client.deleteAccount()`, nil)
+			if r := d.jsCall(`client.getAccount()`); r.Error == nil || r.Error.Code != "unauthorized" {
+				t.Errorf("getAccount after deleteAccount: %+v, want unauthorized", r)
+			}
+		})
+	}
+}
+
+// TestBrowserClientErrors shows the one error type for a problem+json 429,
+// a WebAuthn NotAllowedError and a server that cannot be reached.
+func TestBrowserClientErrors(t *testing.T) {
+	d := startBrowserDemo(t, 1280, clientPageSetup)
+	loadClient(d)
+	const email = "errors@example.com"
+
+	// The server allows 10 codes a minute per email.
+	var limited *clientResult
+	for i := range 12 {
+		r := d.jsCall(fmt.Sprintf(`client.requestCode(%q)`, email))
+		if r.Error != nil {
+			limited = &r
+			if i < 10 {
+				t.Errorf("request %d failed: %+v", i+1, *r.Error)
+			}
+			break
+		}
+	}
+	if limited == nil {
+		t.Fatal("12 codes in a row: no failure, want a 429")
+	}
+	if e := limited.Error; !e.IsPasskeys || e.Name != "PasskeysError" || e.Code != "too_many_attempts" || e.Status != 429 || e.RetryAfter <= 0 || e.Detail == "" || !e.MessageSame {
+		t.Errorf("429: %+v, want PasskeysError too_many_attempts 429 with retryAfter > 0 and a detail", *e)
+	}
+
+	// A passkey on the account but not on the device: the browser finds
+	// nothing to sign in with, a NotAllowedError.
+	var s clientSession
+	d.value(fmt.Sprintf(`client.confirmCode(%q, %q)`, email, d.otp(email)), &s)
+	d.value(fmt.Sprintf(`window.token = %q`, s.SessionToken), nil)
+	d.value(`client.addPasskey()`, nil)
+	creds := d.credentials()
+	if len(creds) != 1 {
+		t.Fatalf("authenticator holds %d credentials, want 1", len(creds))
+	}
+	if _, err := chromedp.Call(d.ctx, webauthn.RemoveCredential, webauthn.RemoveCredentialParams{
+		AuthenticatorID: d.auth, CredentialID: creds[0].CredentialID,
+	}); err != nil {
+		t.Fatalf("WebAuthn.removeCredential: %v", err)
+	}
+	r := d.jsCall(fmt.Sprintf(`client.signInWithPasskey(%q)`, email))
+	if e := r.Error; e == nil || !e.IsPasskeys || e.Code != "webauthn_not_allowed" || e.Status != 0 || e.CauseName != "NotAllowedError" || e.Detail == "" {
+		t.Errorf("passkey sign-in without the passkey: %+v, want PasskeysError webauthn_not_allowed caused by a NotAllowedError", r)
+	}
+
+	// A server that cannot be reached (the page's policy allows no other
+	// origin, so the fetch fails as a network failure does).
+	r = d.jsCall(`window.pk.createClient({ fetch: () => Promise.reject(new TypeError('Failed to fetch')) }).requestCode('x@example.com')`)
+	if e := r.Error; e == nil || !e.IsPasskeys || e.Code != "network" || e.Status != 0 || e.CauseName != "TypeError" {
+		t.Errorf("unreachable server: %+v, want PasskeysError network", r)
+	}
+}
