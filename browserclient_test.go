@@ -67,8 +67,15 @@ func TestClientAssetsServed(t *testing.T) {
 			r.Header.Set("Content-Type", "application/json")
 			pw := httptest.NewRecorder()
 			mux.ServeHTTP(pw, r)
-			if pw.Code != http.StatusMethodNotAllowed || pw.Header().Get("Allow") != "GET" {
-				t.Errorf("POST %s: %d, Allow %q; want 405, GET", tc.path, pw.Code, pw.Header().Get("Allow"))
+			if pw.Code != http.StatusMethodNotAllowed || pw.Header().Get("Allow") != "GET, HEAD" {
+				t.Errorf("POST %s: %d, Allow %q; want 405, GET, HEAD", tc.path, pw.Code, pw.Header().Get("Allow"))
+			}
+			hr := httptest.NewRequest(http.MethodHead, tc.path, nil)
+			hw := httptest.NewRecorder()
+			mux.ServeHTTP(hw, hr)
+			// The server drops the body of a HEAD answer; the headers are GET's.
+			if hw.Code != 200 || hw.Header().Get("ETag") != etag || hw.Header().Get("Content-Type") != tc.contentType {
+				t.Errorf("HEAD %s: %d, ETag %q, %q; want 200 and the GET headers", tc.path, hw.Code, hw.Header().Get("ETag"), hw.Header().Get("Content-Type"))
 			}
 		})
 	}
