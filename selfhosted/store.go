@@ -209,8 +209,8 @@ type OTPStore interface {
 // the engine calls. Implementations: memstore (in-memory, for tests),
 // sqlitestore (embedded default) and pgstore (several instances on one
 // PostgreSQL database). Each passes storetest.Run, and each also
-// implements the optional [UserByIDStore], [CredentialByIDStore] and
-// [AccountStore].
+// implements the optional [UserByIDStore], [CredentialByIDStore],
+// [AccountStore], [SessionStore] and [ActivityStore].
 //
 // A Store is used by many requests at once and must be safe for
 // concurrent use; the atomicity each method promises holds among

@@ -24,8 +24,9 @@ type Store struct {
 	credsByUser  map[string][]string // user ID to credential IDs, ordered by CreatedAt, then ID
 	ceremonies   map[string]selfhosted.Ceremony
 	otps         map[string]selfhosted.OTPRecord
-	puts         uint64       // PutCeremony calls so far
-	sessions     sessionTable // see sessions.go
+	puts         uint64        // PutCeremony calls so far
+	sessions     sessionTable  // see sessions.go
+	activity     activityTable // see activity.go
 }
 
 // PutCeremony purges on every purgeEvery-th call, up to purgeLimit expired

@@ -82,6 +82,20 @@ var migrations = []string{
 	);
 	CREATE INDEX sessions_by_user ON {schema}.sessions (user_id, created_at, id);
 	CREATE INDEX sessions_by_end ON {schema}.sessions (least(expires_at, idle_expires_at));`,
+	// The audit trail of selfhosted.ActivityStore (activity.go). seq
+	// orders appends made in the same microsecond.
+	`CREATE TABLE {schema}.activity (
+		seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		user_id    text NOT NULL,
+		kind       text NOT NULL,
+		at         timestamptz NOT NULL,
+		method     text NOT NULL,
+		detail     text NOT NULL,
+		ip         text NOT NULL,
+		user_agent text NOT NULL
+	);
+	CREATE INDEX activity_by_user ON {schema}.activity (user_id, at, seq);
+	CREATE INDEX activity_by_age ON {schema}.activity (at);`,
 }
 
 // migrate creates the schema if missing and applies the migrations it

@@ -63,6 +63,20 @@ var migrations = []string{
 	CREATE UNIQUE INDEX sessions_token_hash ON sessions (token_hash);
 	CREATE INDEX sessions_by_user ON sessions (user_id, created_at, id);
 	CREATE INDEX sessions_by_end ON sessions (min(expires_at, idle_expires_at));`,
+	// The audit trail of selfhosted.ActivityStore (activity.go). seq
+	// orders appends made in the same microsecond.
+	`CREATE TABLE activity (
+		seq        INTEGER PRIMARY KEY,
+		user_id    TEXT NOT NULL,
+		kind       TEXT NOT NULL,
+		at         INTEGER NOT NULL,
+		method     TEXT NOT NULL,
+		detail     TEXT NOT NULL,
+		ip         TEXT NOT NULL,
+		user_agent TEXT NOT NULL
+	) STRICT;
+	CREATE INDEX activity_by_user ON activity (user_id, at, seq);
+	CREATE INDEX activity_by_age ON activity (at);`,
 }
 
 // migrate applies the migrations db lacks, all in one IMMEDIATE

@@ -46,6 +46,7 @@ type Store struct {
 	stmts        sync.Map      // query text to its *sql.Stmt, prepared on first use
 	ceremonyPuts atomic.Uint64 // PutCeremony calls so far
 	sessionPuts  atomic.Uint64 // CreateSession calls so far
+	activityPuts atomic.Uint64 // AppendActivity calls so far
 }
 
 var (

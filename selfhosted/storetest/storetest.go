@@ -31,7 +31,8 @@
 // The optional [selfhosted.SessionStore] is checked when a store
 // implements it, with its expiries driven by the times the suite passes. The optional [selfhosted.AccountStore]
 // (DeleteUser, UpdateUserEmail) is checked under Accounts when a store
-// implements it.
+// implements it. The optional [selfhosted.ActivityStore] (the audit
+// trail) is checked under Activity when a store implements it.
 package storetest
 
 import (
@@ -112,6 +113,7 @@ func RunHarness(t *testing.T, h Harness) {
 	t.Run("Purge", func(t *testing.T) { testPurge(t, h) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, h) })
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, newStore) })
+	t.Run("Activity", func(t *testing.T) { testActivity(t, h) })
 }
 
 // newStoreFunc is the constructor Run receives.

@@ -1,0 +1,138 @@
+package selfhosted
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/passkeyready/passkeys"
+)
+
+// The retention of an [ActivityStore]: a stored activity is kept for
+// ActivityMaxAge, and a user keeps at most ActivityMaxPerUser of them (the
+// oldest go first).
+const (
+	ActivityMaxAge     = 90 * 24 * time.Hour
+	ActivityMaxPerUser = 200
+)
+
+// ActivityRecord is one stored security event of a user: the audit trail
+// that [NewActivitySink] writes and GET account/activity lists. It holds
+// no code, token, challenge or key.
+//
+// Strings are valid UTF-8 without NUL bytes; the sink cleans what it
+// takes from the event. Times are stored to the microsecond.
+type ActivityRecord struct {
+	UserID string
+	// Kind is the event's kind (a [passkeys.EventKind], such as "login").
+	Kind string
+	At   time.Time
+	// Method is how the user signed in (login, sign_up); empty otherwise.
+	Method string
+	// Detail is the kind's detail: the passkey's name (passkey_added,
+	// passkey_removed), the reason (code_failed, rate_limited,
+	// session_revoked); empty otherwise.
+	Detail string
+	// IP and UserAgent describe the client; UserAgent is display-safe
+	// (no control or format characters) and at most 512 bytes.
+	IP        string
+	UserAgent string
+}
+
+// ActivityStore stores the audit trail. It is an optional capability of
+// a [Store], discovered with a type assertion; memstore, sqlitestore and
+// pgstore have it:
+//
+//	as, ok := store.(selfhosted.ActivityStore)
+//
+// storetest.RunHarness checks it when a store implements it. Its methods
+// must be safe for concurrent use, also across instances when the store
+// is shared.
+type ActivityStore interface {
+	// AppendActivity stores r. It never fails for a duplicate: two equal
+	// records are two events. Implementations purge here, in passing and
+	// a bounded number at a time: the records of r.UserID beyond the
+	// newest ActivityMaxPerUser, and records older than ActivityMaxAge at
+	// now, so that the trail cannot grow without bound.
+	AppendActivity(ctx context.Context, r ActivityRecord, now time.Time) error
+	// ActivityByUser returns at most limit records of the user that are
+	// younger than ActivityMaxAge at now (At after now - ActivityMaxAge),
+	// newest first: by At descending, then the later append first. A user
+	// without records gets an empty slice and no error.
+	ActivityByUser(ctx context.Context, userID string, now time.Time, limit int) ([]ActivityRecord, error)
+}
+
+// ActivityKinds are the event kinds [NewActivitySink] stores: the
+// security events that concern one user.
+var ActivityKinds = []passkeys.EventKind{
+	passkeys.EventSignUp, passkeys.EventLogin, passkeys.EventPasskeyAdded, passkeys.EventPasskeyRemoved,
+	passkeys.EventSessionRevoked, passkeys.EventEmailChanged, passkeys.EventCodeFailed, passkeys.EventRateLimited,
+}
+
+// NewActivitySink returns a [passkeys.EventSink] that appends to store
+// the events of [ActivityKinds] whose user is known, at the event's Time
+// (so retention follows [passkeys.Options.Clock]). An event without a
+// user ID but with an email (a code failed or a per-email limit hit
+// during sign-in) is stored for the account of that email when store is
+// also a [UserStore] and the account exists; otherwise it is not stored.
+// It keeps the kind, time, method, a detail (the passkey's name, or the
+// event's reason for code_failed, rate_limited and session_revoked), the
+// client's IP and its user agent, cleaned as the sessions list cleans it;
+// never an email address, code, token or challenge. A failed append is
+// logged to logger (slog.Default() when nil) with the kind and the
+// error, and the event is lost. Hand it to [passkeys.Options.Events],
+// beside other sinks through [passkeys.MultiSink].
+func NewActivitySink(store ActivityStore, logger *slog.Logger) passkeys.EventSink {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return activitySink{store, logger}
+}
+
+type activitySink struct {
+	store  ActivityStore
+	logger *slog.Logger
+}
+
+func (a activitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
+	if !slices.Contains(ActivityKinds, e.Kind) {
+		return
+	}
+	userID := e.User.ID
+	if userID == "" && e.Email != "" {
+		users, ok := a.store.(UserStore)
+		if !ok {
+			return
+		}
+		u, err := users.UserByEmail(ctx, e.Email)
+		if err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				a.logger.Log(ctx, slog.LevelError, "passkeys: activity: read user", "kind", string(e.Kind), "err", err)
+			}
+			return
+		}
+		userID = u.ID
+	}
+	if userID == "" {
+		return
+	}
+	r := ActivityRecord{
+		UserID:    clean(userID, -1),
+		Kind:      string(e.Kind),
+		At:        e.Time.UTC().Truncate(time.Microsecond),
+		Method:    clean(string(e.Method), 32),
+		IP:        clean(e.Client.RemoteAddr, maxIP),
+		UserAgent: clean(displayText(e.Client.UserAgent), maxUserAgent),
+	}
+	switch e.Kind {
+	case passkeys.EventPasskeyAdded, passkeys.EventPasskeyRemoved:
+		r.Detail = clean(displayText(e.PasskeyName), 256)
+	case passkeys.EventCodeFailed, passkeys.EventRateLimited, passkeys.EventSessionRevoked:
+		r.Detail = clean(e.Reason, 64)
+	}
+	if err := a.store.AppendActivity(ctx, r, e.Time); err != nil {
+		a.logger.Log(ctx, slog.LevelError, "passkeys: activity: append", "kind", string(e.Kind), "err", err)
+	}
+}

@@ -1,0 +1,64 @@
+package selfhosted_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/selfhosted"
+	"github.com/passkeyready/passkeys/selfhosted/memstore"
+)
+
+func TestActivitySink(t *testing.T) {
+	ctx := t.Context()
+	store := memstore.New()
+	if err := store.CreateUser(ctx, selfhosted.UserRecord{ID: "u1", Email: "a@example.com", Handle: make([]byte, 32), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	sink := selfhosted.NewActivitySink(store, nil)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6789, time.UTC)
+	client := passkeys.Client{RemoteAddr: "192.0.2.9", UserAgent: "Chrome\u202e\x00/1\n" + string([]byte{0xff})}
+	u := passkeys.User{ID: "u1", Email: "a@example.com"}
+	for i, e := range []passkeys.Event{
+		{Kind: passkeys.EventSignUp, User: u, Method: passkeys.MethodOTP},
+		{Kind: passkeys.EventCodeSent, Email: "a@example.com"},                    // not a stored kind
+		{Kind: passkeys.EventSessionCreated, User: u, Method: passkeys.MethodOTP}, // not a stored kind
+		{Kind: passkeys.EventRequest, User: u},                                    // not a stored kind
+		{Kind: passkeys.EventCodeFailed, Email: "a@example.com", Reason: "sign_in"},
+		{Kind: passkeys.EventCodeFailed, Email: "nobody@example.com", Reason: "sign_in"}, // no account
+		{Kind: passkeys.EventRateLimited, Reason: "ip"},                                  // no user
+		{Kind: passkeys.EventPasskeyRemoved, User: u, PasskeyID: "AQID", PasskeyName: "Key\u200b 1"},
+		{Kind: passkeys.EventEmailChanged, User: u, OldEmail: "old@example.com", Email: "a@example.com"},
+	} {
+		e.Time = now.Add(time.Duration(i) * time.Second)
+		e.Client = client
+		sink.HandleEvent(ctx, e)
+	}
+	got, err := store.ActivityByUser(ctx, "u1", now.Add(time.Hour), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(i int) time.Time { return now.Add(time.Duration(i) * time.Second).Truncate(time.Microsecond) }
+	// As in the sessions list: controls and format characters dropped,
+	// an invalid byte shown as U+FFFD.
+	ua := "Chrome/1\ufffd"
+	want := []selfhosted.ActivityRecord{
+		{UserID: "u1", Kind: "email_changed", At: at(8), IP: "192.0.2.9", UserAgent: ua},
+		{UserID: "u1", Kind: "passkey_removed", At: at(7), Detail: "Key 1", IP: "192.0.2.9", UserAgent: ua},
+		{UserID: "u1", Kind: "code_failed", At: at(4), Detail: "sign_in", IP: "192.0.2.9", UserAgent: ua},
+		{UserID: "u1", Kind: "sign_up", At: at(0), Method: "otp", IP: "192.0.2.9", UserAgent: ua},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("stored %d records %+v, want %+v", len(got), got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("record %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	for _, who := range []string{"", "nobody@example.com"} {
+		if l, _ := store.ActivityByUser(ctx, who, now.Add(time.Hour), 50); len(l) != 0 {
+			t.Errorf("records stored for %q: %+v", who, l)
+		}
+	}
+}
