@@ -3,7 +3,7 @@
 
 /** Every failure of the client. */
 export declare class PasskeysError extends Error {
-  constructor(code: string, status: number, detail: string, retryAfter?: number, cause?: unknown);
+  constructor(code: string, status: number, detail: string, retryAfter?: number, cause?: unknown, problem?: Record<string, unknown>);
   readonly name: 'PasskeysError';
   /**
    * The server's problem+json code (`too_many_attempts`, `otp_invalid`, ...),
@@ -21,6 +21,8 @@ export declare class PasskeysError extends Error {
   readonly retryAfter: number;
   /** The DOMException or TypeError behind the failure, if any. */
   readonly cause?: unknown;
+  /** The server's problem+json body, if any; `unknown_credential` names its `credentialId` there. */
+  readonly problem?: Record<string, unknown>;
 }
 
 export interface User {

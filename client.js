@@ -13,15 +13,18 @@
 // the server could not be reached, or webauthn_* for a WebAuthn failure of
 // the browser; status is the HTTP status (0 when there was no answer);
 // retryAfter is the Retry-After header in seconds (0 when absent); cause
-// is the DOMException or TypeError behind it, if any.
+// is the DOMException or TypeError behind it, if any; problem is the
+// server's problem+json body, if any (unknown_credential names its
+// credentialId there).
 export class PasskeysError extends Error {
-  constructor(code, status, detail, retryAfter = 0, cause = undefined) {
+  constructor(code, status, detail, retryAfter = 0, cause = undefined, problem = undefined) {
     super(detail, cause === undefined ? undefined : { cause });
     this.name = 'PasskeysError';
     this.code = code;
     this.status = status;
     this.detail = detail;
     this.retryAfter = retryAfter;
+    this.problem = problem;
     if (cause !== undefined && this.cause === undefined) this.cause = cause;
   }
 }
@@ -214,7 +217,35 @@ export function createClient(options = {}) {
       res.status,
       typeof data?.detail === 'string' ? data.detail : `The server answered ${res.status}.`,
       retryAfterSeconds(res.headers.get('Retry-After')),
+      undefined,
+      data && typeof data === 'object' ? data : undefined,
     );
+  }
+
+  // signals hands the server's Signal API data of an answer to the
+  // browser, where it has the functions.
+  async function signals(answer) {
+    const s = answer?.signals;
+    if (!s) return;
+    if (s.allAcceptedCredentials) await signal('signalAllAcceptedCredentials', s.allAcceptedCredentials);
+    if (s.currentUserDetails) await signal('signalCurrentUserDetails', s.currentUserDetails);
+  }
+
+  // login finishes a passkey login; a passkey no account owns
+  // (unknown_credential) is signalled as unknown to the browser.
+  async function login(path, cred) {
+    let session;
+    try {
+      session = await call('POST', path, { assertionResponse: credentialJSON(cred) });
+    } catch (err) {
+      const id = err.problem?.credentialId;
+      if (err.code === 'unknown_credential' && rpId && typeof id === 'string') {
+        await signal('signalUnknownCredential', { rpId, credentialId: id });
+      }
+      throw err;
+    }
+    await signals(session);
+    return session;
   }
 
   async function create(publicKey) {
@@ -265,7 +296,7 @@ export function createClient(options = {}) {
       const start = await call('POST', 'passkey/login/start', { email });
       if (!start.loginAllow) return null;
       const cred = await get(start.assertionOptions.publicKey);
-      return call('POST', 'passkey/login/finish', { assertionResponse: credentialJSON(cred) });
+      return login('passkey/login/finish', cred);
     },
 
     // autofill waits for the person to pick a passkey in the autofill of
@@ -282,20 +313,22 @@ export function createClient(options = {}) {
         if (abort?.aborted || err.code === 'webauthn_not_allowed' || err.code === 'webauthn_aborted') return null;
         throw err;
       }
-      return call('POST', 'passkey/mediation/finish', { assertionResponse: credentialJSON(cred) });
+      return login('passkey/mediation/finish', cred);
     },
 
     // listPasskeys returns the signed-in user's passkeys, oldest first.
     async listPasskeys() {
-      const { passkeys } = await call('GET', 'passkeys');
-      knownPasskeys = passkeys.map((p) => p.id);
-      return passkeys;
+      const answer = await call('GET', 'passkeys');
+      knownPasskeys = answer.passkeys.map((p) => p.id);
+      await signals(answer);
+      return answer.passkeys;
     },
 
     // deletePasskey deletes one of the signed-in user's passkeys and, with
     // the Signal API, tells the passkey provider it is no longer accepted.
     async deletePasskey(id) {
-      await call('DELETE', 'passkeys/' + encodeURIComponent(id));
+      const answer = await call('DELETE', 'passkeys/' + encodeURIComponent(id));
+      await signals(answer);
       knownPasskeys = knownPasskeys.filter((k) => k !== id);
       if (rpId) await signal('signalUnknownCredential', { rpId, credentialId: id });
     },

@@ -57,7 +57,7 @@ async function use(): Promise<void> {
     await cookie.requestCode('');
   } catch (err) {
     if (err instanceof PasskeysError) {
-      const fields: [string, number, string, number, unknown] = [err.code, err.status, err.detail, err.retryAfter, err.cause];
+      const fields: [string, number, string, number, unknown, Record<string, unknown> | undefined] = [err.code, err.status, err.detail, err.retryAfter, err.cause, err.problem];
       void fields;
     }
   }

@@ -22,6 +22,10 @@ const clientPageSetup = `
 	}
 	window.signals = [];
 	PublicKeyCredential.signalUnknownCredential = async (arg) => { window.signals.push(arg); };
+	window.accepted = [];
+	PublicKeyCredential.signalAllAcceptedCredentials = async (arg) => { window.accepted.push(arg); };
+	window.details = [];
+	PublicKeyCredential.signalCurrentUserDetails = async (arg) => { window.details.push(arg); };
 `
 
 // clientResult is what call returns: the value or the error thrown.
@@ -160,9 +164,20 @@ func TestBrowserClientModule(t *testing.T) {
 			}
 
 			var s2 clientSession
+			d.value(`(window.accepted = [], window.details = [], true)`, nil)
 			d.value(fmt.Sprintf(`client.signInWithPasskey(%q)`, email), &s2)
 			if s2.SessionToken == "" || s2.User.Email != email {
 				t.Fatalf("signInWithPasskey: %+v, want a session for %s", s2, email)
+			}
+			var accepted []string
+			d.value(`window.accepted.at(-1)?.allAcceptedCredentialIds ?? null`, &accepted)
+			if len(accepted) != 1 || accepted[0] != added.ID {
+				t.Errorf("signalAllAcceptedCredentials after signInWithPasskey: %v, want [%s]", accepted, added.ID)
+			}
+			var name string
+			d.value(`window.details.at(-1)?.name ?? ""`, &name)
+			if name != email {
+				t.Errorf("signalCurrentUserDetails after signInWithPasskey: name %q, want %s", name, email)
 			}
 			if r := d.jsCall(`client.signInWithPasskey("nobody@example.com")`); r.Error != nil || string(r.Value) != "null" {
 				t.Errorf("signInWithPasskey of an unknown email: %+v, want null", r)
@@ -222,10 +237,16 @@ func TestBrowserClientModule(t *testing.T) {
 				t.Errorf("getAccount: %+v, want %s with one passkey", account, email)
 			}
 
+			d.value(`(window.accepted = [], true)`, nil)
 			d.value(fmt.Sprintf(`client.deletePasskey(%q)`, added.ID), nil)
 			d.value(`client.listPasskeys()`, &list)
 			if len(list) != 0 {
 				t.Errorf("listPasskeys after deletePasskey: %+v, want none", list)
+			}
+			var left []string
+			d.value(`window.accepted.at(-1)?.allAcceptedCredentialIds ?? null`, &left)
+			if left == nil || len(left) != 0 {
+				t.Errorf("signalAllAcceptedCredentials after deletePasskey: %v, want []", left)
 			}
 			var signals []struct {
 				RPID         string `json:"rpId"`
