@@ -26,6 +26,22 @@ type Passkey struct {
 	BackedUp       bool       `json:"backedUp"`
 	Transports     []string   `json:"transports"`
 	AAGUID         string     `json:"aaguid,omitempty"`
+	// Provider names the password manager or authenticator that holds the
+	// passkey, when its AAGUID is known (nil and omitted otherwise).
+	Provider *Provider `json:"provider,omitempty"`
+}
+
+// Provider names a passkey provider ("Google Password Manager", "iCloud
+// Keychain") with its icons for light and dark backgrounds. The self-hosted
+// engine takes them from the community AAGUID list embedded in this module
+// (github.com/passkeydeveloper/passkey-authenticator-aaguids), the Corbado
+// backend from Corbado's aaguidDetails. Icons are data URIs of an SVG or
+// PNG image, or empty; their content is untrusted: show them with
+// <img src>, never insert them as markup.
+type Provider struct {
+	Name      string `json:"name"`
+	IconLight string `json:"iconLight,omitempty"`
+	IconDark  string `json:"iconDark,omitempty"`
 }
 
 // Client describes the HTTP client behind a request, for backends that record
@@ -125,6 +141,26 @@ type Backend interface {
 	// A passkey that does not exist or belongs to another user is
 	// [ErrNotFound].
 	DeletePasskey(ctx context.Context, u User, id string) error
+}
+
+// ConditionalAppender is an optional capability of a [Backend]: the
+// automatic passkey upgrade, a passkey created by conditional mediation
+// (navigator.credentials.create({mediation:"conditional"})) that the
+// password manager may make without asking, right after a sign-in by
+// code. passkey/append/start with {"mediation":"conditional"} calls it; a
+// Backend without it answers [ErrNotSupported].
+//
+// The options are those of StartAppend with "mediation":"conditional"
+// beside publicKey. The Backend records with the ceremony, on the server,
+// that it is conditional: [Backend.FinishAppend] of that ceremony, and of
+// no other, accepts a response whose authenticator data has the user
+// presence flag clear; everything else is verified as for StartAppend.
+// The self-hosted engine has it; the Corbado backend does not (Corbado's
+// append start has no mediation setting).
+//
+// Implementations must be safe for concurrent use.
+type ConditionalAppender interface {
+	StartConditionalAppend(ctx context.Context, u User, c Client) (AppendStart, error)
 }
 
 // UserLookup is an optional capability of a [Backend]: reading an account

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passkeyready/passkeys/internal/aaguid"
 	"github.com/passkeyready/passkeys/internal/corbadoapi"
 	"github.com/passkeyready/passkeys/internal/useragent"
 )
@@ -47,6 +48,25 @@ func toPasskey(cr corbadoapi.Credential) Passkey {
 	}
 	if a := strings.ToLower(cr.AuthenticatorAAGUID); a != "" && a != zeroAAGUID {
 		p.AAGUID = a
+	}
+	p.Provider = providerOf(cr.AAGUIDDetails)
+	return p
+}
+
+// providerOf maps Corbado's aaguidDetails to a Provider: nil without a
+// name Corbado knows; an icon that is not an SVG or PNG data URI is left
+// out rather than passed on to the page.
+func providerOf(d corbadoapi.AAGUIDDetail) *Provider {
+	name := strings.TrimSpace(d.Name)
+	if aaguid.ValidName(name) != nil {
+		return nil
+	}
+	p := &Provider{Name: name}
+	if aaguid.ValidIcon(d.IconLight) == nil {
+		p.IconLight = d.IconLight
+	}
+	if aaguid.ValidIcon(d.IconDark) == nil {
+		p.IconDark = d.IconDark
 	}
 	return p
 }

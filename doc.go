@@ -4,7 +4,7 @@
 //
 //	POST   signUpOrLogin            {"email"}            send a one-time code
 //	POST   signUpOrLogin            {"email","otp"}      check it; sign up or log in
-//	POST   passkey/append/start     {}          (session) creation options
+//	POST   passkey/append/start     {["mediation"]} (session) creation options
 //	POST   passkey/append/finish    {"attestationResponse"} (session) store the passkey
 //	POST   passkey/login/start      {"email"}            request options for that account
 //	POST   passkey/login/finish     {"assertionResponse"}  log in
@@ -21,6 +21,12 @@
 //	GET    openapi.json                      this API's OpenAPI 3.1 description
 //	GET    client.js                         the browser client module
 //	GET    client.d.ts                       its TypeScript declarations
+//
+// Passkeys carry the provider named by their AAGUID ([Provider]), and a
+// new passkey is named after it. passkey/append/start with
+// {"mediation":"conditional"} starts the automatic passkey upgrade, a
+// conditional create that the password manager may complete without a
+// prompt; see [ConditionalAppender].
 //
 // [OpenAPI] returns that description, the module's openapi.json, from
 // which clients can be generated. client.js ([ClientScript]) is a

@@ -139,6 +139,11 @@ var (
 	// the client signs in again with any login flow and retries with the
 	// new session.
 	ErrReauthenticationRequired = &Error{Status: http.StatusForbidden, Code: "reauthentication_required", Title: "Reauthentication required", Detail: "This operation needs a recent sign-in: sign in again with any login flow, then retry with the new session."}
+	// ErrNotSupported refuses a well-formed request for something the
+	// configured backend cannot do (a conditional create on the Corbado
+	// backend, say). Nothing changed; the client falls back to the plain
+	// form of the request.
+	ErrNotSupported = &Error{Status: http.StatusBadRequest, Code: "not_supported", Title: "Not supported", Detail: "The passkey backend does not support this request."}
 )
 
 // UnknownCredential returns [ErrUnknownCredential] for the credential

@@ -138,15 +138,34 @@ type appendStartResponse struct {
 	AttestationOptions json.RawMessage `json:"attestationOptions,omitempty"`
 }
 
+type appendStartRequest struct {
+	ClientCapabilities map[string]bool `json:"clientCapabilities"`
+	// Mediation is "" or "conditional" (the automatic passkey upgrade, see
+	// ConditionalAppender).
+	Mediation string `json:"mediation"`
+}
+
 func (h *Handler) appendStart(r *http.Request, w http.ResponseWriter) (any, error) {
-	var req startRequest
+	var req appendStartRequest
 	if err := h.decodeJSON(w, r, &req); err != nil {
 		return nil, err
 	}
 	u, _ := UserFromContext(r.Context())
 	c := h.client(r)
 	c.Capabilities = req.ClientCapabilities
-	res, err := h.opts.Backend.StartAppend(r.Context(), u, c)
+	start := h.opts.Backend.StartAppend
+	switch req.Mediation {
+	case "":
+	case "conditional":
+		ca, ok := h.opts.Backend.(ConditionalAppender)
+		if !ok {
+			return nil, ErrNotSupported.With("This passkey backend cannot create a passkey by conditional mediation; use the plain passkey/append/start.", nil)
+		}
+		start = ca.StartConditionalAppend
+	default:
+		return nil, ErrInvalidRequest.With(`mediation must be "conditional" or absent.`, nil)
+	}
+	res, err := start(r.Context(), u, c)
 	if err != nil {
 		return nil, err
 	}

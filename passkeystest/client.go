@@ -237,11 +237,24 @@ func (c *Client) requestAndRead(ctx context.Context, email string, request func(
 // StartAppend starts adding a passkey to the signed-in user
 // (POST /passkey/append/start).
 func (c *Client) StartAppend(ctx context.Context, token string) (Ceremony, error) {
+	return c.startAppend(ctx, token, struct{}{})
+}
+
+// StartConditionalAppend starts the automatic passkey upgrade, a
+// conditional create (POST /passkey/append/start {"mediation":"conditional"}).
+// Finish it with [Client.FinishAppend]; set the authenticator's
+// UserPresent to false to answer as a password manager that creates the
+// passkey without asking.
+func (c *Client) StartConditionalAppend(ctx context.Context, token string) (Ceremony, error) {
+	return c.startAppend(ctx, token, map[string]string{"mediation": "conditional"})
+}
+
+func (c *Client) startAppend(ctx context.Context, token string, body any) (Ceremony, error) {
 	var out struct {
 		Allow   bool            `json:"appendAllow"`
 		Options json.RawMessage `json:"attestationOptions"`
 	}
-	if err := c.do(ctx, http.MethodPost, "/passkey/append/start", token, struct{}{}, http.StatusOK, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/passkey/append/start", token, body, http.StatusOK, &out); err != nil {
 		return Ceremony{}, err
 	}
 	return c.ceremony(http.MethodPost, "/passkey/append/start", out.Allow, out.Options)

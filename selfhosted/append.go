@@ -9,6 +9,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
 
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/useragent"
@@ -27,18 +28,30 @@ var credentialParameters = []protocol.CredentialParameter{
 // the host's SessionVerifier vouches for but the engine has never seen
 // gets the engine's record first (see "Bring your own users" in [Config]).
 func (e *Engine) StartAppend(ctx context.Context, u passkeys.User, _ passkeys.Client) (passkeys.AppendStart, error) {
+	return e.startAppend(ctx, u, CeremonyAppend, protocol.MediationDefault)
+}
+
+// StartConditionalAppend implements [passkeys.ConditionalAppender]: the
+// options of StartAppend with "mediation":"conditional", for the automatic
+// passkey upgrade. The ceremony is stored as [CeremonyAppendConditional],
+// and only its finish lets the user presence flag be clear.
+func (e *Engine) StartConditionalAppend(ctx context.Context, u passkeys.User, _ passkeys.Client) (passkeys.AppendStart, error) {
+	return e.startAppend(ctx, u, CeremonyAppendConditional, protocol.MediationConditional)
+}
+
+func (e *Engine) startAppend(ctx context.Context, u passkeys.User, kind CeremonyKind, m protocol.CredentialMediationRequirement) (passkeys.AppendStart, error) {
 	wu, err := e.hostUser(ctx, u)
 	if err != nil {
 		return passkeys.AppendStart{}, err
 	}
-	creation, session, err := e.wa.BeginRegistration(wu,
+	creation, session, err := e.wa.BeginMediatedRegistration(wu, m,
 		webauthn.WithExclusions(webauthn.Credentials(wu.creds).CredentialDescriptors()),
 		webauthn.WithCredentialParameters(credentialParameters),
 	)
 	if err != nil {
 		return passkeys.AppendStart{}, err
 	}
-	if err := e.putCeremony(ctx, CeremonyAppend, wu.rec.ID, session); err != nil {
+	if err := e.putCeremony(ctx, kind, wu.rec.ID, session); err != nil {
 		return passkeys.AppendStart{}, err
 	}
 	opts, err := json.Marshal(creation)
@@ -52,9 +65,18 @@ func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response jso
 	if err != nil {
 		return passkeys.Passkey{}, verificationFailed(err)
 	}
-	cer, session, err := e.takeCeremony(ctx, parsed.Response.CollectedClientData.Challenge, CeremonyAppend)
+	cer, session, err := e.takeCeremony(ctx, parsed.Response.CollectedClientData.Challenge, CeremonyAppend, CeremonyAppendConditional)
 	if err != nil {
 		return passkeys.Passkey{}, err
+	}
+	// go-webauthn skips the user presence check when the session says
+	// conditional; the session is ours, but the kind the engine stored
+	// beside it decides, so that nothing but a conditional start can lift
+	// the check.
+	if cer.Kind == CeremonyAppendConditional {
+		session.Mediation = protocol.MediationConditional
+	} else {
+		session.Mediation = protocol.MediationDefault
 	}
 	if err := e.origins.checkOrigin(parsed.Raw.AttestationResponse.ClientDataJSON); err != nil {
 		return passkeys.Passkey{}, err
@@ -77,8 +99,14 @@ func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response jso
 	if err != nil {
 		return passkeys.Passkey{}, err
 	}
+	name := useragent.Parse(c.UserAgent).PasskeyName()
+	if a, err := uuid.FromBytes(cred.Authenticator.AAGUID); err == nil && a != uuid.Nil {
+		if pr := provider(a.String()); pr != nil {
+			name = pr.Name
+		}
+	}
 	rec := CredentialRecord{
-		ID: cred.ID, UserID: wu.rec.ID, Name: useragent.Parse(c.UserAgent).PasskeyName(), Data: data,
+		ID: cred.ID, UserID: wu.rec.ID, Name: name, Data: data,
 		SignCount: cred.Authenticator.SignCount, BackupState: cred.Flags.BackupState, CreatedAt: e.now(),
 	}
 	err = e.cfg.Store.AddCredential(ctx, rec)

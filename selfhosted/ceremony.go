@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
@@ -26,15 +27,15 @@ func (e *Engine) putCeremony(ctx context.Context, kind CeremonyKind, userID stri
 var errCeremony = passkeys.ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil)
 
 // takeCeremony consumes the ceremony named by the challenge in the
-// response's clientDataJSON. A ceremony of another kind is consumed too and
-// fails: a challenge is good for one finish only.
-func (e *Engine) takeCeremony(ctx context.Context, challenge string, kind CeremonyKind) (Ceremony, webauthn.SessionData, error) {
+// response's clientDataJSON. A ceremony of another kind than kinds is
+// consumed too and fails: a challenge is good for one finish only.
+func (e *Engine) takeCeremony(ctx context.Context, challenge string, kinds ...CeremonyKind) (Ceremony, webauthn.SessionData, error) {
 	var s webauthn.SessionData
 	if challenge == "" {
 		return Ceremony{}, s, errCeremony
 	}
 	c, err := e.cfg.Store.TakeCeremony(ctx, challenge, e.now())
-	return e.checkCeremony(c, err, kind)
+	return e.checkCeremony(c, err, kinds...)
 }
 
 // takeCeremonyAndUser is takeCeremony followed by reading the ceremony's
@@ -62,9 +63,9 @@ func (e *Engine) takeCeremonyAndUser(ctx context.Context, challenge string, kind
 	return c, s, wu, err
 }
 
-// checkCeremony checks a taken ceremony c (err is the store's answer) and
-// decodes its session data.
-func (e *Engine) checkCeremony(c Ceremony, err error, kind CeremonyKind) (Ceremony, webauthn.SessionData, error) {
+// checkCeremony checks a taken ceremony c (err is the store's answer) to
+// be of one of kinds and decodes its session data.
+func (e *Engine) checkCeremony(c Ceremony, err error, kinds ...CeremonyKind) (Ceremony, webauthn.SessionData, error) {
 	var s webauthn.SessionData
 	if errors.Is(err, ErrNotFound) {
 		return c, s, errCeremony
@@ -72,8 +73,8 @@ func (e *Engine) checkCeremony(c Ceremony, err error, kind CeremonyKind) (Ceremo
 	if err != nil {
 		return c, s, err
 	}
-	if c.Kind != kind {
-		return c, s, passkeys.ErrVerificationFailed.With("", fmt.Errorf("ceremony of kind %s finished as %s", c.Kind, kind))
+	if !slices.Contains(kinds, c.Kind) {
+		return c, s, passkeys.ErrVerificationFailed.With("", fmt.Errorf("ceremony of kind %s finished as %s", c.Kind, kinds[0]))
 	}
 	if err := decode(c.Session, &s); err != nil {
 		return c, s, fmt.Errorf("decoding ceremony: %w", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passkeyready/passkeys"
+	aaguidlist "github.com/passkeyready/passkeys/internal/aaguid"
 )
 
 // ListPasskeys implements [passkeys.Backend].
@@ -54,6 +55,16 @@ func toPasskey(r CredentialRecord, c webauthn.Credential) passkeys.Passkey {
 	}
 	if a, err := uuid.FromBytes(c.Authenticator.AAGUID); err == nil && a != uuid.Nil {
 		p.AAGUID = a.String()
+		p.Provider = provider(p.AAGUID)
 	}
 	return p
+}
+
+// provider names the provider of an AAGUID from the embedded list, or nil.
+func provider(aaguid string) *passkeys.Provider {
+	pr, ok := aaguidlist.Lookup(aaguid)
+	if !ok {
+		return nil
+	}
+	return &passkeys.Provider{Name: pr.Name, IconLight: pr.IconLight, IconDark: pr.IconDark}
 }

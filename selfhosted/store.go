@@ -132,9 +132,13 @@ type CeremonyKind string
 
 // The ceremony kinds.
 const (
-	CeremonyAppend    CeremonyKind = "append"
-	CeremonyLogin     CeremonyKind = "login"
-	CeremonyMediation CeremonyKind = "mediation"
+	CeremonyAppend CeremonyKind = "append"
+	// CeremonyAppendConditional is an append begun by
+	// StartConditionalAppend: the one ceremony whose finish accepts a
+	// response without user presence.
+	CeremonyAppendConditional CeremonyKind = "append-conditional"
+	CeremonyLogin             CeremonyKind = "login"
+	CeremonyMediation         CeremonyKind = "mediation"
 )
 
 // Ceremony is the server-side state between a start and a finish, keyed by

@@ -12,8 +12,10 @@ import (
 var webFiles embed.FS
 
 // contentSecurityPolicy lets the page load only its own files: no inline
-// script or style, no third-party origin, no framing.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+// script or style, no third-party origin, no framing. Images may also be
+// data: URIs, for the passkey providers' icons (shown with <img>, where an
+// SVG runs no script).
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // webHandler serves the demo page at / with a strict Content-Security-Policy,

@@ -158,6 +158,7 @@ type server struct {
 	url     string
 	logs    *Buffer
 	handler *passkeys.Handler
+	backend passkeys.Backend
 	// http sends every request of the test, checked against the
 	// handler's OpenAPI description (see Contract).
 	http *http.Client
@@ -240,7 +241,7 @@ func startServer(t *testing.T, env *Env, target Target, storeSessions bool, twea
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	_, signals := target.Backend.(passkeys.SignalBackend)
-	s := &server{t: t, env: env, url: ts.URL, logs: logs, handler: h, http: contractClient(t), upstreamOrigins: target.UpstreamOrigins, signals: signals}
+	s := &server{t: t, env: env, url: ts.URL, logs: logs, handler: h, backend: target.Backend, http: contractClient(t), upstreamOrigins: target.UpstreamOrigins, signals: signals}
 	s.c = s.client(passkeystest.New(Origin))
 	t.Cleanup(s.checkLogs)
 	return s

@@ -53,6 +53,7 @@ func Run(t *testing.T, setup Setup) {
 		{"CookieSessionsAndCORS", testCookieSessionsAndCORS},
 	}
 	tests = append(tests, sessionTests...)
+	tests = append(tests, providerTests...)
 	tests = append(tests, eventTests...)
 	tests = append(tests, nativeTests...)
 	for _, tc := range tests {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/passkeyready/passkeys"
+	aaguidlist "github.com/passkeyready/passkeys/internal/aaguid"
 	"github.com/passkeyready/passkeys/internal/corbadoapi"
 	"github.com/passkeyready/passkeys/selfhosted"
 )
@@ -290,7 +291,7 @@ func (e *Emulator) credential(p passkeys.Passkey) corbadoapi.Credential {
 	c := corbadoapi.Credential{
 		ID: obj, CredentialID: p.ID, AttestationType: "none", Transport: []string{},
 		BackupEligible: p.BackupEligible, BackupState: p.BackedUp,
-		AuthenticatorAAGUID: aaguid, AAGUIDDetails: corbadoapi.AAGUIDDetail{AAGUID: aaguid},
+		AuthenticatorAAGUID: aaguid, AAGUIDDetails: aaguidDetails(aaguid),
 		SourceOS: dev.OSName, SourceBrowser: dev.BrowserName,
 		Created: p.CreatedAt.UTC().Format(corbadoTime), CreatedMs: p.CreatedAt.UnixMilli(),
 		Status: "active", Tags: []string{},
@@ -637,8 +638,19 @@ func (e *Emulator) passkeyData(credID, userID, username, aaguid string) corbadoa
 	aaguid = cmp.Or(aaguid, zeroAAGUID)
 	return corbadoapi.PasskeyData{
 		ID: obj, UserID: userID, Username: username, CeremonyType: "local",
-		ChallengeID: newID("pch"), AAGUIDDetails: corbadoapi.AAGUIDDetail{AAGUID: aaguid},
+		ChallengeID: newID("pch"), AAGUIDDetails: aaguidDetails(aaguid),
 	}
+}
+
+// aaguidDetails describes an AAGUID as Corbado does: the provider's name
+// and icons from the community list (the one this module embeds), empty
+// strings for an AAGUID the list does not know.
+func aaguidDetails(aaguid string) corbadoapi.AAGUIDDetail {
+	d := corbadoapi.AAGUIDDetail{AAGUID: aaguid}
+	if p, ok := aaguidlist.Lookup(aaguid); ok {
+		d.Name, d.IconLight, d.IconDark = p.Name, p.IconLight, p.IconDark
+	}
+	return d
 }
 
 func detectionInsights() corbadoapi.DetectionInsights {

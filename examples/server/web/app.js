@@ -267,6 +267,11 @@ let conditional = null; // { controller, done } while a request is pending
 // startConditional asks the browser to offer passkeys in the email field's
 // autofill. It does nothing when one such request is already pending.
 function startConditional() {
+  if (conditional?.upgrade) {
+    // A conditional create left pending by upgradeSilently: end it first.
+    stopConditional().then(startConditional);
+    return;
+  }
   if (!conditionalAvailable || conditional || ui.signin.hidden || ui.emailForm.hidden) return;
   const controller = new AbortController();
   const done = runConditional(controller.signal);
@@ -409,9 +414,58 @@ ui.otpForm.addEventListener('submit', (event) => {
     } catch (err) {
       sayFailure(ui.otpMsg, err, 'login');
       ui.otp.select();
+      return;
     }
+    upgradeSilently();
   });
 });
+
+// upgradeSilently asks the password manager to add a passkey without a
+// prompt (a conditional create) right after a sign-in by code, when the
+// browser reports conditionalCreate. The person did not ask for it, so it
+// never shows an error: a refusal, a backend without it (400
+// not_supported) or a password manager that declines just leave the page
+// as it is. A passkey it adds appears in the list. The request may stay
+// pending as long as the password manager likes; it is kept like an
+// autofill request, so that stopConditional ends it before any other
+// ceremony. The outcome is left in the page's data-upgrade attribute
+// (unsupported, waiting, added or declined), for tests.
+function upgradeSilently() {
+  const done = (outcome) => { document.documentElement.dataset.upgrade = outcome; };
+  if (!webauthn || typeof PublicKeyCredential.getClientCapabilities !== 'function' || conditional) {
+    done('unsupported');
+    return;
+  }
+  const controller = new AbortController();
+  const run = runUpgrade(controller.signal, done);
+  conditional = { controller, done: run, upgrade: true };
+  run.finally(() => {
+    if (conditional?.controller === controller) conditional = null;
+  });
+}
+
+async function runUpgrade(signal, done) {
+  try {
+    const caps = await PublicKeyCredential.getClientCapabilities();
+    if (!caps || caps.conditionalCreate !== true) return done('unsupported');
+    const start = await api('POST', '/auth/passkey/append/start', { mediation: 'conditional' });
+    if (signal.aborted || !start.appendAllow || start.attestationOptions.mediation !== 'conditional') return done('declined');
+    learnRP(start.attestationOptions.publicKey.rp?.id);
+    const request = navigator.credentials.create({
+      publicKey: creationOptions(start.attestationOptions.publicKey),
+      mediation: 'conditional',
+      signal,
+    });
+    done('waiting');
+    const cred = await request;
+    if (conditional?.controller.signal === signal) conditional = null;
+    await api('POST', '/auth/passkey/append/finish', { attestationResponse: credentialJSON(cred) });
+    await loadPasskeys();
+    done('added');
+  } catch {
+    done('declined'); // silent by design (see above)
+  }
+}
 
 ui.resendCode.addEventListener('click', () => busy(ui.resendCode, async () => {
   try {
@@ -538,12 +592,24 @@ async function loadPasskeys() {
   ui.passkeyEmpty.hidden = passkeys.length > 0;
 }
 
+// providerIcon is the provider's icon for the page's colour scheme as an
+// <img> (never as markup: the icon is untrusted content), or nothing when
+// there is none that is an SVG or PNG data URI.
+const darkScheme = window.matchMedia?.('(prefers-color-scheme: dark)');
+function providerIcon(provider) {
+  const src = darkScheme?.matches ? provider?.iconDark || provider?.iconLight : provider?.iconLight || provider?.iconDark;
+  if (typeof src !== 'string' || !/^data:image\/(svg\+xml|png);base64,/.test(src)) return [];
+  const img = node('img', { className: 'provider-icon', src, alt: '', width: 20, height: 20 });
+  img.title = provider.name;
+  return [img, ' '];
+}
+
 function passkeyItem(p) {
   const sync = p.backedUp
     ? node('span', { className: 'sync synced', textContent: 'Synced' })
     : node('span', { className: 'sync local', textContent: 'This device only' });
   const info = node('div', { className: 'passkey-info' },
-    node('p', { className: 'passkey-name' }, node('span', { className: 'name', textContent: p.name }), ' ', sync),
+    node('p', { className: 'passkey-name' }, ...providerIcon(p.provider), node('span', { className: 'name', textContent: p.name }), ' ', sync),
     node('dl', {},
       node('dt', { textContent: 'Created' }),
       node('dd', { className: 'created', textContent: when.format(new Date(p.createdAt)) }),
