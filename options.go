@@ -107,6 +107,11 @@ type Options struct {
 	// never delays or breaks a response. A panic is recovered and logged
 	// at ERROR. Combine sinks with [MultiSink]. Default nil: no events.
 	Events EventSink
+	// Activity lists the signed-in user's recorded security events for
+	// GET account/activity; selfhosted.NewActivitySink (also a sink for
+	// Events) is one, and works beside either backend. Default nil: the
+	// endpoint answers 404.
+	Activity ActivityLister
 	// EventQueue bounds how many events wait for Events; when it is full,
 	// new events are dropped, counted by [Handler.DroppedEvents] and
 	// logged at ERROR. Default [DefaultEventQueue].

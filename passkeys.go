@@ -59,6 +59,7 @@ func New(opts Options) (*Handler, error) {
 		"/sessions/{id}":            {http.MethodDelete: h.session(h.deleteSession)},
 		"/account":                  {http.MethodGet: h.session(h.getAccount), http.MethodDelete: h.session(h.deleteAccount)},
 		"/account/email":            {http.MethodPost: h.session(h.changeEmail)},
+		"/account/activity":         {http.MethodGet: h.session(h.listActivity)},
 		"/openapi.json":             {http.MethodGet: http.HandlerFunc(h.serveOpenAPI)},
 		"/client.js":                {http.MethodGet: http.HandlerFunc(h.serveClientJS)},
 		"/client.d.ts":              {http.MethodGet: http.HandlerFunc(h.serveClientDTS)},

@@ -83,20 +83,46 @@ var ActivityKinds = []passkeys.EventKind{
 // never an email address, code, token or challenge. A failed append is
 // logged to logger (slog.Default() when nil) with the kind and the
 // error, and the event is lost. Hand it to [passkeys.Options.Events],
-// beside other sinks through [passkeys.MultiSink].
-func NewActivitySink(store ActivityStore, logger *slog.Logger) passkeys.EventSink {
+// beside other sinks through [passkeys.MultiSink], and to
+// [passkeys.Options.Activity], which serves GET account/activity.
+func NewActivitySink(store ActivityStore, logger *slog.Logger) *ActivitySink {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return activitySink{store, logger}
+	return &ActivitySink{store, logger}
 }
 
-type activitySink struct {
+// ActivitySink records security events in an [ActivityStore] and lists
+// them; see [NewActivitySink].
+type ActivitySink struct {
 	store  ActivityStore
 	logger *slog.Logger
 }
 
-func (a activitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
+var (
+	_ passkeys.EventSink      = (*ActivitySink)(nil)
+	_ passkeys.ActivityLister = (*ActivitySink)(nil)
+)
+
+// ListActivity implements [passkeys.ActivityLister] with
+// [ActivityStore.ActivityByUser].
+func (a *ActivitySink) ListActivity(ctx context.Context, userID string, now time.Time, limit int) ([]passkeys.Activity, error) {
+	rs, err := a.store.ActivityByUser(ctx, userID, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]passkeys.Activity, len(rs))
+	for i, r := range rs {
+		list[i] = passkeys.Activity{
+			Kind: passkeys.EventKind(r.Kind), At: r.At, Method: passkeys.Method(r.Method),
+			Detail: r.Detail, IP: r.IP, UserAgent: r.UserAgent,
+		}
+	}
+	return list, nil
+}
+
+// HandleEvent implements [passkeys.EventSink].
+func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
 	if !slices.Contains(ActivityKinds, e.Kind) {
 		return
 	}

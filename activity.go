@@ -1,0 +1,57 @@
+package passkeys
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// ActivityLimit is how many records GET account/activity lists at most.
+const ActivityLimit = 50
+
+// Activity is one recorded security event of the signed-in user, as GET
+// account/activity lists it.
+type Activity struct {
+	Kind EventKind `json:"kind"`
+	At   time.Time `json:"at"`
+	// Method is how the user signed in (sign_up, login).
+	Method Method `json:"method,omitempty"`
+	// Detail is the passkey's name (passkey_added, passkey_removed) or
+	// the event's reason (code_failed, rate_limited, session_revoked).
+	Detail    string `json:"detail,omitempty"`
+	IP        string `json:"ip"`
+	UserAgent string `json:"userAgent"`
+}
+
+// ActivityLister lists a user's recorded security events for GET
+// account/activity ([Options.Activity]). selfhosted.NewActivitySink
+// returns one, which also records them. It must be safe for concurrent
+// use.
+type ActivityLister interface {
+	// ListActivity returns at most limit of the user's records that are
+	// kept at now, newest first; an empty slice when there are none.
+	ListActivity(ctx context.Context, userID string, now time.Time, limit int) ([]Activity, error)
+}
+
+type activityResponse struct {
+	Activity []Activity `json:"activity"`
+}
+
+var errNoActivity = ErrNotFound.With("This server keeps no record of account activity.", nil)
+
+// listActivity answers GET account/activity.
+func (h *Handler) listActivity(r *http.Request, _ http.ResponseWriter) (any, error) {
+	if h.opts.Activity == nil {
+		return nil, errNoActivity
+	}
+	s, _ := SessionFromContext(r.Context())
+	list, err := h.opts.Activity.ListActivity(r.Context(), s.User.ID, h.opts.Clock(), ActivityLimit)
+	if err != nil {
+		return nil, fmt.Errorf("listing account activity: %w", err)
+	}
+	if list == nil {
+		list = []Activity{}
+	}
+	return activityResponse{list}, nil
+}
