@@ -55,7 +55,7 @@ type corsPolicy struct {
 }
 
 // corsMethods are the methods of the handler's routes.
-var corsMethods = []string{http.MethodGet, http.MethodPost, http.MethodDelete}
+var corsMethods = []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete}
 
 func newCORSPolicy(c CORSOptions, credentials bool, ew *errorWriter) (*corsPolicy, error) {
 	if len(c.Origins) == 0 {

@@ -49,8 +49,8 @@ const (
 	// EventPasskeyAdded: User added the passkey PasskeyID named
 	// PasskeyName.
 	EventPasskeyAdded EventKind = "passkey_added"
-	// EventPasskeyRenamed is reserved for renaming a passkey; no endpoint
-	// emits it yet.
+	// EventPasskeyRenamed: User renamed the passkey PasskeyID to
+	// PasskeyName.
 	EventPasskeyRenamed EventKind = "passkey_renamed"
 	// EventPasskeyRemoved: User deleted the passkey PasskeyID.
 	EventPasskeyRemoved EventKind = "passkey_removed"

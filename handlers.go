@@ -303,8 +303,8 @@ func (h *Handler) listPasskeys(r *http.Request, _ http.ResponseWriter) (any, err
 
 func (h *Handler) deletePasskey(r *http.Request, _ http.ResponseWriter) (any, error) {
 	id := r.PathValue("id")
-	if raw, err := base64.RawURLEncoding.DecodeString(id); err != nil || len(raw) == 0 || len(raw) > 1023 {
-		return nil, ErrInvalidRequest.With("The passkey id must be an unpadded base64url credential ID.", err)
+	if err := checkPasskeyID(id); err != nil {
+		return nil, err
 	}
 	if err := h.recent(r); err != nil {
 		return nil, err
@@ -320,6 +320,15 @@ func (h *Handler) deletePasskey(r *http.Request, _ http.ResponseWriter) (any, er
 		}{sig}, nil
 	}
 	return nil, nil
+}
+
+// checkPasskeyID refuses a passkey id of a path that is not an unpadded
+// base64url credential ID of 1 to 1023 bytes.
+func checkPasskeyID(id string) error {
+	if raw, err := base64.RawURLEncoding.DecodeString(id); err != nil || len(raw) == 0 || len(raw) > 1023 {
+		return ErrInvalidRequest.With("The passkey id must be an unpadded base64url credential ID.", err)
+	}
+	return nil
 }
 
 // limit takes one event from key's bucket.

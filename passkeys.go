@@ -53,7 +53,7 @@ func New(opts Options) (*Handler, error) {
 		"/passkey/mediation/start":  {http.MethodPost: h.api(h.mediationStart)},
 		"/passkey/mediation/finish": {http.MethodPost: h.api(h.mediationFinish)},
 		"/passkeys":                 {http.MethodGet: h.session(h.listPasskeys)},
-		"/passkeys/{id}":            {http.MethodDelete: h.session(h.deletePasskey)},
+		"/passkeys/{id}":            {http.MethodDelete: h.session(h.deletePasskey), http.MethodPatch: h.session(h.renamePasskey)},
 		"/logout":                   {http.MethodPost: h.session(h.logout)},
 		"/sessions":                 {http.MethodGet: h.session(h.listSessions)},
 		"/sessions/{id}":            {http.MethodDelete: h.session(h.deleteSession)},

@@ -68,3 +68,31 @@ func provider(aaguid string) *passkeys.Provider {
 	}
 	return &passkeys.Provider{Name: pr.Name, IconLight: pr.IconLight, IconDark: pr.IconDark}
 }
+
+var _ passkeys.PasskeyRenamer = (*Engine)(nil)
+
+// RenamePasskey implements [passkeys.PasskeyRenamer] on a store with
+// [CredentialRenamer]; on one without it, it answers
+// [passkeys.ErrNotSupported].
+func (e *Engine) RenamePasskey(ctx context.Context, u passkeys.User, id, name string) (passkeys.Passkey, error) {
+	rn, ok := e.cfg.Store.(CredentialRenamer)
+	if !ok {
+		return passkeys.Passkey{}, passkeys.ErrNotSupported.With("This server's store cannot rename passkeys.", nil)
+	}
+	raw, err := b64.DecodeString(id)
+	if err != nil {
+		return passkeys.Passkey{}, passkeys.ErrInvalidRequest.With("The passkey id must be unpadded base64url.", err)
+	}
+	rec, err := rn.RenameCredential(ctx, u.ID, raw, name)
+	if errors.Is(err, ErrNotFound) {
+		return passkeys.Passkey{}, passkeys.ErrNotFound.With("You have no passkey with this id.", err)
+	}
+	if err != nil {
+		return passkeys.Passkey{}, err
+	}
+	c, err := decodeCredential(rec)
+	if err != nil {
+		return passkeys.Passkey{}, err
+	}
+	return toPasskey(rec, c), nil
+}

@@ -243,6 +243,19 @@ type UserByIDStore interface {
 	UserByID(ctx context.Context, id string) (UserRecord, error)
 }
 
+// CredentialRenamer is an optional capability of a [Store]: renaming a
+// passkey. [Engine.RenamePasskey] (PATCH /passkeys/{id}) needs it and
+// answers 400 not_supported without it. memstore, sqlitestore and pgstore
+// have it; storetest checks it when a store implements it. It must be
+// safe for concurrent use.
+type CredentialRenamer interface {
+	// RenameCredential sets the Name of the credential id if it belongs
+	// to userID, and returns the record as it is now. It returns
+	// ErrNotFound, and changes nothing, when the credential does not exist
+	// or belongs to another user. Renaming to the current name succeeds.
+	RenameCredential(ctx context.Context, userID string, id []byte, name string) (CredentialRecord, error)
+}
+
 // CredentialByIDStore is an optional capability of a [Store]: reading one
 // credential by its ID alone, whoever owns it. The engine never calls it
 // (it reads credentials with their user), so a Store need not have it;

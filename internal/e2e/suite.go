@@ -48,6 +48,7 @@ func Run(t *testing.T, setup Setup) {
 		{"CounterRegression", testCounterRegression},
 		{"DeletePasskey", testDeletePasskey},
 		{"Signals", testSignals},
+		{"RenamePasskey", testRenamePasskey},
 		{"SessionsSurviveNewLogins", testSessionsSurvive},
 		{"OpenAPIDocument", testOpenAPIDocument},
 		{"CookieSessionsAndCORS", testCookieSessionsAndCORS},
@@ -933,4 +934,59 @@ func testSignals(t *testing.T, setup Setup) {
 		return
 	}
 	checkSignals("delete", r, want(ids[1:]))
+}
+
+// testRenamePasskey renames a passkey through PATCH passkeys/{id}: the
+// name is trimmed and kept, bad names are 400 and change nothing, another
+// user's passkey is 404; a backend without PasskeyRenamer answers 400 not_supported.
+func testRenamePasskey(t *testing.T, setup Setup) {
+	s := newServer(t, setup, nil)
+	a := s.signUp("rename@example.com")
+	b := s.signUp("rename-other@example.com")
+	check(t, "A passkey", s.addPasskey(a), 200, "")
+	check(t, "B passkey", s.addPasskey(b), 200, "")
+	aID := base64.RawURLEncoding.EncodeToString(a.auth.Credentials()[0].ID)
+	rename := func(acc *account, id string, body any) response {
+		t.Helper()
+		return s.do(http.MethodPatch, "/auth/passkeys/"+id, body, acc.token)
+	}
+	if _, ok := s.backend.(passkeys.PasskeyRenamer); !ok {
+		expect(t, "rename without PasskeyRenamer", rename(a, aID, map[string]string{"name": "Work"}), 400, "not_supported")
+		return
+	}
+	before := s.passkeys(a)[0].Name
+	r := rename(a, aID, map[string]string{"name": "  Work laptop \u00e9  "})
+	expect(t, "rename", r, 200, "")
+	if r.str("passkey", "name") != "Work laptop é" || r.str("passkey", "id") != aID {
+		t.Errorf("rename answer: %s", r.raw)
+	}
+	if list := s.passkeys(a); len(list) != 1 || list[0].Name != "Work laptop é" {
+		t.Errorf("list after the rename: %+v", list)
+	}
+	r = rename(a, aID, map[string]string{"name": strings.Repeat("ü", 64)})
+	expect(t, "64 characters", r, 200, "")
+	for _, c := range []struct {
+		name string
+		body any
+	}{
+		{"empty", map[string]string{"name": ""}},
+		{"blank", map[string]string{"name": " \t "}},
+		{"65 characters", map[string]string{"name": strings.Repeat("a", 65)}},
+		{"bidi override", map[string]string{"name": "abc\u202edcb"}},
+		{"zero-width space", map[string]string{"name": "a\u200bb"}},
+		{"control", map[string]string{"name": "a\u0007b"}},
+		{"line break", map[string]string{"name": "two\nlines"}},
+		{"no name", map[string]string{}},
+		{"name not a string", map[string]int{"name": 1}},
+		{"unknown field", map[string]string{"name": "x", "icon": "y"}},
+	} {
+		expect(t, "rename: "+c.name, rename(a, aID, c.body), 400, "invalid_request")
+	}
+	expect(t, "rename: bad id", rename(a, "not*base64", map[string]string{"name": "x"}), 400, "invalid_request")
+	expect(t, "B renames A's passkey", rename(b, aID, map[string]string{"name": "mine now"}), 404, "not_found")
+	expect(t, "unknown passkey", rename(a, "AAAA", map[string]string{"name": "x"}), 404, "not_found")
+	expect(t, "no session", s.do(http.MethodPatch, "/auth/passkeys/"+aID, map[string]string{"name": "x"}, ""), 401, "unauthorized")
+	if list := s.passkeys(a); len(list) != 1 || list[0].Name != strings.Repeat("ü", 64) || list[0].Name == before {
+		t.Errorf("list after refused renames: %+v", list)
+	}
 }

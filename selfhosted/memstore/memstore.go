@@ -237,6 +237,23 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte) 
 	return nil
 }
 
+var _ selfhosted.CredentialRenamer = (*Store)(nil)
+
+// RenameCredential implements [selfhosted.CredentialRenamer].
+func (s *Store) RenameCredential(ctx context.Context, userID string, id []byte, name string) (selfhosted.CredentialRecord, error) {
+	if err := s.lock(ctx); err != nil {
+		return selfhosted.CredentialRecord{}, err
+	}
+	defer s.mu.Unlock()
+	c, ok := s.credentials[string(id)]
+	if !ok || c.UserID != userID {
+		return selfhosted.CredentialRecord{}, selfhosted.ErrNotFound
+	}
+	c.Name = name
+	s.credentials[string(id)] = c
+	return cloneCredential(c), nil
+}
+
 // PutCeremony implements [selfhosted.CeremonyStore]. On every
 // purgeEvery-th call it first drops up to purgeLimit ceremonies expired at
 // now.

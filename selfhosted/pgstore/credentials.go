@@ -99,3 +99,16 @@ func scanCredential(row pgx.Row) (selfhosted.CredentialRecord, error) {
 	}
 	return c, nil
 }
+
+var _ selfhosted.CredentialRenamer = (*Store)(nil)
+
+// RenameCredential implements [selfhosted.CredentialRenamer] in one
+// statement.
+func (s *Store) RenameCredential(ctx context.Context, userID string, id []byte, name string) (selfhosted.CredentialRecord, error) {
+	c, err := scanCredential(s.pool.QueryRow(ctx,
+		s.sql(`UPDATE {schema}.credentials SET name = $1 WHERE id = $2 AND user_id = $3 RETURNING `+credentialColumns), name, id, userID))
+	if err != nil {
+		return selfhosted.CredentialRecord{}, storeErr("rename credential", err)
+	}
+	return c, nil
+}

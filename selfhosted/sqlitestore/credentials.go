@@ -94,3 +94,16 @@ func scanCredential(r row) (selfhosted.CredentialRecord, error) {
 	c.CreatedAt, c.LastUsedAt = fromMicros(created), fromNullMicros(lastUsed)
 	return c, err
 }
+
+var _ selfhosted.CredentialRenamer = (*Store)(nil)
+
+// RenameCredential implements [selfhosted.CredentialRenamer] in one
+// statement.
+func (s *Store) RenameCredential(ctx context.Context, userID string, id []byte, name string) (selfhosted.CredentialRecord, error) {
+	c, err := scanCredential(s.queryRow(ctx,
+		`UPDATE credentials SET name = ? WHERE id = ? AND user_id = ? RETURNING `+credentialColumns, name, id, userID))
+	if err != nil {
+		return selfhosted.CredentialRecord{}, storeErr("rename credential", err)
+	}
+	return c, nil
+}

@@ -104,6 +104,7 @@ func RunHarness(t *testing.T, h Harness) {
 	newStore := h.NewStore
 	t.Run("Users", func(t *testing.T) { testUsers(t, newStore) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, newStore) })
+	t.Run("Rename", func(t *testing.T) { testRename(t, newStore) })
 	t.Run("UserWithCredentials", func(t *testing.T) { testUserWithCredentials(t, newStore) })
 	t.Run("Ceremonies", func(t *testing.T) { testCeremonies(t, newStore) })
 	t.Run("CeremonyWithUser", func(t *testing.T) { testCeremonyWithUser(t, newStore) })
