@@ -768,7 +768,7 @@ func TestProbeContentTypesMethodsPaths(t *testing.T) {
 			routes := map[string][]string{
 				"/auth/signUpOrLogin": {"POST"}, "/auth/passkey/append/start": {"POST"}, "/auth/passkey/append/finish": {"POST"},
 				"/auth/passkey/login/start": {"POST"}, "/auth/passkey/login/finish": {"POST"}, "/auth/passkey/mediation/start": {"POST"},
-				"/auth/passkey/mediation/finish": {"POST"}, "/auth/passkeys": {"GET"}, "/auth/passkeys/AAAA": {"DELETE"},
+				"/auth/passkey/mediation/finish": {"POST"}, "/auth/passkeys": {"GET"}, "/auth/passkeys/AAAA": {"DELETE", "PATCH"},
 				"/auth/logout": {"POST"}, "/auth/sessions": {"GET"}, "/auth/account": {"DELETE", "GET"}, "/auth/account/email": {"POST"},
 			}
 			for path, allowed := range routes {
