@@ -512,6 +512,26 @@ func (d *browserDemo) credentials() []*webauthn.Credential {
 	return res.Credentials
 }
 
+// credentialsSettle reads the virtual authenticator's credentials until
+// it holds want of them or two seconds have passed, and returns the last
+// count: the browser applies a Signal API call to its authenticator
+// after the page's promise has resolved.
+func (d *browserDemo) credentialsSettle(want int) int {
+	d.t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		got := len(d.credentials())
+		if got == want || time.Now().After(deadline) {
+			return got
+		}
+		select {
+		case <-d.ctx.Done():
+			return got
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // visible reports whether the element matching the CSS selector is shown.
 func (d *browserDemo) visible(sel string) bool {
 	d.t.Helper()

@@ -187,8 +187,9 @@ func TestBrowserDeletedPasskey(t *testing.T) {
 		t.Fatalf("server still has passkeys after delete: %+v", got)
 	}
 	// The page passed on the passkeys left (signalAllAcceptedCredentials),
-	// and Chromium's authenticator forgot the deleted one.
-	if got := len(d.credentials()); got != 0 {
+	// and Chromium's authenticator forgot the deleted one. Chromium applies
+	// the signal after its promise resolves, so the check waits for it.
+	if got := d.credentialsSettle(0); got != 0 {
 		t.Fatalf("authenticator holds %d credentials after the page signalled the deletion, want 0", got)
 	}
 
