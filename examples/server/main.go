@@ -122,8 +122,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cors.values = strings.Split(v, ",")
 	}
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("PASSKEYS_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this address, on its own listener; a bare :port listens on 127.0.0.1 (PASSKEYS_METRICS_ADDR); default: off")
-	fs.StringVar(&c.smtp.url, "smtp-url", env("PASSKEYS_SMTP_URL", ""), "send codes by SMTP: smtp://user:pass@host:587 (STARTTLS required) or smtps://user:pass@host:465 (PASSKEYS_SMTP_URL); default: print them to stderr")
-	fs.StringVar(&c.smtp.from, "smtp-from", env("PASSKEYS_SMTP_FROM", ""), "sender address of the code emails, e.g. 'Example <no-reply@example.com>'; required with -smtp-url (PASSKEYS_SMTP_FROM)")
+	fs.StringVar(&c.smtp.url, "smtp", env("PASSKEYS_SMTP", ""), "send codes by SMTP: smtp://user:pass@host:587 (STARTTLS required) or smtps://user:pass@host:465 (PASSKEYS_SMTP); default: print them to stderr")
+	fs.StringVar(&c.smtp.from, "mail-from", env("PASSKEYS_MAIL_FROM", ""), "sender address of the code emails, e.g. 'Example <no-reply@example.com>'; required with -smtp (PASSKEYS_MAIL_FROM)")
 	fs.BoolVar(&c.smtp.plaintextLocalhost, "smtp-insecure-plaintext-localhost", envBool(getenv, "PASSKEYS_SMTP_INSECURE_PLAINTEXT_LOCALHOST"), "allow an smtp://localhost server without STARTTLS, such as a development mail catcher (PASSKEYS_SMTP_INSECURE_PLAINTEXT_LOCALHOST=true)")
 	androidApps, appleApps, related := envList(getenv, "PASSKEYS_ANDROID_APPS"), envList(getenv, "PASSKEYS_APPLE_APP_IDS"), envList(getenv, "PASSKEYS_RELATED_ORIGINS")
 	fs.Var(androidApps, "android-app", "Android app allowed to use the passkeys, PACKAGE:SHA256_FINGERPRINT (AB:CD:…, as the Play Console shows), repeatable; repeat a package for each of its certificates (PASSKEYS_ANDROID_APPS, comma-separated)")
@@ -145,7 +145,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.origins = origins.values
 	c.cors = cors.values
 	if c.smtp.url == "" && (c.smtp.from != "" || c.smtp.plaintextLocalhost) {
-		return c, errors.New("-smtp-from and -smtp-insecure-plaintext-localhost need -smtp-url")
+		return c, errors.New("-mail-from and -smtp-insecure-plaintext-localhost need -smtp")
 	}
 	switch {
 	case c.store == "":
@@ -194,7 +194,7 @@ func otpSender(c smtpConfig, stderr io.Writer) (passkeys.OTPSender, error) {
 	}
 	s, err := mailer.New(mailer.Config{URL: c.url, From: c.from, InsecurePlaintextLocalhost: c.plaintextLocalhost})
 	if err != nil {
-		return nil, fmt.Errorf("-smtp-url: %w", err)
+		return nil, fmt.Errorf("-smtp: %w", err)
 	}
 	return s, nil
 }

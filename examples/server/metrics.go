@@ -19,7 +19,7 @@ import (
 // observability is what the example does with the handler's events: an
 // audit line per security event on the log, a security notice when a
 // passkey is added or removed or the email changes (emailed by the SMTP
-// sender of -smtp-url, printed to stderr like the codes without it), and
+// sender of -smtp, printed to stderr like the codes without it), and
 // Prometheus metrics when -metrics-addr is set.
 type observability struct {
 	sink    passkeys.EventSink

@@ -92,12 +92,12 @@ func TestMetricsAddr(t *testing.T) {
 	}
 }
 
-// TestExampleServerMailsSecurityNotices: with -smtp-url, adding a passkey
+// TestExampleServerMailsSecurityNotices: with -smtp, adding a passkey
 // mails a notice to the account's owner.
 func TestExampleServerMailsSecurityNotices(t *testing.T) {
 	mc := startMailCatcher(t)
-	base, stderr := startServer(t, map[string]string{"PASSKEYS_SMTP_FROM": "Demo <demo@example.com>"},
-		"-smtp-url", "smtp://"+mc.addr, "-smtp-insecure-plaintext-localhost", "-metrics-addr", "127.0.0.1:0")
+	base, stderr := startServer(t, map[string]string{"PASSKEYS_MAIL_FROM": "Demo <demo@example.com>"},
+		"-smtp", "smtp://"+mc.addr, "-smtp-insecure-plaintext-localhost", "-metrics-addr", "127.0.0.1:0")
 	m := metricsLine.FindStringSubmatch(stderr.String())
 	if m == nil {
 		t.Fatalf("no metrics address in the server output:\n%s", stderr)

@@ -60,12 +60,12 @@ func (s *catcherSession) Data(r io.Reader) error {
 	return nil
 }
 
-// TestExampleServerSendsCodesBySMTP: with -smtp-url the demo mails the
+// TestExampleServerSendsCodesBySMTP: with -smtp the demo mails the
 // code (and prints none), and the mailed code signs in.
 func TestExampleServerSendsCodesBySMTP(t *testing.T) {
 	mc := startMailCatcher(t)
-	base, stderr := startServer(t, map[string]string{"PASSKEYS_SMTP_FROM": "Demo <demo@example.com>"},
-		"-smtp-url", "smtp://"+mc.addr, "-smtp-insecure-plaintext-localhost")
+	base, stderr := startServer(t, map[string]string{"PASSKEYS_MAIL_FROM": "Demo <demo@example.com>"},
+		"-smtp", "smtp://"+mc.addr, "-smtp-insecure-plaintext-localhost")
 	c := client{t: t, base: base}
 	if status, body := c.call("POST", "/auth/signUpOrLogin", map[string]any{"email": "grace@example.org"}, ""); status != 200 {
 		t.Fatalf("signUpOrLogin: %d %v", status, body)
@@ -93,10 +93,10 @@ func TestExampleServerSMTPFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"from without url", []string{"-smtp-from", "a@example.com"}, "need -smtp-url"},
-		{"url without from", []string{"-smtp-url", "smtp://user:s3cr3t@mail.example.com"}, "Config.From is required"},
-		{"plaintext to a remote host", []string{"-smtp-url", "smtp://user:s3cr3t@mail.example.com:25", "-smtp-from", "a@example.com", "-smtp-insecure-plaintext-localhost"}, "localhost"},
-		{"bad url", []string{"-smtp-url", "smtp://user:s3cr3t%zz@mail.example.com", "-smtp-from", "a@example.com"}, "-smtp-url"},
+		{"from without url", []string{"-mail-from", "a@example.com"}, "need -smtp"},
+		{"url without from", []string{"-smtp", "smtp://user:s3cr3t@mail.example.com"}, "Config.From is required"},
+		{"plaintext to a remote host", []string{"-smtp", "smtp://user:s3cr3t@mail.example.com:25", "-mail-from", "a@example.com", "-smtp-insecure-plaintext-localhost"}, "localhost"},
+		{"bad url", []string{"-smtp", "smtp://user:s3cr3t%zz@mail.example.com", "-mail-from", "a@example.com"}, "-smtp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
