@@ -385,6 +385,10 @@ ui.passkeyLogin.addEventListener('click', () => busy(ui.passkeyLogin, async () =
       return;
     }
     learnRP(start.assertionOptions.publicKey.rpId);
+    // The silent upgrade after a code sign-in (upgradeSilently) may have
+    // started while this call waited for the server; the browser refuses a
+    // second request while one is pending (OperationError).
+    await stopConditional();
     const cred = await navigator.credentials.get({ publicKey: requestOptions(start.assertionOptions.publicKey) });
     const session = await api('POST', '/auth/passkey/login/finish', { assertionResponse: credentialJSON(cred) });
     await signedIn(session, 'Signed in with your passkey.');
@@ -662,6 +666,10 @@ ui.addPasskey.addEventListener('click', () => busy(ui.addPasskey, async () => {
       return;
     }
     learnRP(start.attestationOptions.publicKey.rp?.id);
+    // The silent upgrade after a code sign-in (upgradeSilently) may have
+    // started while this call waited for the server; the browser refuses a
+    // second request while one is pending (OperationError).
+    await stopConditional();
     const cred = await navigator.credentials.create({ publicKey: creationOptions(start.attestationOptions.publicKey) });
     const { passkey } = await api('POST', '/auth/passkey/append/finish', { attestationResponse: credentialJSON(cred) });
     await loadPasskeys();
@@ -762,6 +770,10 @@ ui.reauthPasskey.addEventListener('click', () => busy(ui.reauthPasskey, async ()
       return;
     }
     learnRP(start.assertionOptions.publicKey.rpId);
+    // The silent upgrade after a code sign-in (upgradeSilently) may have
+    // started while this call waited for the server; the browser refuses a
+    // second request while one is pending (OperationError).
+    await stopConditional();
     const cred = await navigator.credentials.get({ publicKey: requestOptions(start.assertionOptions.publicKey) });
     const session = await api('POST', '/auth/passkey/login/finish', { assertionResponse: credentialJSON(cred) }, '');
     await reauthenticated(session);
