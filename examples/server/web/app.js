@@ -968,6 +968,9 @@ async function forgetPasskeys(ids) {
 // browser has it; its absence and its errors change nothing.
 async function sendSignals(signals, withDetails) {
   if (!webauthn || !signals || typeof signals !== 'object') return;
+  // A pending silent upgrade would keep the browser from applying the
+  // signals; what they say is more use than a passkey it may never add.
+  if (conditional?.upgrade) await stopConditional();
   const calls = [];
   if (signals.allAcceptedCredentials && typeof PublicKeyCredential.signalAllAcceptedCredentials === 'function') {
     calls.push(() => PublicKeyCredential.signalAllAcceptedCredentials(signals.allAcceptedCredentials));
