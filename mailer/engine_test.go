@@ -9,35 +9,17 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/emersion/go-smtp"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/mailer"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
 )
-
-// lockedBuffer is a log destination for the handler's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // api posts JSON to the handler and returns the status, Content-Type and
 // decoded body.
@@ -98,7 +80,7 @@ func TestEngineDeliveryFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs e2e.Buffer
 	h, err := passkeys.New(passkeys.Options{Backend: engine, JWTKey: bytes.Repeat([]byte("k"), 32), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +169,7 @@ func TestEngineAuthFailureLogsNoPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs e2e.Buffer
 	h, err := passkeys.New(passkeys.Options{Backend: engine, JWTKey: bytes.Repeat([]byte("k"), 32), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
