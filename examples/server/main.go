@@ -66,6 +66,7 @@ type config struct {
 	cookie      bool     // cookie sessions for the -origin pages
 	cors        []string // origins allowed by CORS
 	metricsAddr string   // where /metrics listens, "" for none
+	pprofAddr   string   // where /debug/pprof/ listens, "" for none
 	smtp        smtpConfig
 	limits      limits
 	// The native apps and related origins: accepted by the engine and
@@ -122,6 +123,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cors.values = strings.Split(v, ",")
 	}
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("PASSKEYS_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this address, on its own listener; a bare :port listens on 127.0.0.1 (PASSKEYS_METRICS_ADDR); default: off")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", env("PASSKEYS_PPROF_ADDR", ""), "serve Go runtime profiles at /debug/pprof/ on this loopback address, on its own listener, for measurement; a bare :port listens on 127.0.0.1 (PASSKEYS_PPROF_ADDR); default: off")
 	fs.StringVar(&c.smtp.url, "smtp", env("PASSKEYS_SMTP", ""), "send codes by SMTP: smtp://user:pass@host:587 (STARTTLS required) or smtps://user:pass@host:465 (PASSKEYS_SMTP); default: print them to stderr")
 	fs.StringVar(&c.smtp.from, "mail-from", env("PASSKEYS_MAIL_FROM", ""), "sender address of the code emails, e.g. 'Example <no-reply@example.com>'; required with -smtp (PASSKEYS_MAIL_FROM)")
 	fs.BoolVar(&c.smtp.plaintextLocalhost, "smtp-insecure-plaintext-localhost", envBool(getenv, "PASSKEYS_SMTP_INSECURE_PLAINTEXT_LOCALHOST"), "allow an smtp://localhost server without STARTTLS, such as a development mail catcher (PASSKEYS_SMTP_INSECURE_PLAINTEXT_LOCALHOST=true)")
@@ -356,6 +358,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer stopMetrics()
+	stopPprof, err := servePprof(ctx, c.pprofAddr, logger)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 
 	tcp, err := net.Listen("tcp", c.addr)
 	if err != nil {
