@@ -71,6 +71,16 @@ export interface Account {
   [more: string]: unknown;
 }
 
+/**
+ * What upgradePasskey did: `unsupported` (the browser reports no conditionalCreate), `declined` (the server
+ * offers none, it was aborted, or the browser or password manager declined; error says why, if known) or
+ * `added`.
+ */
+export type UpgradeResult =
+  | { outcome: 'added'; passkey: Passkey }
+  | { outcome: 'unsupported' }
+  | { outcome: 'declined'; error?: PasskeysError };
+
 export interface ClientOptions {
   /** Where the API is mounted; by default the folder client.js was loaded from. */
   baseURL?: string | URL;
@@ -91,10 +101,18 @@ export interface PasskeysClient {
   confirmCode(email: string, otp: string): Promise<Session>;
   /** Throws PasskeysError `append_not_allowed` when the server offers no append. */
   addPasskey(): Promise<Passkey>;
+  /**
+   * A silent passkey upgrade (conditional create), as after a sign-in by code. Never throws.
+   * onPending is called once the browser holds the request; abort it (signal) before any other passkey request.
+   */
+  upgradePasskey(options?: { signal?: AbortSignal; onPending?: () => void }): Promise<UpgradeResult>;
   /** Resolves to null when the account has no passkey (or is unknown): send a code instead. */
   signInWithPasskey(email: string): Promise<Session | null>;
-  /** Resolves to null when signal aborts, the person dismisses the prompt, or no passkey login is offered. */
-  autofill(options?: { signal?: AbortSignal }): Promise<Session | null>;
+  /**
+   * Resolves to null when signal aborts, the person dismisses the prompt, or no passkey login is offered.
+   * onPending is called once the browser holds the request (the autofill offers passkeys).
+   */
+  autofill(options?: { signal?: AbortSignal; onPending?: () => void }): Promise<Session | null>;
   listPasskeys(): Promise<Passkey[]>;
   deletePasskey(id: string): Promise<void>;
   signOut(): Promise<void>;

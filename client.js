@@ -223,12 +223,15 @@ export function createClient(options = {}) {
   }
 
   // signals hands the server's Signal API data of an answer to the
-  // browser, where it has the functions.
-  async function signals(answer) {
+  // browser, where it has the functions: the accepted passkeys always,
+  // the current user details only after a login (withDetails), where the
+  // person has just shown which account is theirs.
+  async function signals(answer, withDetails = false) {
     const s = answer?.signals;
     if (!s) return;
+    learnRP(s.allAcceptedCredentials?.rpId);
     if (s.allAcceptedCredentials) await signal('signalAllAcceptedCredentials', s.allAcceptedCredentials);
-    if (s.currentUserDetails) await signal('signalCurrentUserDetails', s.currentUserDetails);
+    if (withDetails && s.currentUserDetails) await signal('signalCurrentUserDetails', s.currentUserDetails);
   }
 
   // login finishes a passkey login; a passkey no account owns
@@ -244,15 +247,15 @@ export function createClient(options = {}) {
       }
       throw err;
     }
-    await signals(session);
+    await signals(session, true);
     return session;
   }
 
-  async function create(publicKey) {
+  async function create(publicKey, extra = {}) {
     requireWebAuthn();
     learnRP(publicKey.rp?.id);
     try {
-      return await navigator.credentials.create({ publicKey: creationOptions(publicKey) });
+      return await navigator.credentials.create({ ...extra, publicKey: creationOptions(publicKey) });
     } catch (err) {
       throw webauthnError(err);
     }
@@ -290,6 +293,40 @@ export function createClient(options = {}) {
       return passkey;
     },
 
+    // upgradePasskey asks the browser to add a passkey without a prompt (a
+    // conditional create), as a password manager may right after a sign-in
+    // by code. The person did not ask for it, so it never throws: it
+    // resolves to {outcome: "unsupported"} when the browser does not report
+    // conditionalCreate (PublicKeyCredential.getClientCapabilities), to
+    // {outcome: "declined", error?} when the server offers none (the Corbado
+    // backend answers not_supported), signal aborts it, or the browser or
+    // password manager declines, and to {outcome: "added", passkey}.
+    // onPending, if given, is called once the browser holds the request,
+    // which may stay pending as long as the password manager likes: abort
+    // it (signal) before any other passkey request, which the browser
+    // refuses while one is pending.
+    async upgradePasskey({ signal: abort, onPending } = {}) {
+      try {
+        if (!webauthnAvailable() || typeof PublicKeyCredential.getClientCapabilities !== 'function') {
+          return { outcome: 'unsupported' };
+        }
+        const caps = await PublicKeyCredential.getClientCapabilities();
+        if (caps?.conditionalCreate !== true) return { outcome: 'unsupported' };
+        if (abort?.aborted) return { outcome: 'declined' };
+        const start = await call('POST', 'passkey/append/start', { mediation: 'conditional' });
+        if (abort?.aborted || !start.appendAllow || start.attestationOptions?.mediation !== 'conditional') {
+          return { outcome: 'declined' };
+        }
+        const request = create(start.attestationOptions.publicKey, { mediation: 'conditional', signal: abort });
+        if (typeof onPending === 'function') onPending();
+        const cred = await request;
+        const { passkey } = await call('POST', 'passkey/append/finish', { attestationResponse: credentialJSON(cred) });
+        return { outcome: 'added', passkey };
+      } catch (err) {
+        return { outcome: 'declined', error: err instanceof PasskeysError ? err : webauthnError(err) };
+      }
+    },
+
     // signInWithPasskey signs email in with one of its passkeys; it returns
     // null when the account has none (or is unknown): send a code instead.
     async signInWithPasskey(email) {
@@ -303,12 +340,16 @@ export function createClient(options = {}) {
     // an input with autocomplete="username webauthn" and signs in with it.
     // It resolves to null when signal aborts the wait, when the person
     // dismisses the prompt, or when the server offers no passkey login.
-    async autofill({ signal: abort } = {}) {
+    // onPending, if given, is called once the browser holds the request,
+    // that is, once the autofill offers passkeys.
+    async autofill({ signal: abort, onPending } = {}) {
       const start = await call('POST', 'passkey/mediation/start', {});
       if (abort?.aborted || !start.loginAllow) return null;
       let cred;
       try {
-        cred = await get(start.assertionOptions.publicKey, { mediation: 'conditional', signal: abort });
+        const request = get(start.assertionOptions.publicKey, { mediation: 'conditional', signal: abort });
+        if (typeof onPending === 'function') onPending();
+        cred = await request;
       } catch (err) {
         if (abort?.aborted || err.code === 'webauthn_not_allowed' || err.code === 'webauthn_aborted') return null;
         throw err;

@@ -17,6 +17,7 @@ import {
   type PasskeysClient,
   type Session,
   type SessionInfo,
+  type UpgradeResult,
 } from '../client.js';
 
 async function use(): Promise<void> {
@@ -29,9 +30,13 @@ async function use(): Promise<void> {
   const s: Session = await bearer.confirmCode('a@example.com', '123456');
   token = s.sessionToken ?? null;
   const p: Passkey = await bearer.addPasskey();
+  const upgrade: UpgradeResult = await bearer.upgradePasskey({ signal: new AbortController().signal, onPending: () => {} });
+  const upgraded: Passkey | null = upgrade.outcome === 'added' ? upgrade.passkey : null;
+  const why: string = upgrade.outcome === 'declined' ? upgrade.error?.code ?? '' : upgrade.outcome;
   const again: Session | null = await bearer.signInWithPasskey(s.user.email);
   const controller = new AbortController();
-  const auto: Session | null = await bearer.autofill({ signal: controller.signal });
+  let offered = false;
+  const auto: Session | null = await bearer.autofill({ signal: controller.signal, onPending: () => { offered = true; } });
   controller.abort();
   const passkeys: Passkey[] = await bearer.listPasskeys();
   await bearer.deletePasskey(p.id);
@@ -52,7 +57,7 @@ async function use(): Promise<void> {
   const get: PublicKeyCredentialRequestOptions = requestOptions({ challenge: 'AQID' });
   const cred = (await navigator.credentials.get({ publicKey: get })) as PublicKeyCredential;
   const json = credentialJSON(cred);
-  void [expires, again, auto, passkeys, account, moved, rp, can, text, bytes, create, json];
+  void [expires, again, auto, offered, upgraded, why, passkeys, account, moved, rp, can, text, bytes, create, json];
   try {
     await cookie.requestCode('');
   } catch (err) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -99,4 +100,46 @@ func TestBrowserProviderIcon(t *testing.T) {
 		t.Errorf("%d svg or script elements in the list: the icon was inserted as markup", n)
 	}
 	d.shot("provider-icon")
+}
+
+// TestBrowserClientUpgrade drives the module's upgradePasskey in Chromium,
+// which reports conditionalCreate: the conditional create is asked for and
+// stays pending (the virtual authenticator never answers one) until the
+// caller aborts it, which resolves to declined with webauthn_aborted; in a
+// browser without getClientCapabilities it resolves to unsupported without
+// asking the server.
+func TestBrowserClientUpgrade(t *testing.T) {
+	d := startBrowserDemo(t, 1280, clientPageSetup)
+	loadClient(d)
+	token := d.signInOverHTTP("lift@example.com", "")
+	d.value(fmt.Sprintf(`(window.token = %q, true)`, token), nil)
+
+	type result struct {
+		Outcome string `json:"outcome"`
+		Error   *struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	mark := d.requestCount()
+	d.value(`(window.upgrade = new AbortController(), window.upgradePending = false,
+		window.upgradeDone = window.client.upgradePasskey({ signal: window.upgrade.signal, onPending: () => { window.upgradePending = true; } }), true)`, nil)
+	d.do("conditional create pending", d.waitJS(`window.upgradePending === true`))
+	d.value(`(window.upgrade.abort(), true)`, nil)
+	var r result
+	d.value(`window.upgradeDone`, &r)
+	if r.Outcome != "declined" || r.Error == nil || r.Error.Code != "webauthn_aborted" {
+		t.Errorf("aborted upgrade resolved to %+v, want declined with webauthn_aborted", r)
+	}
+	requireRequests(t, d.requestsSince(mark), []string{"POST /auth/passkey/append/start"}, []string{"POST /auth/passkey/append/finish"})
+	if n := len(d.serverPasskeys(token)); n != 0 {
+		t.Errorf("server has %d passkeys after the aborted upgrade, want 0", n)
+	}
+
+	mark = d.requestCount()
+	r = result{}
+	d.value(`(delete PublicKeyCredential.getClientCapabilities, window.client.upgradePasskey())`, &r)
+	if r.Outcome != "unsupported" || r.Error != nil {
+		t.Errorf("upgrade without getClientCapabilities resolved to %+v, want unsupported", r)
+	}
+	requireRequests(t, d.requestsSince(mark), nil, []string{"POST /auth/passkey/append/start"})
 }
