@@ -13,11 +13,9 @@
 package corbadospec
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -27,8 +25,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/passkeyready/passkeys/internal/openapicheck"
 )
 
 // EnvVar names the environment variable holding the spec folder.
@@ -49,7 +47,7 @@ func required() bool { return os.Getenv(RequiredEnvVar) == "required" }
 // matched after the "/v2" base path, wherever the API is mounted. A Spec
 // is safe for concurrent use.
 type Spec struct {
-	router routers.Router
+	router *openapicheck.Router
 }
 
 // loaded holds the Spec of each folder already read.
@@ -72,8 +70,7 @@ func Load(dir string) (*Spec, error) {
 		return nil, fmt.Errorf("corbadospec: loading %s: %w", filepath.Join(abs, File), err)
 	}
 	// Routes are matched on the path below the base path, on any host.
-	doc.Servers = nil
-	router, err := legacy.NewRouter(doc, openapi3.DisableExamplesValidation())
+	router, err := openapicheck.NewRouter(doc, basicAuth, openapi3.DisableExamplesValidation())
 	if err != nil {
 		return nil, fmt.Errorf("corbadospec: %w", err)
 	}
@@ -134,55 +131,32 @@ func ForTest(t TB) *Spec {
 	return s
 }
 
-// route finds the operation of r, whose path holds the API's "/v2" base.
-func (s *Spec) route(r *http.Request) (*routers.Route, map[string]string, error) {
+// match finds the operation of r, whose path holds the API's "/v2" base.
+func (s *Spec) match(r *http.Request, body []byte) (*openapicheck.Call, error) {
 	_, rest, ok := strings.Cut(r.URL.EscapedPath(), "/v2/")
 	if !ok {
-		return nil, nil, fmt.Errorf("corbadospec: %s %s is not under the /v2 base path", r.Method, r.URL.Path)
+		return nil, fmt.Errorf("corbadospec: %s %s is not under the /v2 base path", r.Method, r.URL.Path)
 	}
 	p, err := url.PathUnescape("/" + rest)
 	if err != nil {
-		return nil, nil, fmt.Errorf("corbadospec: %s %s: %w", r.Method, r.URL.Path, err)
+		return nil, fmt.Errorf("corbadospec: %s %s: %w", r.Method, r.URL.Path, err)
 	}
-	u := *r.URL
-	u.Path, u.RawPath = p, ""
-	rr := r.Clone(r.Context())
-	rr.URL = &u
-	route, params, err := s.router.FindRoute(rr)
+	c, err := s.router.Match(r, p, "", body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("corbadospec: %s %s matches no operation: %w", r.Method, r.URL.Path, err)
+		return nil, fmt.Errorf("corbadospec: %s %s matches no operation: %w", r.Method, r.URL.Path, err)
 	}
-	return route, params, nil
-}
-
-func (s *Spec) input(r *http.Request, body []byte) (*openapi3filter.RequestValidationInput, error) {
-	route, params, err := s.route(r)
-	if err != nil {
-		return nil, err
-	}
-	rr := r.Clone(r.Context())
-	rr.Body = io.NopCloser(bytes.NewReader(body))
-	rr.GetBody = nil
-	rr.ContentLength = int64(len(body))
-	return &openapi3filter.RequestValidationInput{
-		Request: rr, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{
-			AuthenticationFunc:  basicAuth,
-			SkipSettingDefaults: true,
-			MultiError:          true,
-		},
-	}, nil
+	return c, nil
 }
 
 // ValidateRequest checks r, whose body is body, against its operation:
 // path, query parameters, Basic authentication and the JSON body.
 func (s *Spec) ValidateRequest(r *http.Request, body []byte) error {
-	in, err := s.input(r, body)
+	c, err := s.match(r, body)
 	if err != nil {
 		return err
 	}
-	if err := openapi3filter.ValidateRequest(in.Request.Context(), in); err != nil {
-		return fmt.Errorf("corbadospec: request %s %s does not match %s: %w", r.Method, r.URL.Path, in.Route.Operation.OperationID, err)
+	if err := c.ValidateRequest(); err != nil {
+		return fmt.Errorf("corbadospec: request %s %s does not match %s: %w", r.Method, r.URL.Path, c.Operation().OperationID, err)
 	}
 	return nil
 }
@@ -190,17 +164,12 @@ func (s *Spec) ValidateRequest(r *http.Request, body []byte) error {
 // ValidateResponse checks a response (status, header, body) to r, whose
 // body was reqBody, against its operation's responses.
 func (s *Spec) ValidateResponse(r *http.Request, reqBody []byte, status int, header http.Header, body []byte) error {
-	in, err := s.input(r, reqBody)
+	c, err := s.match(r, reqBody)
 	if err != nil {
 		return err
 	}
-	out := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: status, Header: header,
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	out.SetBodyBytes(body)
-	if err := openapi3filter.ValidateResponse(in.Request.Context(), out); err != nil {
-		return fmt.Errorf("corbadospec: response %d to %s %s does not match %s: %w", status, r.Method, r.URL.Path, in.Route.Operation.OperationID, err)
+	if err := c.ValidateResponse(status, header, body); err != nil {
+		return fmt.Errorf("corbadospec: response %d to %s %s does not match %s: %w", status, r.Method, r.URL.Path, c.Operation().OperationID, err)
 	}
 	return nil
 }
@@ -236,32 +205,19 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
-	if r.Body != nil {
-		b, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = b
+	body, err := openapicheck.ReadBody(r)
+	if err != nil {
+		return nil, err
 	}
 	if err := t.spec.ValidateRequest(r, body); err != nil {
 		return nil, err
 	}
-	out := r.Clone(r.Context())
-	out.Body = io.NopCloser(bytes.NewReader(body))
-	res, err := t.next.RoundTrip(out)
-	if err != nil {
-		return nil, err
-	}
-	resBody, err := io.ReadAll(res.Body)
-	res.Body.Close()
+	res, resBody, err := openapicheck.Send(t.next, r, body)
 	if err != nil {
 		return nil, err
 	}
 	if err := t.spec.ValidateResponse(r, body, res.StatusCode, res.Header, resBody); err != nil {
 		return nil, err
 	}
-	res.Body = io.NopCloser(bytes.NewReader(resBody))
 	return res, nil
 }
