@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"github.com/passkeyready/passkeys/internal/nativeapp"
+	"github.com/passkeyready/passkeys/internal/rawauthn"
 )
 
 // ErrExcluded is returned by Create when the authenticator holds, for the
@@ -359,7 +360,9 @@ func (a *Authenticator) Create(options []byte, t ...Tamper) ([]byte, error) {
 	authData = append(authData, a.AAGUID[:]...)
 	authData = binary.BigEndian.AppendUint16(authData, uint16(len(c.id)))
 	authData = append(authData, c.id...)
-	authData = append(authData, coseES256Key(point)...)
+	// The COSE_Key of the P-256 point 0x04 || x || y: {1: 2 (EC2),
+	// 3: -7 (ES256), -1: 1 (P-256), -2: x, -3: y}, in canonical order.
+	authData = append(authData, rawauthn.Map(1, 2, 3, algES256, -1, 1, -2, point[1:33], -3, point[33:65])...)
 
 	clientDataJSON, err := a.clientDataJSON("webauthn.create", challenge, tp)
 	if err != nil {
@@ -369,7 +372,7 @@ func (a *Authenticator) Create(options []byte, t ...Tamper) ([]byte, error) {
 		var f flutterAttestationJSON
 		f.ID, f.RawID, f.Type = b64(c.id), b64(c.id), "public-key"
 		f.Response.ClientDataJSON = b64(clientDataJSON)
-		f.Response.AttestationObject = b64(noneAttestationObject(authData))
+		f.Response.AttestationObject = b64(rawauthn.NoneAttestation(authData))
 		f.Response.Transports = []string{"internal"}
 		return json.Marshal(f)
 	}
@@ -380,7 +383,7 @@ func (a *Authenticator) Create(options []byte, t ...Tamper) ([]byte, error) {
 		AuthenticatorAttachment: "platform",
 		Response: attestationResponseJSON{
 			ClientDataJSON:     b64(clientDataJSON),
-			AttestationObject:  b64(noneAttestationObject(authData)),
+			AttestationObject:  b64(rawauthn.NoneAttestation(authData)),
 			Transports:         []string{"internal"},
 			PublicKeyAlgorithm: algES256,
 			PublicKey:          b64(spki),

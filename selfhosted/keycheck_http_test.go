@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/passkeyready/passkeys/internal/rawauthn"
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
@@ -37,20 +38,20 @@ func TestAppendRefusesBadKeys(t *testing.T) {
 		name string
 		cose []byte
 	}{
-		{"EC2 point not on the curve", coseMap(1, 2, 3, -7, -1, 1, -2, x, -3, offCurve)},
-		{"EC2 short coordinate", coseMap(1, 2, 3, -7, -1, 1, -2, x[1:], -3, y)},
-		{"EC2 unknown curve", coseMap(1, 2, 3, -7, -1, 42, -2, x, -3, y)},
-		{"EC2 curve P-384 for ES256", coseMap(1, 2, 3, -7, -1, 2, -2, x, -3, y)},
-		{"kty EC2 with alg RS256", coseMap(1, 2, 3, -257, -1, 1, -2, x, -3, y)},
-		{"kty RSA with alg ES256", coseMap(1, 3, 3, -7, -1, rsa2048.N.Bytes(), -2, []byte{1, 0, 1})},
-		{"kty OKP with alg ES256", coseMap(1, 1, 3, -7, -1, 6, -2, x)},
-		{"unknown kty", coseMap(1, 9, 3, -7, -1, 1, -2, x, -3, y)},
+		{"EC2 point not on the curve", rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, offCurve)},
+		{"EC2 short coordinate", rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x[1:], -3, y)},
+		{"EC2 unknown curve", rawauthn.Map(1, 2, 3, -7, -1, 42, -2, x, -3, y)},
+		{"EC2 curve P-384 for ES256", rawauthn.Map(1, 2, 3, -7, -1, 2, -2, x, -3, y)},
+		{"kty EC2 with alg RS256", rawauthn.Map(1, 2, 3, -257, -1, 1, -2, x, -3, y)},
+		{"kty RSA with alg ES256", rawauthn.Map(1, 3, 3, -7, -1, rsa2048.N.Bytes(), -2, []byte{1, 0, 1})},
+		{"kty OKP with alg ES256", rawauthn.Map(1, 1, 3, -7, -1, 6, -2, x)},
+		{"unknown kty", rawauthn.Map(1, 9, 3, -7, -1, 1, -2, x, -3, y)},
 		{"RSA 1024-bit", newRSAAuthenticator(keyTestOrigin, rsa1024).cose},
-		{"RSA exponent 1", coseMap(1, 3, 3, -257, -1, rsa2048.N.Bytes(), -2, []byte{1})},
-		{"RSA exponent 3", coseMap(1, 3, 3, -257, -1, rsa2048.N.Bytes(), -2, []byte{3})},
-		{"short Ed25519", coseMap(1, 1, 3, -8, -1, 6, -2, x[:31])},
-		{"Ed25519 of small order", coseMap(1, 1, 3, -8, -1, 6, -2, smallOrder)},
-		{"EC2 with private key", coseMap(1, 2, 3, -7, -1, 1, -2, x, -3, y, -4, x)},
+		{"RSA exponent 1", rawauthn.Map(1, 3, 3, -257, -1, rsa2048.N.Bytes(), -2, []byte{1})},
+		{"RSA exponent 3", rawauthn.Map(1, 3, 3, -257, -1, rsa2048.N.Bytes(), -2, []byte{3})},
+		{"short Ed25519", rawauthn.Map(1, 1, 3, -8, -1, 6, -2, x[:31])},
+		{"Ed25519 of small order", rawauthn.Map(1, 1, 3, -8, -1, 6, -2, smallOrder)},
+		{"EC2 with private key", rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y, -4, x)},
 	}
 	for _, st := range testStores {
 		t.Run(st.name, func(t *testing.T) {

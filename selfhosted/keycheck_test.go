@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
-	"math"
 	"math/big"
 	"slices"
 	"strings"
@@ -18,67 +17,24 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 
+	"github.com/passkeyready/passkeys/internal/rawauthn"
 	"github.com/passkeyready/passkeys/passkeystest"
 )
 
-// cborHead appends a CBOR head in the shortest form.
-func cborHead(b []byte, major byte, n uint64) []byte {
-	m := major << 5
-	switch {
-	case n < 24:
-		return append(b, m|byte(n))
-	case n <= math.MaxUint8:
-		return append(b, m|24, byte(n))
-	case n <= math.MaxUint16:
-		return append(b, m|25, byte(n>>8), byte(n))
-	case n <= math.MaxUint32:
-		return append(b, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-}
-
-// cborInteger appends an integer data item.
-func cborInteger(b []byte, v int64) []byte {
-	if v < 0 {
-		return cborHead(b, 1, uint64(-1-v))
-	}
-	return cborHead(b, 0, uint64(v))
-}
-
 // coseParam is one COSE key parameter: value is an int64, a []byte, a bool
-// or raw CBOR (cborRaw).
+// or raw CBOR (rawauthn.Raw).
 type coseParam struct {
 	label int64
 	value any
 }
 
-type cborRaw []byte
-
 // encodeCOSE encodes params, in order, as a CBOR map.
 func encodeCOSE(params ...coseParam) []byte {
-	b := cborHead(nil, 5, uint64(len(params)))
+	kv := make([]any, 0, 2*len(params))
 	for _, p := range params {
-		b = cborInteger(b, p.label)
-		switch v := p.value.(type) {
-		case int64:
-			b = cborInteger(b, v)
-		case int:
-			b = cborInteger(b, int64(v))
-		case []byte:
-			b = append(cborHead(b, 2, uint64(len(v))), v...)
-		case bool:
-			if v {
-				b = append(b, 0xf5)
-			} else {
-				b = append(b, 0xf4)
-			}
-		case cborRaw:
-			b = append(b, v...)
-		default:
-			panic("encodeCOSE: unsupported value")
-		}
+		kv = append(kv, p.label, p.value)
 	}
-	return b
+	return rawauthn.Map(kv...)
 }
 
 func ec2Key(alg, crv int64, x, y []byte) []byte {
@@ -236,7 +192,7 @@ func publicKeyCases(t testing.TB) []struct {
 		{"kty EC2 with EdDSA", ec2Key(-8, 6, x256, y256), false},
 		{"kty symmetric", encodeCOSE(coseParam{1, 4}, coseParam{3, es256}, coseParam{-1, x256}), false},
 		{"kty AKP", encodeCOSE(coseParam{1, 7}, coseParam{3, -48}, coseParam{-1, x256}), false},
-		{"kty as text", encodeCOSE(coseParam{1, cborRaw{0x63, 'E', 'C', '2'}}, coseParam{3, es256}, coseParam{-1, 1}, coseParam{-2, x256}, coseParam{-3, y256}), false},
+		{"kty as text", encodeCOSE(coseParam{1, rawauthn.Raw{0x63, 'E', 'C', '2'}}, coseParam{3, es256}, coseParam{-1, 1}, coseParam{-2, x256}, coseParam{-3, y256}), false},
 		{"no kty", encodeCOSE(coseParam{3, es256}, coseParam{-1, 1}, coseParam{-2, x256}, coseParam{-3, y256}), false},
 		{"no alg", encodeCOSE(coseParam{1, coseEC2}, coseParam{-1, 1}, coseParam{-2, x256}, coseParam{-3, y256}), false},
 		{"unknown alg", ec2Key(-12345, 1, x256, y256), false},
@@ -274,20 +230,20 @@ func publicKeyCases(t testing.TB) []struct {
 
 		// CBOR
 		{"empty", nil, false},
-		{"not a map", cborHead(nil, 4, 0), false},
+		{"not a map", rawauthn.Head(nil, 4, 0), false},
 		{"empty map", encodeCOSE(), false},
 		{"duplicate label", encodeCOSE(coseParam{1, coseEC2}, coseParam{3, es256}, coseParam{3, es256}, coseParam{-1, 1}, coseParam{-2, x256}, coseParam{-3, y256}), false},
 		{"duplicate label, other value", encodeCOSE(coseParam{1, coseRSA}, coseParam{1, coseEC2}, coseParam{3, es256}, coseParam{-1, 1}, coseParam{-2, x256}, coseParam{-3, y256}), false},
 		{"trailing byte", append(ec2Key(es256, 1, x256, y256), 0), false},
 		{"truncated", ec2Key(es256, 1, x256, y256)[:40], false},
 		{"indefinite map", append(append([]byte{0xbf}, ec2Key(es256, 1, x256, y256)[1:]...), 0xff), false},
-		{"tagged value", encodeCOSE(coseParam{1, coseEC2}, coseParam{3, es256}, coseParam{-1, 1}, coseParam{-2, cborRaw(append([]byte{0xc2, 0x58, 32}, x256...))}, coseParam{-3, y256}), false},
+		{"tagged value", encodeCOSE(coseParam{1, coseEC2}, coseParam{3, es256}, coseParam{-1, 1}, coseParam{-2, rawauthn.Raw(append([]byte{0xc2, 0x58, 32}, x256...))}, coseParam{-3, y256}), false},
 		{"text label", append([]byte{0xa6, 0x61, 'x', 0x01}, ec2Key(es256, 1, x256, y256)[1:]...), false},
-		{"float kty", encodeCOSE(coseParam{1, cborRaw{0xf9, 0x40, 0x00}}, coseParam{3, es256}, coseParam{-1, 1}, coseParam{-2, x256}, coseParam{-3, y256}), false},
-		{"integer out of range", encodeCOSE(coseParam{1, cborRaw{0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, coseParam{3, es256}), false},
+		{"float kty", encodeCOSE(coseParam{1, rawauthn.Raw{0xf9, 0x40, 0x00}}, coseParam{3, es256}, coseParam{-1, 1}, coseParam{-2, x256}, coseParam{-3, y256}), false},
+		{"integer out of range", encodeCOSE(coseParam{1, rawauthn.Raw{0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, coseParam{3, es256}), false},
 		{"byte string past the end", []byte{0xa1, 0x21, 0x58, 0xff, 0x00}, false},
 		{"reserved additional information", []byte{0xa1, 0x1c}, false},
-		{"too many parameters", cborHead(nil, 5, 1000), false},
+		{"too many parameters", rawauthn.Head(nil, 5, 1000), false},
 	}
 }
 

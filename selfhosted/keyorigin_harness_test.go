@@ -10,13 +10,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +22,7 @@ import (
 	"time"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/rawauthn"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
 	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
@@ -34,9 +31,8 @@ import (
 // This file holds what the key and origin tests share: an HTTP server of
 // the passkeys handler on the engine, and rawAuthenticator, a software
 // authenticator that writes any COSE key into its attestation, signs with
-// ES256, EdDSA or RS256 and writes any clientDataJSON.
-
-var rawB64 = base64.RawURLEncoding
+// ES256, EdDSA or RS256 and writes any clientDataJSON (its bytes are made
+// by internal/rawauthn, which the example server's probes share).
 
 // testStores are the stores the key and origin tests run on.
 var testStores = []struct {
@@ -240,7 +236,7 @@ func newES256Authenticator(t testing.TB, origin string) *rawAuthenticator {
 	}
 	return &rawAuthenticator{
 		origin: origin,
-		cose:   coseMap(1, 2, 3, -7, -1, 1, -2, raw[1:33], -3, raw[33:]),
+		cose:   rawauthn.Map(1, 2, 3, -7, -1, 1, -2, raw[1:33], -3, raw[33:]),
 		sign: func(msg []byte) ([]byte, error) {
 			h := sha256.Sum256(msg)
 			return ecdsa.SignASN1(rand.Reader, k, h[:])
@@ -255,7 +251,7 @@ func newEd25519Authenticator(t testing.TB, origin string) *rawAuthenticator {
 	}
 	return &rawAuthenticator{
 		origin: origin,
-		cose:   coseMap(1, 1, 3, -8, -1, 6, -2, []byte(pub)),
+		cose:   rawauthn.Map(1, 1, 3, -8, -1, 6, -2, []byte(pub)),
 		sign:   func(msg []byte) ([]byte, error) { return ed25519.Sign(priv, msg), nil },
 	}
 }
@@ -265,7 +261,7 @@ func newEd25519Authenticator(t testing.TB, origin string) *rawAuthenticator {
 func newRSAAuthenticator(origin string, k *rsa.PrivateKey) *rawAuthenticator {
 	return &rawAuthenticator{
 		origin: origin,
-		cose:   coseMap(1, 3, 3, -257, -1, k.N.Bytes(), -2, big.NewInt(int64(k.E)).Bytes()),
+		cose:   rawauthn.Map(1, 3, 3, -257, -1, k.N.Bytes(), -2, big.NewInt(int64(k.E)).Bytes()),
 		sign: func(msg []byte) ([]byte, error) {
 			h := sha256.Sum256(msg)
 			return rsa.SignPKCS1v15(nil, k, crypto.SHA256, h[:])
@@ -273,125 +269,30 @@ func newRSAAuthenticator(origin string, k *rsa.PrivateKey) *rawAuthenticator {
 	}
 }
 
-// clientData serialises collected client data as browsers do, with origin.
-func clientData(typ, challenge, origin string) []byte {
-	o, _ := json.Marshal(origin)
-	return fmt.Appendf(nil, `{"type":%q,"challenge":%q,"origin":%s,"crossOrigin":false}`, typ, challenge, o)
-}
-
-// options reads the challenge and user handle of start options.
-func options(t testing.TB, opts []byte) (challenge string, handle []byte) {
-	var o struct {
-		PublicKey struct {
-			Challenge string `json:"challenge"`
-			User      struct {
-				ID string `json:"id"`
-			} `json:"user"`
-		} `json:"publicKey"`
-	}
-	if err := json.Unmarshal(opts, &o); err != nil {
-		t.Fatal(err)
-	}
-	handle, err := rawB64.DecodeString(o.PublicKey.User.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o.PublicKey.Challenge, handle
-}
-
 // create answers creation options with a "none" attestation of a.cose. cd,
 // when not nil, replaces the clientDataJSON.
 func (a *rawAuthenticator) create(t testing.TB, opts []byte, cd []byte) json.RawMessage {
-	challenge, handle := options(t, opts)
-	a.id, a.handle = make([]byte, 32), handle
-	rand.Read(a.id)
-	if cd == nil {
-		cd = clientData("webauthn.create", challenge, a.origin)
+	t.Helper()
+	resp, id, handle, err := rawauthn.Registration{RPID: "localhost", Origin: a.origin, COSE: a.cose, ClientData: cd}.Create(opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	rpIDHash := sha256.Sum256([]byte("localhost"))
-	authData := append(rpIDHash[:], 0x45, 0, 0, 0, 0) // UP, UV, AT; counter 0
-	authData = append(authData, make([]byte, 16)...)  // AAGUID
-	authData = binary.BigEndian.AppendUint16(authData, uint16(len(a.id)))
-	authData = append(append(authData, a.id...), a.cose...)
-	att := []byte{0xa3, 0x63, 'f', 'm', 't', 0x64, 'n', 'o', 'n', 'e', 0x67, 'a', 't', 't', 'S', 't', 'm', 't', 0xa0, 0x68, 'a', 'u', 't', 'h', 'D', 'a', 't', 'a'}
-	att = append(cborHead(att, 2, uint64(len(authData))), authData...)
-	return mustJSON(t, map[string]any{
-		"id": rawB64.EncodeToString(a.id), "rawId": rawB64.EncodeToString(a.id), "type": "public-key",
-		"authenticatorAttachment": "platform", "clientExtensionResults": map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON": rawB64.EncodeToString(cd), "attestationObject": rawB64.EncodeToString(att),
-			"transports": []string{"internal"},
-		},
-	})
+	a.id, a.handle = id, handle
+	return resp
 }
 
 // get answers request options for the credential create made. cd, when not
 // nil, replaces the clientDataJSON; it is signed all the same.
 func (a *rawAuthenticator) get(t testing.TB, opts []byte, cd []byte) json.RawMessage {
-	challenge, _ := options(t, opts)
-	if cd == nil {
-		cd = clientData("webauthn.get", challenge, a.origin)
-	}
+	t.Helper()
 	a.count++
-	rpIDHash := sha256.Sum256([]byte("localhost"))
-	authData := binary.BigEndian.AppendUint32(append(rpIDHash[:], 0x05), a.count) // UP, UV
-	cdHash := sha256.Sum256(cd)
-	sig, err := a.sign(append(append([]byte(nil), authData...), cdHash[:]...))
+	resp, err := rawauthn.Assertion{
+		RPID: "localhost", Origin: a.origin, ID: a.id, Handle: a.handle, Count: a.count, Sign: a.sign, ClientData: cd,
+	}.Get(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mustJSON(t, map[string]any{
-		"id": rawB64.EncodeToString(a.id), "rawId": rawB64.EncodeToString(a.id), "type": "public-key",
-		"authenticatorAttachment": "platform", "clientExtensionResults": map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON": rawB64.EncodeToString(cd), "authenticatorData": rawB64.EncodeToString(authData),
-			"signature": rawB64.EncodeToString(sig), "userHandle": rawB64.EncodeToString(a.handle),
-		},
-	})
-}
-
-func mustJSON(t testing.TB, v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// cborHead appends a CBOR head in the shortest form.
-func cborHead(b []byte, major byte, n uint64) []byte {
-	m := major << 5
-	switch {
-	case n < 24:
-		return append(b, m|byte(n))
-	case n <= math.MaxUint8:
-		return append(b, m|24, byte(n))
-	case n <= math.MaxUint16:
-		return append(b, m|25, byte(n>>8), byte(n))
-	case n <= math.MaxUint32:
-		return append(b, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-}
-
-// coseMap encodes label, value pairs (int or []byte values) as a CBOR map.
-func coseMap(kv ...any) []byte {
-	b := cborHead(nil, 5, uint64(len(kv)/2))
-	for _, v := range kv {
-		switch v := v.(type) {
-		case int:
-			if v < 0 {
-				b = cborHead(b, 1, uint64(-1-v))
-			} else {
-				b = cborHead(b, 0, uint64(v))
-			}
-		case []byte:
-			b = append(cborHead(b, 2, uint64(len(v))), v...)
-		default:
-			panic(fmt.Sprintf("coseMap: %T", v))
-		}
-	}
-	return b
+	return resp
 }
 
 var (

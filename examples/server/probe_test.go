@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/passkeyready/passkeys/internal/e2e"
+	"github.com/passkeyready/passkeys/internal/rawauthn"
 	"github.com/passkeyready/passkeys/passkeystest"
 	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
 )
@@ -1204,95 +1205,16 @@ func TestProbeStoreOutage(t *testing.T) {
 	}
 }
 
-// cborHead appends a CBOR head of major type major and argument n, in the
-// shortest form.
-func cborHead(b []byte, major byte, n uint64) []byte {
-	m := major << 5
-	switch {
-	case n < 24:
-		return append(b, m|byte(n))
-	case n <= 0xff:
-		return append(b, m|24, byte(n))
-	case n <= 0xffff:
-		return append(b, m|25, byte(n>>8), byte(n))
-	case n <= 0xffffffff:
-		return append(b, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-}
-
-// cbor encodes a map of its pairs kv (int labels; int, []byte, string or
-// raw CBOR values) in order, duplicates and all.
-type rawCBOR []byte
-
-func coseKey(kv ...any) []byte {
-	b := cborHead(nil, 5, uint64(len(kv)/2))
-	for _, v := range kv {
-		switch v := v.(type) {
-		case int:
-			if v < 0 {
-				b = cborHead(b, 1, uint64(-1-v))
-			} else {
-				b = cborHead(b, 0, uint64(v))
-			}
-		case []byte:
-			b = append(cborHead(b, 2, uint64(len(v))), v...)
-		case string:
-			b = append(cborHead(b, 3, uint64(len(v))), v...)
-		case rawCBOR:
-			b = append(b, v...)
-		default:
-			panic(fmt.Sprintf("coseKey: %T", v))
-		}
-	}
-	return b
-}
-
 // rawAttestation answers creation options with a registration made by
 // hand: attestation "none", flags UP, UV and AT (or flags when not 0), a
 // 32-byte credential ID (or id), the COSE key cose followed by tail.
 func rawAttestation(t *testing.T, opts any, cose, tail []byte, flags byte, id []byte) json.RawMessage {
 	t.Helper()
-	var o struct {
-		PublicKey struct {
-			Challenge string `json:"challenge"`
-		} `json:"publicKey"`
+	resp, _, _, err := rawauthn.Registration{RPID: "localhost", Origin: probeOrigin, COSE: cose, Tail: tail, Flags: flags, ID: id}.Create(obj(opts))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal(obj(opts), &o); err != nil || o.PublicKey.Challenge == "" {
-		t.Fatalf("creation options %s: %v", obj(opts), err)
-	}
-	if flags == 0 {
-		flags = 0x45
-	}
-	if id == nil {
-		id = make([]byte, 32)
-		rand.Read(id)
-	}
-	cd := obj(map[string]any{"type": "webauthn.create", "challenge": o.PublicKey.Challenge, "origin": probeOrigin, "crossOrigin": false})
-	rp := sha256.Sum256([]byte("localhost"))
-	ad := append(rp[:], flags, 0, 0, 0, 0)
-	ad = append(ad, make([]byte, 16)...)
-	ad = append(ad, byte(len(id)>>8), byte(len(id)))
-	ad = append(append(append(ad, id...), cose...), tail...)
-	att := coseKeyText("fmt", "none", "attStmt", rawCBOR{0xa0}, "authData", ad)
-	return obj(map[string]any{
-		"id": b64(id), "rawId": b64(id), "type": "public-key", "clientExtensionResults": map[string]any{},
-		"response": map[string]any{"clientDataJSON": b64(cd), "attestationObject": b64(att), "transports": []string{"internal"}},
-	})
-}
-
-// coseKeyText encodes a map with text keys.
-func coseKeyText(kv ...any) []byte {
-	b := cborHead(nil, 5, uint64(len(kv)/2))
-	for i, v := range kv {
-		if i%2 == 0 {
-			s := v.(string)
-			b = append(cborHead(b, 3, uint64(len(s))), s...)
-			continue
-		}
-		b = append(b, coseKey(0, v)[2:]...) // the value's encoding after a map head and label 0
-	}
-	return b
+	return resp
 }
 
 // TestProbeCredentialKeys registers passkeys whose attested key, or the
@@ -1328,58 +1250,58 @@ func TestProbeCredentialKeys(t *testing.T) {
 		flag byte
 		id   []byte
 	}{
-		{name: "indefinite map", cose: append(append([]byte{0xbf}, coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y)[1:]...), 0xff)},
-		{name: "indefinite x", cose: coseKey(1, 2, 3, -7, -1, 1, -2, rawCBOR(append(append([]byte{0x5f, 0x50}, x[:16]...), append(append([]byte{0x50}, x[16:]...), 0xff)...)), -3, y)},
-		{name: "tagged x", cose: coseKey(1, 2, 3, -7, -1, 1, -2, rawCBOR(append([]byte{0xc2, 0x58, 32}, x...)), -3, y)},
-		{name: "kty twice", cose: coseKey(1, 2, 1, 2, 3, -7, -1, 1, -2, x, -3, y)},
-		{name: "alg twice, other last", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y, 3, -257)},
-		{name: "x twice", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y, -2, y)},
-		{name: "kid label", cose: coseKey(1, 2, 2, []byte("kid"), 3, -7, -1, 1, -2, x, -3, y)},
-		{name: "key_ops label", cose: coseKey(1, 2, 3, -7, 4, 1, -1, 1, -2, x, -3, y)},
-		{name: "unknown negative label", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y, -70000, 1)},
-		{name: "alg as text", cose: coseKey(1, 2, 3, "ES256", -1, 1, -2, x, -3, y)},
-		{name: "kty as text", cose: coseKey(1, "EC2", 3, -7, -1, 1, -2, x, -3, y)},
-		{name: "crv as text", cose: coseKey(1, 2, 3, -7, -1, "P-256", -2, x, -3, y)},
-		{name: "x as text", cose: coseKey(1, 2, 3, -7, -1, 1, -2, string(x), -3, y)},
-		{name: "y as bool", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, rawCBOR{0xf5})},
-		{name: "no y", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x)},
-		{name: "no crv", cose: coseKey(1, 2, 3, -7, -2, x, -3, y)},
-		{name: "no alg", cose: coseKey(1, 2, -1, 1, -2, x, -3, y)},
-		{name: "point at infinity", cose: coseKey(1, 2, 3, -7, -1, 1, -2, make([]byte, 32), -3, make([]byte, 32))},
-		{name: "x equal to p", cose: coseKey(1, 2, 3, -7, -1, 1, -2, p256, -3, y)},
-		{name: "x not reduced", cose: coseKey(1, 2, 3, -7, -1, 1, -2, xPlusP.Bytes(), -3, y)},
-		{name: "y negated mod p, wrong sign bit kept", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, new(big.Int).Sub(elliptic.P256().Params().P, new(big.Int).SetBytes(y)).FillBytes(make([]byte, 32)), -3, y)},
-		{name: "P-384 point as P-256", cose: coseKey(1, 2, 3, -7, -1, 1, -2, raw384[1:33], -3, raw384[49:81])},
-		{name: "P-384 key for ES256", cose: coseKey(1, 2, 3, -7, -1, 2, -2, raw384[1:49], -3, raw384[49:])},
-		{name: "ES384 not offered", cose: coseKey(1, 2, 3, -35, -1, 2, -2, raw384[1:49], -3, raw384[49:])},
-		{name: "x padded to 33", cose: coseKey(1, 2, 3, -7, -1, 1, -2, append([]byte{0}, x...), -3, append([]byte{0}, y...))},
-		{name: "RSA even modulus", cose: coseKey(1, 3, 3, -257, -1, even, -2, []byte{1, 0, 1})},
-		{name: "RSA exponent 2^32+1", cose: coseKey(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 0, 0, 1})},
-		{name: "RSA exponent even", cose: coseKey(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 0})},
-		{name: "RSA exponent empty", cose: coseKey(1, 3, 3, -257, -1, n, -2, []byte{})},
-		{name: "RSA exponent as int", cose: coseKey(1, 3, 3, -257, -1, n, -2, 65537)},
-		{name: "RSA modulus 2047 bits", cose: coseKey(1, 3, 3, -257, -1, new(big.Int).Rsh(rsaKey.N, 1).Bytes(), -2, []byte{1, 0, 1})},
-		{name: "RSA modulus of 8200 bits", cose: coseKey(1, 3, 3, -257, -1, append(bytes.Repeat([]byte{0xff}, 1024), 0x01), -2, []byte{1, 0, 1})},
-		{name: "RSA with crv", cose: coseKey(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 1}, -3, []byte{1})},
-		{name: "RSA private exponent", cose: coseKey(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 1}, -3, rsaKey.D.Bytes())},
-		{name: "PS256 not offered", cose: coseKey(1, 3, 3, -37, -1, n, -2, []byte{1, 0, 1})},
-		{name: "Ed25519 with crv X25519", cose: coseKey(1, 1, 3, -8, -1, 4, -2, []byte(edKey))},
-		{name: "Ed25519 of 33 bytes", cose: coseKey(1, 1, 3, -8, -1, 6, -2, append([]byte(edKey), 0))},
-		{name: "Ed25519 with y", cose: coseKey(1, 1, 3, -8, -1, 6, -2, []byte(edKey), -3, y)},
-		{name: "Ed25519 non-canonical", cose: coseKey(1, 1, 3, -8, -1, 6, -2, append(bytes.Repeat([]byte{0xff}, 31), 0x7f))},
-		{name: "Ed448 crv", cose: coseKey(1, 1, 3, -8, -1, 7, -2, make([]byte, 57))},
-		{name: "huge key", cose: coseKey(1, 2, 3, -7, -1, 1, -2, make([]byte, 16<<10), -3, y)},
+		{name: "indefinite map", cose: append(append([]byte{0xbf}, rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y)[1:]...), 0xff)},
+		{name: "indefinite x", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, rawauthn.Raw(append(append([]byte{0x5f, 0x50}, x[:16]...), append(append([]byte{0x50}, x[16:]...), 0xff)...)), -3, y)},
+		{name: "tagged x", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, rawauthn.Raw(append([]byte{0xc2, 0x58, 32}, x...)), -3, y)},
+		{name: "kty twice", cose: rawauthn.Map(1, 2, 1, 2, 3, -7, -1, 1, -2, x, -3, y)},
+		{name: "alg twice, other last", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y, 3, -257)},
+		{name: "x twice", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y, -2, y)},
+		{name: "kid label", cose: rawauthn.Map(1, 2, 2, []byte("kid"), 3, -7, -1, 1, -2, x, -3, y)},
+		{name: "key_ops label", cose: rawauthn.Map(1, 2, 3, -7, 4, 1, -1, 1, -2, x, -3, y)},
+		{name: "unknown negative label", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y, -70000, 1)},
+		{name: "alg as text", cose: rawauthn.Map(1, 2, 3, "ES256", -1, 1, -2, x, -3, y)},
+		{name: "kty as text", cose: rawauthn.Map(1, "EC2", 3, -7, -1, 1, -2, x, -3, y)},
+		{name: "crv as text", cose: rawauthn.Map(1, 2, 3, -7, -1, "P-256", -2, x, -3, y)},
+		{name: "x as text", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, string(x), -3, y)},
+		{name: "y as bool", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, rawauthn.Raw{0xf5})},
+		{name: "no y", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x)},
+		{name: "no crv", cose: rawauthn.Map(1, 2, 3, -7, -2, x, -3, y)},
+		{name: "no alg", cose: rawauthn.Map(1, 2, -1, 1, -2, x, -3, y)},
+		{name: "point at infinity", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, make([]byte, 32), -3, make([]byte, 32))},
+		{name: "x equal to p", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, p256, -3, y)},
+		{name: "x not reduced", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, xPlusP.Bytes(), -3, y)},
+		{name: "y negated mod p, wrong sign bit kept", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, new(big.Int).Sub(elliptic.P256().Params().P, new(big.Int).SetBytes(y)).FillBytes(make([]byte, 32)), -3, y)},
+		{name: "P-384 point as P-256", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, raw384[1:33], -3, raw384[49:81])},
+		{name: "P-384 key for ES256", cose: rawauthn.Map(1, 2, 3, -7, -1, 2, -2, raw384[1:49], -3, raw384[49:])},
+		{name: "ES384 not offered", cose: rawauthn.Map(1, 2, 3, -35, -1, 2, -2, raw384[1:49], -3, raw384[49:])},
+		{name: "x padded to 33", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, append([]byte{0}, x...), -3, append([]byte{0}, y...))},
+		{name: "RSA even modulus", cose: rawauthn.Map(1, 3, 3, -257, -1, even, -2, []byte{1, 0, 1})},
+		{name: "RSA exponent 2^32+1", cose: rawauthn.Map(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 0, 0, 1})},
+		{name: "RSA exponent even", cose: rawauthn.Map(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 0})},
+		{name: "RSA exponent empty", cose: rawauthn.Map(1, 3, 3, -257, -1, n, -2, []byte{})},
+		{name: "RSA exponent as int", cose: rawauthn.Map(1, 3, 3, -257, -1, n, -2, 65537)},
+		{name: "RSA modulus 2047 bits", cose: rawauthn.Map(1, 3, 3, -257, -1, new(big.Int).Rsh(rsaKey.N, 1).Bytes(), -2, []byte{1, 0, 1})},
+		{name: "RSA modulus of 8200 bits", cose: rawauthn.Map(1, 3, 3, -257, -1, append(bytes.Repeat([]byte{0xff}, 1024), 0x01), -2, []byte{1, 0, 1})},
+		{name: "RSA with crv", cose: rawauthn.Map(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 1}, -3, []byte{1})},
+		{name: "RSA private exponent", cose: rawauthn.Map(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 1}, -3, rsaKey.D.Bytes())},
+		{name: "PS256 not offered", cose: rawauthn.Map(1, 3, 3, -37, -1, n, -2, []byte{1, 0, 1})},
+		{name: "Ed25519 with crv X25519", cose: rawauthn.Map(1, 1, 3, -8, -1, 4, -2, []byte(edKey))},
+		{name: "Ed25519 of 33 bytes", cose: rawauthn.Map(1, 1, 3, -8, -1, 6, -2, append([]byte(edKey), 0))},
+		{name: "Ed25519 with y", cose: rawauthn.Map(1, 1, 3, -8, -1, 6, -2, []byte(edKey), -3, y)},
+		{name: "Ed25519 non-canonical", cose: rawauthn.Map(1, 1, 3, -8, -1, 6, -2, append(bytes.Repeat([]byte{0xff}, 31), 0x7f))},
+		{name: "Ed448 crv", cose: rawauthn.Map(1, 1, 3, -8, -1, 7, -2, make([]byte, 57))},
+		{name: "huge key", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, make([]byte, 16<<10), -3, y)},
 		{name: "empty key", cose: []byte{0xa0}},
-		{name: "not a map", cose: coseKey(1, 2)[1:]},
-		{name: "bytes after the key", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), tail: []byte{0}},
-		{name: "extensions flag without extensions", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0xc5},
-		{name: "extensions not a map", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), tail: []byte{0x01}, flag: 0xc5},
-		{name: "no attested data flag", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0x05},
-		{name: "no user verification", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0x41},
-		{name: "no user presence", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0x44},
-		{name: "backed up but not eligible", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0x55},
-		{name: "credential ID of 1024 bytes", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), id: make([]byte, 1024)},
-		{name: "empty credential ID", cose: coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), id: []byte{}},
+		{name: "not a map", cose: rawauthn.Map(1, 2)[1:]},
+		{name: "bytes after the key", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), tail: []byte{0}},
+		{name: "extensions flag without extensions", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0xc5},
+		{name: "extensions not a map", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), tail: []byte{0x01}, flag: 0xc5},
+		{name: "no attested data flag", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0x05},
+		{name: "no user verification", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0x41},
+		{name: "no user presence", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0x44},
+		{name: "backed up but not eligible", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), flag: 0x55},
+		{name: "credential ID of 1024 bytes", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), id: make([]byte, 1024)},
+		{name: "empty credential ID", cose: rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), id: []byte{}},
 	}
 	for _, p := range probeTargets(t) {
 		t.Run(p.name, func(t *testing.T) {
@@ -1396,12 +1318,12 @@ func TestProbeCredentialKeys(t *testing.T) {
 				t.Errorf("passkeys after the probes: %v", a)
 			}
 			a := p.post(t, "/auth/passkey/append/start", map[string]any{}, token)
-			att := rawAttestation(t, a.doc["attestationOptions"], coseKey(1, 2, 3, -7, -1, 1, -2, x, -3, y), nil, 0, nil)
+			att := rawAttestation(t, a.doc["attestationOptions"], rawauthn.Map(1, 2, 3, -7, -1, 1, -2, x, -3, y), nil, 0, nil)
 			if a := p.post(t, "/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, token); a.status != 200 {
 				t.Errorf("honest ES256 key: %v", a)
 			}
 			a = p.post(t, "/auth/passkey/append/start", map[string]any{}, token)
-			att = rawAttestation(t, a.doc["attestationOptions"], coseKey(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 1}), nil, 0, nil)
+			att = rawAttestation(t, a.doc["attestationOptions"], rawauthn.Map(1, 3, 3, -257, -1, n, -2, []byte{1, 0, 1}), nil, 0, nil)
 			if a := p.post(t, "/auth/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, token); a.status != 200 {
 				t.Errorf("honest RS256 key: %v", a)
 			}
@@ -1424,7 +1346,7 @@ func TestProbeCrossAccount(t *testing.T) {
 
 			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			pub, _ := k.PublicKey.Bytes()
-			cose := coseKey(1, 2, 3, -7, -1, 1, -2, pub[1:33], -3, pub[33:])
+			cose := rawauthn.Map(1, 2, 3, -7, -1, 1, -2, pub[1:33], -3, pub[33:])
 			for who, tok := range map[string]string{"attacker": aToken, "victim": vToken} {
 				a := p.post(t, "/auth/passkey/append/start", map[string]any{}, tok)
 				att := rawAttestation(t, a.doc["attestationOptions"], cose, nil, 0, raw)
