@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/passkeyready/passkeys"
 )
 
 // TestWebHandler checks what the page is served with, without a browser:
@@ -18,7 +20,7 @@ func TestWebHandler(t *testing.T) {
 		contentType, has string
 	}{
 		{"page", "/", http.StatusOK, "text/html", `autocomplete="username webauthn"`},
-		{"script", "/app.js", http.StatusOK, "text/javascript", "isConditionalMediationAvailable"},
+		{"script", "/app.js", http.StatusOK, "text/javascript", "from '/auth/client.js?v=" + passkeys.ClientVersion() + "';"},
 		{"style", "/style.css", http.StatusOK, "text/css", ":focus-visible"},
 		{"icon", "/favicon.svg", http.StatusOK, "image/svg+xml", "<svg"},
 		{"missing", "/missing.js", http.StatusNotFound, "text/plain", "404 page not found"},
@@ -52,5 +54,20 @@ func TestWebHandler(t *testing.T) {
 				t.Errorf("Cross-Origin-Opener-Policy %q, want same-origin", got)
 			}
 		})
+	}
+
+	// app.js is revalidated (no-cache) against its strong ETag.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/app.js", nil))
+	etag := rec.Result().Header.Get("ETag")
+	if !strings.HasPrefix(etag, `"`) || rec.Result().Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("app.js: ETag %q, Cache-Control %q; want a strong ETag and no-cache", etag, rec.Result().Header.Get("Cache-Control"))
+	}
+	req := httptest.NewRequest(http.MethodGet, "/app.js", nil)
+	req.Header.Set("If-None-Match", etag)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotModified {
+		t.Errorf("app.js with If-None-Match of its ETag: status %d, want 304", rec.Code)
 	}
 }

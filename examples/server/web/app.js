@@ -1,8 +1,13 @@
-// The demo page of the passkeys example server. It talks to the passkeys
-// API mounted under /auth/ and to the application's own GET /api/me, and
-// keeps the session token in sessionStorage (gone when the tab closes).
-// With cookie sessions (-cookie) answers carry no token: the browser keeps
-// the HttpOnly cookie, and sessionStorage holds '' to mark "signed in".
+// The demo page of the passkeys example server. It signs in through the
+// browser client module that the passkeys handler serves at
+// /auth/client.js (web.go adds the module's version to the import below,
+// so the browser may cache it for good), calls the application's own
+// GET /api/me, and keeps the session token in sessionStorage (gone when
+// the tab closes). With cookie sessions (-cookie) answers carry no token:
+// the browser keeps the HttpOnly cookie, and sessionStorage holds '' to
+// mark "signed in".
+
+import { createClient, PasskeysError, webauthnAvailable, autofillAvailable } from '/auth/client.js';
 
 const TOKEN_KEY = 'passkeys.sessionToken';
 
@@ -54,112 +59,45 @@ const ui = {
 };
 
 // Passkeys need the WebAuthn API; without it the page offers codes only.
-const webauthn = typeof window.PublicKeyCredential === 'function' && !!navigator.credentials;
+const webauthn = webauthnAvailable();
 let conditionalAvailable = false;
 let pendingEmail = '';
 let me = null; // the signed-in user, {id, email}, from /api/me
-let passkeyIDs = []; // credential IDs of the signed-in user's passkeys
-let rpID = ''; // the relying party ID, learned from the server's options
+let passkeyCount = 0; // how many passkeys the signed-in user has
 let currentSessionID = ''; // this page's session in the devices list
 
 // ---- HTTP ----------------------------------------------------------------
 
-class ApiError extends Error {
-  constructor(status, code, detail, retryAfter, credentialId = '') {
-    super(detail);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    this.retryAfter = retryAfter;
-    this.credentialId = credentialId; // of unknown_credential
-  }
-}
+// client talks to the passkeys API with the kept session token, if any
+// (none with cookie sessions: the browser sends the cookie). The RP ID
+// for the Signal API is learned from the server's options and signals;
+// until then it is this page's host.
+const client = createClient({ token: () => sessionStorage.getItem(TOKEN_KEY), rpId: location.hostname });
 
-// api sends a JSON request with the session token, if any, and returns the
-// decoded answer (null for 204). Failures throw an ApiError built from the
-// problem+json body and the Retry-After header. token, when given, is sent
-// instead of the kept one ('' sends none).
-async function api(method, path, body, token = sessionStorage.getItem(TOKEN_KEY)) {
+// anonymous sends no token: the sign-in again asks for a new session
+// without the one it replaces.
+const anonymous = createClient({ rpId: location.hostname });
+
+// clientWith sends token ('' sends none) instead of the kept one.
+const clientWith = (token) => createClient({ token });
+
+// fetchMe returns the signed-in user from the application's own
+// GET /api/me, behind the passkeys session guard. Failures throw a
+// PasskeysError, as the client's calls do.
+async function fetchMe() {
   const headers = { Accept: 'application/json' };
+  const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = 'Bearer ' + token;
-  const init = { method, headers };
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
   let res;
   try {
-    res = await fetch(path, init);
-  } catch {
-    throw new ApiError(0, 'network', 'We could not reach the server. Check your connection and try again.', 0);
+    res = await fetch('/api/me', { headers });
+  } catch (err) {
+    throw new PasskeysError('network', 0, 'The server could not be reached.', 0, err);
   }
-  if (res.status === 204) return null;
   const data = await res.json().catch(() => null);
-  if (res.ok && data) return data;
-  const retryAfter = Number.parseInt(res.headers.get('Retry-After') ?? '', 10);
-  throw new ApiError(res.status, data?.code ?? `http_${res.status}`,
-    data?.detail ?? `The server answered ${res.status}.`, Number.isFinite(retryAfter) ? retryAfter : 0,
-    typeof data?.credentialId === 'string' ? data.credentialId : '');
-}
-
-// ---- WebAuthn JSON -------------------------------------------------------
-
-const b64url = {
-  encode(buffer) {
-    let s = '';
-    for (const b of new Uint8Array(buffer)) s += String.fromCharCode(b);
-    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  },
-  decode(text) {
-    const s = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
-    return Uint8Array.from(s, (c) => c.charCodeAt(0)).buffer;
-  },
-};
-
-const withIDs = (list) => (list ?? []).map((c) => ({ ...c, id: b64url.decode(c.id) }));
-
-// creationOptions turns the server's JSON into options for credentials.create.
-function creationOptions(json) {
-  if (PublicKeyCredential.parseCreationOptionsFromJSON) {
-    return PublicKeyCredential.parseCreationOptionsFromJSON(json);
-  }
-  return {
-    ...json,
-    challenge: b64url.decode(json.challenge),
-    user: { ...json.user, id: b64url.decode(json.user.id) },
-    excludeCredentials: withIDs(json.excludeCredentials),
-  };
-}
-
-// requestOptions turns the server's JSON into options for credentials.get.
-function requestOptions(json) {
-  if (PublicKeyCredential.parseRequestOptionsFromJSON) {
-    return PublicKeyCredential.parseRequestOptionsFromJSON(json);
-  }
-  return { ...json, challenge: b64url.decode(json.challenge), allowCredentials: withIDs(json.allowCredentials) };
-}
-
-// credentialJSON is credential.toJSON(), built by hand where it is missing.
-function credentialJSON(cred) {
-  if (typeof cred.toJSON === 'function') return cred.toJSON();
-  const r = cred.response;
-  const response = { clientDataJSON: b64url.encode(r.clientDataJSON) };
-  if (r.attestationObject) {
-    response.attestationObject = b64url.encode(r.attestationObject);
-    response.transports = typeof r.getTransports === 'function' ? r.getTransports() : [];
-  } else {
-    response.authenticatorData = b64url.encode(r.authenticatorData);
-    response.signature = b64url.encode(r.signature);
-    if (r.userHandle) response.userHandle = b64url.encode(r.userHandle);
-  }
-  return {
-    id: cred.id,
-    rawId: b64url.encode(cred.rawId),
-    type: cred.type,
-    authenticatorAttachment: cred.authenticatorAttachment ?? undefined,
-    clientExtensionResults: cred.getClientExtensionResults(),
-    response,
-  };
+  if (res.ok && data?.user) return data.user;
+  throw new PasskeysError(typeof data?.code === 'string' ? data.code : `http_${res.status}`, res.status,
+    typeof data?.detail === 'string' ? data.detail : `The server answered ${res.status}.`);
 }
 
 // ---- Messages ------------------------------------------------------------
@@ -186,9 +124,9 @@ function duration(seconds) {
   return plural(Math.ceil(minutes / 60), 'hour');
 }
 
-// problem turns an ApiError into a sentence for people.
+// problem turns a failed request into a sentence for people.
 function problem(err) {
-  switch (err.code) {
+  switch (err?.code) {
     case 'too_many_attempts':
       return err.retryAfter > 0
         ? `Too many attempts. Please try again in ${duration(err.retryAfter)} (at ${new Date(Date.now() + err.retryAfter * 1000).toLocaleTimeString()}).`
@@ -199,51 +137,56 @@ function problem(err) {
       return 'Your session has ended. Please sign in again.';
     case 'internal':
       return 'Something went wrong on our side. Please try again.';
+    case 'network':
+      return 'We could not reach the server. Check your connection and try again.';
     default:
-      return err.message;
+      return err?.detail || err?.message || 'Something went wrong. Please try again.';
   }
 }
 
-// failure explains any error of a passkey ceremony; op is "login" or "create".
+// failure explains any error of a passkey ceremony; op is "login" or
+// "create". The client module throws every failure as a PasskeysError:
+// the server's problem+json code, or webauthn_* for what the browser
+// refused (its DOMException is the cause).
 function failure(err, op) {
-  if (err instanceof ApiError) {
-    if (err.code === 'unknown_credential') {
+  switch (err?.code) {
+    case 'unknown_credential':
       return 'That passkey is no longer registered for any account here, so this device was asked to forget it. Use another passkey, or continue with a code sent to your email.';
-    }
-    if (err.code === 'passkey_verification_failed') {
+    case 'passkey_verification_failed':
       return op === 'create'
         ? 'We could not verify the new passkey, so it was not saved. Please try again.'
         : 'We could not sign you in with that passkey. It may have been removed from your account. Continue with a code sent to your email instead.';
-    }
-    return problem(err);
-  }
-  switch (err?.name) {
-    case 'NotAllowedError':
+    case 'webauthn_not_allowed':
       return op === 'create'
         ? 'Adding a passkey was cancelled or timed out. Nothing was saved; try again when you are ready.'
         : 'Passkey sign-in was cancelled or timed out, or this device has no passkey for that account. Try again, or continue with a code sent to your email.';
-    case 'InvalidStateError':
+    case 'webauthn_invalid_state':
       return op === 'create'
         ? 'This device already holds a passkey for your account, so there is no need to add another one here. Use it next time you sign in.'
         : 'This passkey cannot be used right now. Please try again.';
-    case 'SecurityError':
+    case 'webauthn_security':
       return 'Passkeys are not available on this address: the page must be opened on the origin the server is configured for.';
-    case 'NotSupportedError':
+    case 'webauthn_not_supported':
       return 'This device cannot create a passkey of a kind this site accepts.';
-    case 'TypeError':
-      return 'The passkey options from the server could not be read by this browser.';
+    case 'webauthn_aborted':
+    case 'webauthn_constraint':
+    case 'webauthn_failed': {
+      const name = err.cause?.name;
+      if (name === 'TypeError') return 'The passkey options from the server could not be read by this browser.';
+      return `The browser could not complete the passkey request${name ? ` (${name})` : ''}. Please try again.`;
+    }
   }
+  if (err instanceof PasskeysError) return problem(err);
   return `The browser could not complete the passkey request${err?.name ? ` (${err.name})` : ''}. Please try again.`;
 }
 
 // sayFailure shows a failed request or ceremony at target: a refusal the
 // person can do nothing about now is a warning, not an error.
 function sayFailure(target, err, op) {
-  if (err?.code === 'unknown_credential' && err.credentialId) forgetPasskeys([err.credentialId]);
   const text = failure(err, op);
   let kind = 'error';
   if (err?.code === 'too_many_attempts') kind = 'warn';
-  if (op === 'create' && err?.name === 'InvalidStateError') kind = 'info';
+  if (op === 'create' && err?.code === 'webauthn_invalid_state') kind = 'info';
   say(target, text, kind);
 }
 
@@ -260,9 +203,56 @@ async function busy(button, fn) {
   }
 }
 
-// ---- Conditional UI (passkeys offered in the email field's autofill) -----
+// ---- Pending passkey requests --------------------------------------------
 
-let conditional = null; // { controller, done } while a request is pending
+// The page keeps at most one passkey request pending without a prompt:
+// the autofill of the email field while signed out, or the silent
+// upgrade after a code sign-in. The browser refuses any other passkey
+// request while one is pending (OperationError), and a pending upgrade
+// keeps it from applying Signal API calls, so it is ended first.
+
+let conditional = null; // { controller, done, upgrade } while a request is pending
+let modal = 0; // passkey ceremonies with a prompt now running
+let conditionalWanted = false; // startConditional was called while one ran
+
+// stopConditional aborts the pending request and waits until the browser
+// has let go of it, so that another ceremony may start.
+async function stopConditional() {
+  const c = conditional;
+  if (!c) return;
+  conditional = null;
+  c.controller.abort();
+  await c.done;
+}
+
+// exclusive runs fn, a passkey ceremony with a prompt, once the pending
+// request has ended; no request without a prompt starts until fn is done.
+async function exclusive(fn) {
+  modal++;
+  try {
+    await stopConditional();
+    return await fn();
+  } finally {
+    modal--;
+    if (modal === 0 && conditionalWanted) {
+      conditionalWanted = false;
+      startConditional();
+    }
+  }
+}
+
+// hold keeps a pending request started by run(signal), a promise that
+// never rejects.
+function hold(run, upgrade) {
+  const controller = new AbortController();
+  const done = run(controller.signal);
+  conditional = { controller, done, upgrade };
+  done.finally(() => {
+    if (conditional?.controller === controller) conditional = null;
+  });
+}
+
+// ---- Conditional UI (passkeys offered in the email field's autofill) -----
 
 // startConditional asks the browser to offer passkeys in the email field's
 // autofill. It does nothing when one such request is already pending.
@@ -272,50 +262,31 @@ function startConditional() {
     stopConditional().then(startConditional);
     return;
   }
+  if (modal > 0) {
+    conditionalWanted = true;
+    return;
+  }
   if (!conditionalAvailable || conditional || ui.signin.hidden || ui.emailForm.hidden) return;
-  const controller = new AbortController();
-  const done = runConditional(controller.signal);
-  conditional = { controller, done };
-  done.finally(() => {
-    if (conditional?.controller === controller) conditional = null;
-  });
+  hold(runConditional, false);
 }
 
 async function runConditional(signal) {
+  const html = document.documentElement;
   try {
-    const start = await api('POST', '/auth/passkey/mediation/start', {});
-    if (signal.aborted || !start.loginAllow) return;
-    learnRP(start.assertionOptions.publicKey.rpId);
-    const request = navigator.credentials.get({
-      mediation: 'conditional',
-      publicKey: requestOptions(start.assertionOptions.publicKey),
-      signal,
-    });
-    document.documentElement.dataset.autofill = 'waiting';
-    const cred = await request;
+    const session = await client.autofill({ signal, onPending: () => { html.dataset.autofill = 'waiting'; } });
     // From here on this request is no longer pending: signing in must not
     // wait for it to end.
     if (conditional?.controller.signal === signal) conditional = null;
-    document.documentElement.dataset.autofill = 'finishing';
-    const session = await api('POST', '/auth/passkey/mediation/finish', { assertionResponse: credentialJSON(cred) });
+    if (!session) return; // aborted, dismissed or not offered
+    html.dataset.autofill = 'finishing';
     await signedIn(session, 'Signed in with your passkey.');
   } catch (err) {
-    // The person did not pick a passkey (NotAllowedError) or we aborted:
-    // nothing to report. Anything else is shown at the email field.
-    if (!signal.aborted && err?.name !== 'NotAllowedError') sayFailure(ui.emailMsg, err, 'login');
+    // The person did not pick a passkey or we aborted: the client resolves
+    // to null. Anything else is shown at the email field.
+    if (!signal.aborted) sayFailure(ui.emailMsg, err, 'login');
   } finally {
-    if (!conditional) delete document.documentElement.dataset.autofill;
+    if (!conditional) delete html.dataset.autofill;
   }
-}
-
-// stopConditional aborts the pending autofill request and waits until the
-// browser has let go of it, so that another ceremony may start.
-async function stopConditional() {
-  const c = conditional;
-  if (!c) return;
-  conditional = null;
-  c.controller.abort();
-  await c.done;
 }
 
 // ---- Sign in -------------------------------------------------------------
@@ -347,7 +318,7 @@ function showEmailStep() {
 // sendCode asks for a one-time code and shows the code step with note.
 async function sendCode(email, note) {
   await stopConditional();
-  const res = await api('POST', '/auth/signUpOrLogin', { email });
+  const res = await client.requestCode(email);
   pendingEmail = email;
   ui.otpEmail.textContent = email;
   ui.otpValid.textContent = duration(res.expiresInSeconds);
@@ -377,24 +348,19 @@ ui.passkeyLogin.addEventListener('click', () => busy(ui.passkeyLogin, async () =
   const email = enteredEmail();
   if (!email) return;
   say(ui.emailMsg, '');
-  await stopConditional();
-  try {
-    const start = await api('POST', '/auth/passkey/login/start', { email });
-    if (!start.loginAllow) {
-      await sendCode(email, `There is no passkey for ${email} yet, so we sent a code to your email instead.`);
-      return;
+  await exclusive(async () => {
+    if (ui.signin.hidden) return; // the autofill signed in meanwhile
+    try {
+      const session = await client.signInWithPasskey(email);
+      if (!session) {
+        await sendCode(email, `There is no passkey for ${email} yet, so we sent a code to your email instead.`);
+        return;
+      }
+      await signedIn(session, 'Signed in with your passkey.');
+    } catch (err) {
+      sayFailure(ui.emailMsg, err, 'login');
     }
-    learnRP(start.assertionOptions.publicKey.rpId);
-    // The silent upgrade after a code sign-in (upgradeSilently) may have
-    // started while this call waited for the server; the browser refuses a
-    // second request while one is pending (OperationError).
-    await stopConditional();
-    const cred = await navigator.credentials.get({ publicKey: requestOptions(start.assertionOptions.publicKey) });
-    const session = await api('POST', '/auth/passkey/login/finish', { assertionResponse: credentialJSON(cred) });
-    await signedIn(session, 'Signed in with your passkey.');
-  } catch (err) {
-    sayFailure(ui.emailMsg, err, 'login');
-  }
+  });
 }));
 
 ui.otpForm.addEventListener('submit', (event) => {
@@ -407,7 +373,7 @@ ui.otpForm.addEventListener('submit', (event) => {
       return;
     }
     try {
-      const session = await api('POST', '/auth/signUpOrLogin', { email: pendingEmail, otp: code });
+      const session = await client.confirmCode(pendingEmail, code);
       let note = 'Signed in with your email code.';
       if (session.newUser) {
         note = webauthn
@@ -425,50 +391,32 @@ ui.otpForm.addEventListener('submit', (event) => {
 });
 
 // upgradeSilently asks the password manager to add a passkey without a
-// prompt (a conditional create) right after a sign-in by code, when the
-// browser reports conditionalCreate. The person did not ask for it, so it
-// never shows an error: a refusal, a backend without it (400
-// not_supported) or a password manager that declines just leave the page
-// as it is. A passkey it adds appears in the list. The request may stay
-// pending as long as the password manager likes; it is kept like an
-// autofill request, so that stopConditional ends it before any other
-// ceremony. The outcome is left in the page's data-upgrade attribute
-// (unsupported, waiting, added or declined), for tests.
+// prompt (the client's upgradePasskey, a conditional create) right after
+// a sign-in by code, when the browser reports conditionalCreate. The
+// person did not ask for it, so it never shows an error: a refusal, a
+// backend without it (400 not_supported) or a password manager that
+// declines just leave the page as it is. A passkey it adds appears in the
+// list. The request may stay pending as long as the password manager
+// likes; it is kept like an autofill request, so that stopConditional ends
+// it before any other ceremony. The outcome is left in the page's
+// data-upgrade attribute (unsupported, waiting, added or declined), for
+// tests.
 function upgradeSilently() {
   const done = (outcome) => { document.documentElement.dataset.upgrade = outcome; };
   if (!webauthn || typeof PublicKeyCredential.getClientCapabilities !== 'function' || conditional) {
     done('unsupported');
     return;
   }
-  const controller = new AbortController();
-  const run = runUpgrade(controller.signal, done);
-  conditional = { controller, done: run, upgrade: true };
-  run.finally(() => {
-    if (conditional?.controller === controller) conditional = null;
-  });
-}
-
-async function runUpgrade(signal, done) {
-  try {
-    const caps = await PublicKeyCredential.getClientCapabilities();
-    if (!caps || caps.conditionalCreate !== true) return done('unsupported');
-    const start = await api('POST', '/auth/passkey/append/start', { mediation: 'conditional' });
-    if (signal.aborted || !start.appendAllow || start.attestationOptions.mediation !== 'conditional') return done('declined');
-    learnRP(start.attestationOptions.publicKey.rp?.id);
-    const request = navigator.credentials.create({
-      publicKey: creationOptions(start.attestationOptions.publicKey),
-      mediation: 'conditional',
-      signal,
-    });
-    done('waiting');
-    const cred = await request;
-    if (conditional?.controller.signal === signal) conditional = null;
-    await api('POST', '/auth/passkey/append/finish', { attestationResponse: credentialJSON(cred) });
-    await loadPasskeys();
-    done('added');
-  } catch {
-    done('declined'); // silent by design (see above)
+  if (modal > 0 || ui.account.hidden) {
+    done('declined'); // a passkey ceremony runs already, or the person signed out
+    return;
   }
+  hold(async (signal) => {
+    const result = await client.upgradePasskey({ signal, onPending: () => done('waiting') });
+    if (conditional?.controller.signal === signal) conditional = null;
+    if (result.outcome === 'added') await loadPasskeys().catch(() => {});
+    done(result.outcome);
+  }, true);
 }
 
 ui.resendCode.addEventListener('click', () => busy(ui.resendCode, async () => {
@@ -490,9 +438,11 @@ ui.changeEmail.addEventListener('click', () => {
 
 // ---- Signed in -----------------------------------------------------------
 
+// signedIn keeps the session's token ('' with cookie sessions; the client
+// has passed a passkey login's signals to the browser already) and shows
+// the account with note.
 async function signedIn(session, note) {
   sessionStorage.setItem(TOKEN_KEY, session.sessionToken ?? '');
-  await sendSignals(session.signals, true);
   await showAccount(note);
 }
 
@@ -521,7 +471,7 @@ async function loadAccount(note) {
   hideReauth();
   idleDelete();
   try {
-    ({ user: me } = await api('GET', '/api/me'));
+    me = await fetchMe();
     ui.meEmail.textContent = me.email;
     ui.meId.textContent = me.id;
     document.title = 'Your account · Passkey Ready demo';
@@ -534,7 +484,7 @@ async function loadAccount(note) {
 
 // accountError shows err at target, or signs out when the session is over.
 function accountError(err, target) {
-  if (err instanceof ApiError && err.status === 401) {
+  if (err instanceof PasskeysError && err.status === 401) {
     signOut(problem(err), 'error');
     return;
   }
@@ -546,7 +496,7 @@ function accountError(err, target) {
 function signOut(note, kind = 'info') {
   sessionStorage.removeItem(TOKEN_KEY);
   me = null;
-  passkeyIDs = [];
+  passkeyCount = 0;
   currentSessionID = '';
   hideReauth();
   idleDelete();
@@ -569,9 +519,9 @@ ui.signOut.addEventListener('click', () => busy(ui.signOut, async () => {
   let note = 'You are signed out.';
   let kind = 'info';
   try {
-    await api('POST', '/auth/logout', {});
+    await client.signOut();
   } catch (err) {
-    if (!(err instanceof ApiError && err.status === 401)) {
+    if (err?.status !== 401) {
       note = `You are signed out on this device, but the server could not end the session: ${problem(err)}`;
       kind = 'warn';
     }
@@ -588,10 +538,12 @@ function node(tag, props = {}, ...children) {
   return n;
 }
 
+// loadPasskeys lists the account's passkeys; the client passes the
+// list's signals to the browser, so a pending upgrade is ended first.
 async function loadPasskeys() {
-  const { passkeys, signals } = await api('GET', '/auth/passkeys');
-  await sendSignals(signals, false);
-  passkeyIDs = passkeys.map((p) => p.id);
+  await stopConditional();
+  const passkeys = await client.listPasskeys();
+  passkeyCount = passkeys.length;
   ui.passkeyList.replaceChildren(...passkeys.map(passkeyItem));
   ui.passkeyEmpty.hidden = passkeys.length > 0;
 }
@@ -643,12 +595,15 @@ function passkeyItem(p) {
   return item;
 }
 
+// deletePasskey deletes p; the client passes the passkeys left to the
+// browser (signalAllAcceptedCredentials), so a pending upgrade is ended
+// first.
 async function deletePasskey(p) {
   say(ui.accountMsg, '');
   say(ui.passkeyMsg, '');
   await recently(`delete the passkey ${p.name}`, ui.passkeyList, ui.passkeyMsg, async () => {
-    const res = await api('DELETE', `/auth/passkeys/${encodeURIComponent(p.id)}`);
-    await sendSignals(res?.signals, false);
+    await stopConditional();
+    await client.deletePasskey(p.id);
     await loadPasskeys();
     say(ui.passkeyMsg, 'Passkey deleted. Your device may still offer it; you can remove it in your password manager.', 'ok');
     ui.addPasskey.focus();
@@ -658,25 +613,19 @@ async function deletePasskey(p) {
 ui.addPasskey.addEventListener('click', () => busy(ui.addPasskey, async () => {
   say(ui.accountMsg, '');
   say(ui.passkeyMsg, '');
-  await stopConditional();
-  try {
-    const start = await api('POST', '/auth/passkey/append/start', {});
-    if (!start.appendAllow) {
-      say(ui.passkeyMsg, 'Adding a passkey is not available for this account right now.', 'info');
-      return;
+  await exclusive(async () => {
+    try {
+      const passkey = await client.addPasskey();
+      await loadPasskeys();
+      say(ui.passkeyMsg, `Passkey added: ${passkey.name}. Next time, sign in with it instead of a code.`, 'ok');
+    } catch (err) {
+      if (err?.code === 'append_not_allowed') {
+        say(ui.passkeyMsg, 'Adding a passkey is not available for this account right now.', 'info');
+        return;
+      }
+      accountError(err, ui.passkeyMsg);
     }
-    learnRP(start.attestationOptions.publicKey.rp?.id);
-    // The silent upgrade after a code sign-in (upgradeSilently) may have
-    // started while this call waited for the server; the browser refuses a
-    // second request while one is pending (OperationError).
-    await stopConditional();
-    const cred = await navigator.credentials.create({ publicKey: creationOptions(start.attestationOptions.publicKey) });
-    const { passkey } = await api('POST', '/auth/passkey/append/finish', { attestationResponse: credentialJSON(cred) });
-    await loadPasskeys();
-    say(ui.passkeyMsg, `Passkey added: ${passkey.name}. Next time, sign in with it instead of a code.`, 'ok');
-  } catch (err) {
-    accountError(err, ui.passkeyMsg);
-  }
+  });
 }));
 
 // ---- Recent sign-in -----------------------------------------------------
@@ -688,10 +637,6 @@ ui.addPasskey.addEventListener('click', () => busy(ui.addPasskey, async () => {
 
 let reauth = null; // { what, place, target, run } of the refused call
 
-function learnRP(id) {
-  if (typeof id === 'string' && id) rpID = id;
-}
-
 // recently runs run, the call that does what ("delete your account"). A
 // refusal for want of a recent sign-in shows the sign-in-again panel after
 // place; any other failure is shown at target.
@@ -700,7 +645,7 @@ async function recently(what, place, target, run) {
   try {
     await run();
   } catch (err) {
-    if (err instanceof ApiError && err.code === 'reauthentication_required') {
+    if (err?.code === 'reauthentication_required') {
       showReauth({ what, place, target, run });
       return;
     }
@@ -714,7 +659,7 @@ function showReauth(r) {
   ui.reauthOtpForm.hidden = true;
   ui.reauthOtp.value = '';
   say(ui.reauthOtpMsg, '');
-  const passkeys = webauthn && passkeyIDs.length > 0;
+  const passkeys = webauthn && passkeyCount > 0;
   ui.reauthPasskey.hidden = !passkeys;
   ui.reauthSendCode.textContent = passkeys ? 'Email me a code instead' : 'Email me a code';
   ui.reauth.hidden = false;
@@ -740,19 +685,18 @@ async function reauthenticated(session) {
   if (!r || !me) return;
   const token = session.sessionToken ?? ''; // none with cookie sessions
   if (session.user.id !== me.id) {
-    await api('POST', '/auth/logout', {}, token).catch(() => {});
+    await clientWith(token).signOut().catch(() => {});
     say(ui.reauthMsg, `That sign-in was for ${session.user.email}. Sign in again as ${me.email} to ${r.what}.`, 'error');
     return;
   }
   const olderToken = sessionStorage.getItem(TOKEN_KEY);
   const olderID = currentSessionID;
   sessionStorage.setItem(TOKEN_KEY, token);
-  await sendSignals(session.signals, true);
   currentSessionID = '';
   if (olderID) {
-    await api('DELETE', `/auth/sessions/${encodeURIComponent(olderID)}`).catch(() => {});
+    await client.revokeSession(olderID).catch(() => {});
   } else if (olderToken && olderToken !== token) {
-    await api('POST', '/auth/logout', {}, olderToken).catch(() => {});
+    await clientWith(olderToken).signOut().catch(() => {});
   }
   await recently(r.what, r.place, r.target, r.run);
   // The devices list now has this device's new session.
@@ -763,29 +707,24 @@ ui.reauthPasskey.addEventListener('click', () => busy(ui.reauthPasskey, async ()
   const r = reauth;
   if (!r || !me) return;
   say(ui.reauthMsg, `Sign in with your passkey to ${r.what}.`, 'info');
-  try {
-    const start = await api('POST', '/auth/passkey/login/start', { email: me.email }, '');
-    if (!start.loginAllow) {
-      await sendReauthCode(`There is no passkey for ${me.email} any more, so we sent a code to your email instead.`);
-      return;
+  await exclusive(async () => {
+    try {
+      const session = await anonymous.signInWithPasskey(me.email);
+      if (!session) {
+        await sendReauthCode(`There is no passkey for ${me.email} any more, so we sent a code to your email instead.`);
+        return;
+      }
+      await reauthenticated(session);
+    } catch (err) {
+      sayFailure(ui.reauthMsg, err, 'login');
     }
-    learnRP(start.assertionOptions.publicKey.rpId);
-    // The silent upgrade after a code sign-in (upgradeSilently) may have
-    // started while this call waited for the server; the browser refuses a
-    // second request while one is pending (OperationError).
-    await stopConditional();
-    const cred = await navigator.credentials.get({ publicKey: requestOptions(start.assertionOptions.publicKey) });
-    const session = await api('POST', '/auth/passkey/login/finish', { assertionResponse: credentialJSON(cred) }, '');
-    await reauthenticated(session);
-  } catch (err) {
-    sayFailure(ui.reauthMsg, err, 'login');
-  }
+  });
 }));
 
 // sendReauthCode sends a one-time code to the account's email and shows
 // the code field of the panel with note.
 async function sendReauthCode(note) {
-  const res = await api('POST', '/auth/signUpOrLogin', { email: me.email }, '');
+  const res = await anonymous.requestCode(me.email);
   ui.reauthEmail.textContent = me.email;
   ui.reauthOtpForm.hidden = false;
   say(ui.reauthMsg, `We sent a code to ${me.email}. It is valid for ${duration(res.expiresInSeconds)}.`, 'info');
@@ -813,7 +752,7 @@ ui.reauthOtpForm.addEventListener('submit', (event) => {
       return;
     }
     try {
-      const session = await api('POST', '/auth/signUpOrLogin', { email: me.email, otp: code }, '');
+      const session = await anonymous.confirmCode(me.email, code);
       await reauthenticated(session);
     } catch (err) {
       sayFailure(ui.reauthOtpMsg, err, 'login');
@@ -836,9 +775,9 @@ ui.reauthCancel.addEventListener('click', () => {
 async function loadSessions() {
   let sessions;
   try {
-    ({ sessions } = await api('GET', '/auth/sessions'));
+    sessions = await client.listSessions();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404) {
+    if (err instanceof PasskeysError && err.status === 404) {
       currentSessionID = '';
       ui.sessionList.replaceChildren();
       ui.devices.hidden = true;
@@ -903,9 +842,9 @@ async function revokeSession(s, name) {
   await recently(`sign out ${name}`, ui.sessionList, ui.devicesMsg, async () => {
     let note = `${name} is signed out.`;
     try {
-      await api('DELETE', `/auth/sessions/${encodeURIComponent(s.id)}`);
+      await client.revokeSession(s.id);
     } catch (err) {
-      if (!(err instanceof ApiError && err.code === 'not_found')) throw err;
+      if (err?.code !== 'not_found') throw err;
       note = `${name} was already signed out.`;
     }
     await loadSessions();
@@ -941,55 +880,20 @@ ui.deleteAccount.addEventListener('click', () => {
   keep.focus();
 });
 
-// deleteAccount deletes the account (DELETE account), tells the browser
-// that its passkeys are gone, so that it stops offering them, and shows
-// the signed-out page.
+// deleteAccount deletes the account (DELETE account) and shows the
+// signed-out page. The client tells the browser that the passkeys it
+// listed are gone (signalUnknownCredential), so that it stops offering
+// them.
 async function deleteAccount() {
-  const ids = passkeyIDs;
-  await api('DELETE', '/auth/account');
-  await forgetPasskeys(ids);
+  await client.deleteAccount();
   signOut('Your account is deleted: its passkeys are gone and every device is signed out. You can sign up again with the same email.', 'ok');
-}
-
-// forgetPasskeys tells the browser's passkey provider that these
-// credentials are no longer accepted (the WebAuthn signal API), where the
-// browser has it.
-async function forgetPasskeys(ids) {
-  ids = ids.filter((id) => typeof id === 'string' && id !== '');
-  if (!webauthn || typeof PublicKeyCredential.signalUnknownCredential !== 'function' || ids.length === 0) return;
-  const rpId = rpID || location.hostname;
-  await Promise.allSettled(ids.map((credentialId) => PublicKeyCredential.signalUnknownCredential({ rpId, credentialId })));
-}
-
-// sendSignals hands the server's Signal API data (the signals member of
-// a login, the passkey list and a deletion) to the browser's passkey
-// provider: which passkeys the account still accepts and, after a login
-// (withDetails), its current name. Each function is called only where the
-// browser has it; its absence and its errors change nothing.
-async function sendSignals(signals, withDetails) {
-  if (!webauthn || !signals || typeof signals !== 'object') return;
-  // A pending silent upgrade would keep the browser from applying the
-  // signals; what they say is more use than a passkey it may never add.
-  if (conditional?.upgrade) await stopConditional();
-  const calls = [];
-  if (signals.allAcceptedCredentials && typeof PublicKeyCredential.signalAllAcceptedCredentials === 'function') {
-    calls.push(() => PublicKeyCredential.signalAllAcceptedCredentials(signals.allAcceptedCredentials));
-  }
-  if (withDetails && signals.currentUserDetails && typeof PublicKeyCredential.signalCurrentUserDetails === 'function') {
-    calls.push(() => PublicKeyCredential.signalCurrentUserDetails(signals.currentUserDetails));
-  }
-  await Promise.allSettled(calls.map(async (call) => call()));
 }
 
 // ---- Start ---------------------------------------------------------------
 
 async function init() {
   if (webauthn) {
-    try {
-      conditionalAvailable = await PublicKeyCredential.isConditionalMediationAvailable?.() === true;
-    } catch {
-      conditionalAvailable = false;
-    }
+    conditionalAvailable = await autofillAvailable();
   } else {
     ui.signinLead.textContent = 'Enter your email and we will send you a code to sign in.';
     ui.passkeyOption.hidden = true;
