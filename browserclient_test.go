@@ -92,7 +92,7 @@ func TestClientScriptStrictCSP(t *testing.T) {
 			t.Errorf("client.js uses %s", banned)
 		}
 	}
-	for _, name := range []string{"createClient", "PasskeysError", "webauthnAvailable", "autofillAvailable", "toBase64url", "fromBase64url", "creationOptions", "requestOptions", "credentialJSON"} {
+	for _, name := range []string{"createClient", "PasskeysError", "webauthnAvailable", "autofillAvailable", "conditionalCreateAvailable", "toBase64url", "fromBase64url", "creationOptions", "requestOptions", "credentialJSON"} {
 		exported := bytes.Contains(clientJS, []byte("export function "+name+"(")) || bytes.Contains(clientJS, []byte("export async function "+name+"(")) || bytes.Contains(clientJS, []byte("export class "+name+" "))
 		declared := bytes.Contains(clientDTS, []byte("export declare function "+name+"(")) || bytes.Contains(clientDTS, []byte("export declare class "+name+" "))
 		if !exported || !declared {

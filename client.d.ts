@@ -46,12 +46,20 @@ export interface Passkey {
   id: string;
   name: string;
   createdAt: string;
-  lastUsedAt?: string;
+  lastUsedAt?: string | null;
   backupEligible?: boolean;
   backedUp?: boolean;
   transports?: string[];
   aaguid?: string;
+  /** The passkey provider, when the AAGUID is known. Its icons are untrusted data URIs: show them as an image, never as markup. */
+  provider?: Provider;
   [more: string]: unknown;
+}
+
+export interface Provider {
+  name: string;
+  iconLight?: string;
+  iconDark?: string;
 }
 
 export interface SessionInfo {
@@ -71,15 +79,47 @@ export interface Account {
   [more: string]: unknown;
 }
 
+/** One recorded security event of the signed-in user (GET account/activity). */
+export interface Activity {
+  /** sign_up, login, session_created, session_revoked, passkey_added, passkey_renamed, passkey_removed, email_changed, code_failed, rate_limited, ... */
+  kind: string;
+  at: string;
+  /** How the user signed in, for sign_up and login. */
+  method?: string;
+  /** The passkey's name, or the event's reason. */
+  detail?: string;
+  ip: string;
+  userAgent: string;
+  [more: string]: unknown;
+}
+
+/** The standard WebAuthn hints the server may put in the options. */
+export type Hint = 'security-key' | 'client-device' | 'hybrid';
+
+export interface PasskeyRequestOptions {
+  /** Sent in the start request; the server checks them and puts them in the options. */
+  hints?: Hint[];
+  /** Aborts the browser's request. */
+  signal?: AbortSignal;
+  /** Called once the browser holds the WebAuthn request. */
+  onPending?: () => void;
+}
+
+export interface AddPasskeyOptions extends PasskeyRequestOptions {
+  /** "conditional": the silent upgrade, as upgradePasskey. */
+  mediation?: 'conditional';
+}
+
 /**
- * What upgradePasskey did: `unsupported` (the browser reports no conditionalCreate), `declined` (the server
- * offers none, it was aborted, or the browser or password manager declined; error says why, if known) or
- * `added`.
+ * What upgradePasskey did: `unsupported` (the browser reports no conditionalCreate), `added`, or
+ * `declined`, with reason `not_supported` (the server cannot create a passkey so), `not_offered` (no
+ * append for this account), `aborted` (the signal or another passkey request of the client ended it),
+ * `refused` (the browser or password manager declined) or `failed`; error says why, if known.
  */
 export type UpgradeResult =
   | { outcome: 'added'; passkey: Passkey }
   | { outcome: 'unsupported' }
-  | { outcome: 'declined'; error?: PasskeysError };
+  | { outcome: 'declined'; reason: 'not_supported' | 'not_offered' | 'aborted' | 'refused' | 'failed'; error?: PasskeysError };
 
 export interface ClientOptions {
   /** Where the API is mounted; by default the folder client.js was loaded from. */
@@ -99,27 +139,34 @@ export interface PasskeysClient {
   readonly rpId: string;
   requestCode(email: string): Promise<CodeSent>;
   confirmCode(email: string, otp: string): Promise<Session>;
+  /** With mediation "conditional": upgradePasskey(options). */
+  addPasskey(options: AddPasskeyOptions & { mediation: 'conditional' }): Promise<UpgradeResult>;
   /** Throws PasskeysError `append_not_allowed` when the server offers no append. */
-  addPasskey(): Promise<Passkey>;
+  addPasskey(options?: PasskeyRequestOptions & { mediation?: undefined }): Promise<Passkey>;
   /**
    * A silent passkey upgrade (conditional create), as after a sign-in by code. Never throws.
-   * onPending is called once the browser holds the request; abort it (signal) before any other passkey request.
+   * onPending is called once the browser holds the request, which may stay pending; every other passkey
+   * request of the client, signOut, deleteAccount and a call that passes signals to the browser end it first.
    */
-  upgradePasskey(options?: { signal?: AbortSignal; onPending?: () => void }): Promise<UpgradeResult>;
+  upgradePasskey(options?: PasskeyRequestOptions): Promise<UpgradeResult>;
   /** Resolves to null when the account has no passkey (or is unknown): send a code instead. */
-  signInWithPasskey(email: string): Promise<Session | null>;
-  /**
-   * Resolves to null when signal aborts, the person dismisses the prompt, or no passkey login is offered.
-   * onPending is called once the browser holds the request (the autofill offers passkeys).
-   */
+  signInWithPasskey(email: string, options?: PasskeyRequestOptions): Promise<Session | null>;
+  /** Resolves to null when signal aborts, another passkey request ends it, the person dismisses the prompt, or no passkey login is offered. */
+  /** onPending is called once the browser holds the request (the autofill offers passkeys). */
   autofill(options?: { signal?: AbortSignal; onPending?: () => void }): Promise<Session | null>;
+  /** Ends a waiting autofill or silent upgrade; resolves once the browser has let go of it. */
+  cancelPending(): Promise<void>;
   listPasskeys(): Promise<Passkey[]>;
   deletePasskey(id: string): Promise<void>;
+  /** PATCH passkeys/{id}: the server trims the name (1 to 64 characters); `not_supported` where the backend keeps no names. */
+  renamePasskey(id: string, name: string): Promise<Passkey>;
   signOut(): Promise<void>;
   listSessions(): Promise<SessionInfo[]>;
   revokeSession(id: string): Promise<void>;
   getAccount(): Promise<Account>;
   deleteAccount(): Promise<void>;
+  /** Newest first; PasskeysError `not_found` (404) when the server keeps no activity. */
+  listActivity(): Promise<Activity[]>;
   requestEmailChange(email: string): Promise<CodeSent>;
   confirmEmailChange(email: string, otp: string): Promise<Session>;
 }
@@ -127,6 +174,7 @@ export interface PasskeysClient {
 export declare function createClient(options?: ClientOptions): PasskeysClient;
 export declare function webauthnAvailable(): boolean;
 export declare function autofillAvailable(): Promise<boolean>;
+export declare function conditionalCreateAvailable(): Promise<boolean>;
 export declare function toBase64url(buffer: ArrayBuffer | ArrayBufferView): string;
 export declare function fromBase64url(text: string): ArrayBuffer;
 export declare function creationOptions(json: PublicKeyCredentialCreationOptionsJSON): PublicKeyCredentialCreationOptions;

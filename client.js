@@ -149,6 +149,20 @@ export async function autofillAvailable() {
   }
 }
 
+// conditionalCreateAvailable reports whether the browser can create a
+// passkey by conditional mediation (the silent upgrade after a code
+// sign-in): PublicKeyCredential.getClientCapabilities() reports
+// conditionalCreate.
+export async function conditionalCreateAvailable() {
+  if (!webauthnAvailable() || typeof PublicKeyCredential.getClientCapabilities !== 'function') return false;
+  try {
+    const caps = await PublicKeyCredential.getClientCapabilities();
+    return caps?.conditionalCreate === true;
+  } catch {
+    return false;
+  }
+}
+
 function requireWebAuthn() {
   if (!webauthnAvailable()) {
     throw new PasskeysError('webauthn_unavailable', 0, 'This browser cannot use passkeys.');
@@ -222,6 +236,56 @@ export function createClient(options = {}) {
     );
   }
 
+  // pending is the conditional WebAuthn request (an autofill or a silent
+  // upgrade) that may wait for the person as long as the browser likes:
+  // { kind, controller, done }. The browser runs one WebAuthn request at a
+  // time and refuses a second (OperationError), so every other request of
+  // this client ends the pending one first.
+  let pending = null;
+
+  // endPending aborts the pending request, if any (only one of kind, when
+  // given), and waits until the browser has let go of it.
+  async function endPending(kind) {
+    const p = pending;
+    if (!p || (kind && p.kind !== kind)) return;
+    pending = null;
+    p.controller.abort();
+    await p.done;
+  }
+
+  // beginPending ends the pending request and makes a new one of kind the
+  // pending one; the caller's signal aborts it too. The caller passes
+  // signal to the browser and calls end once the browser has answered.
+  async function beginPending(kind, outer) {
+    await endPending();
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    if (outer?.aborted) abort();
+    else outer?.addEventListener('abort', abort, { once: true });
+    let settle;
+    const entry = { kind, controller, done: new Promise((resolve) => { settle = resolve; }) };
+    pending = entry;
+    return {
+      signal: controller.signal,
+      end() {
+        if (pending === entry) pending = null;
+        outer?.removeEventListener('abort', abort);
+        settle();
+      },
+    };
+  }
+
+  // sendSignal is signal, after ending a pending silent upgrade when the
+  // browser has the method: Chromium does not apply signals while a
+  // conditional create waits, and what they say is of more use than a
+  // passkey the password manager may never add.
+  async function sendSignal(method, arg) {
+    if (pending?.kind === 'upgrade' && webauthnAvailable() && typeof PublicKeyCredential[method] === 'function') {
+      await endPending('upgrade');
+    }
+    await signal(method, arg);
+  }
+
   // signals hands the server's Signal API data of an answer to the
   // browser, where it has the functions: the accepted passkeys always,
   // the current user details only after a login (withDetails), where the
@@ -230,8 +294,8 @@ export function createClient(options = {}) {
     const s = answer?.signals;
     if (!s) return;
     learnRP(s.allAcceptedCredentials?.rpId);
-    if (s.allAcceptedCredentials) await signal('signalAllAcceptedCredentials', s.allAcceptedCredentials);
-    if (withDetails && s.currentUserDetails) await signal('signalCurrentUserDetails', s.currentUserDetails);
+    if (s.allAcceptedCredentials) await sendSignal('signalAllAcceptedCredentials', s.allAcceptedCredentials);
+    if (withDetails && s.currentUserDetails) await sendSignal('signalCurrentUserDetails', s.currentUserDetails);
   }
 
   // login finishes a passkey login; a passkey no account owns
@@ -243,7 +307,7 @@ export function createClient(options = {}) {
     } catch (err) {
       const id = err.problem?.credentialId;
       if (err.code === 'unknown_credential' && rpId && typeof id === 'string') {
-        await signal('signalUnknownCredential', { rpId, credentialId: id });
+        await sendSignal('signalUnknownCredential', { rpId, credentialId: id });
       }
       throw err;
     }
@@ -251,23 +315,85 @@ export function createClient(options = {}) {
     return session;
   }
 
-  async function create(publicKey, extra = {}) {
+  // pendingNow calls the caller's onPending once the browser holds the
+  // request; its failures are not the ceremony's.
+  function pendingNow(onPending) {
+    try {
+      onPending?.();
+    } catch {
+      // The callback only reports progress.
+    }
+  }
+
+  // create runs navigator.credentials.create; a modal one (without
+  // mediation in extra) first ends the pending request.
+  async function create(publicKey, extra = {}, onPending) {
     requireWebAuthn();
     learnRP(publicKey.rp?.id);
+    if (extra.mediation !== 'conditional') await endPending();
     try {
-      return await navigator.credentials.create({ ...extra, publicKey: creationOptions(publicKey) });
+      const request = navigator.credentials.create({ ...extra, publicKey: creationOptions(publicKey) });
+      pendingNow(onPending);
+      return await request;
     } catch (err) {
       throw webauthnError(err);
     }
   }
 
-  async function get(publicKey, extra = {}) {
+  // get runs navigator.credentials.get, as create does.
+  async function get(publicKey, extra = {}, onPending) {
     requireWebAuthn();
     learnRP(publicKey.rpId);
+    if (extra.mediation !== 'conditional') await endPending();
     try {
-      return await navigator.credentials.get({ ...extra, publicKey: requestOptions(publicKey) });
+      const request = navigator.credentials.get({ ...extra, publicKey: requestOptions(publicKey) });
+      pendingNow(onPending);
+      return await request;
     } catch (err) {
       throw webauthnError(err);
+    }
+  }
+
+  // withHints adds the caller's hints to a start request's body, when
+  // given; the server checks them.
+  const withHints = (body, hints) => (hints === undefined ? body : { ...body, hints });
+
+  // upgrade runs the silent passkey upgrade of upgradePasskey; it never
+  // throws.
+  async function upgrade({ signal: outer, hints, onPending } = {}) {
+    if (!(await conditionalCreateAvailable())) return { outcome: 'unsupported' };
+    const declined = (reason, error) => (error === undefined ? { outcome: 'declined', reason } : { outcome: 'declined', reason, error });
+    const p = await beginPending('upgrade', outer);
+    try {
+      if (p.signal.aborted) return declined('aborted');
+      let start;
+      try {
+        start = await call('POST', 'passkey/append/start', withHints({ mediation: 'conditional' }, hints));
+      } catch (err) {
+        return declined(err.code === 'not_supported' ? 'not_supported' : 'failed', err);
+      }
+      if (p.signal.aborted) return declined('aborted');
+      if (!start.appendAllow || start.attestationOptions?.mediation !== 'conditional') return declined('not_offered');
+      let cred;
+      try {
+        cred = await create(start.attestationOptions.publicKey, { mediation: 'conditional', signal: p.signal }, onPending);
+      } catch (err) {
+        if (p.signal.aborted || err.code === 'webauthn_aborted') return declined('aborted', err);
+        return declined('refused', err);
+      }
+      // From here on nothing waits for the person: another request must
+      // not end the finish.
+      p.end();
+      try {
+        const { passkey } = await call('POST', 'passkey/append/finish', { attestationResponse: credentialJSON(cred) });
+        return { outcome: 'added', passkey };
+      } catch (err) {
+        return declined('failed', err);
+      }
+    } catch (err) {
+      return declined('failed', webauthnError(err));
+    } finally {
+      p.end();
     }
   }
 
@@ -283,12 +409,20 @@ export function createClient(options = {}) {
     confirmCode: (email, otp) => call('POST', 'signUpOrLogin', { email, otp }),
 
     // addPasskey creates a passkey for the signed-in user and returns it.
-    async addPasskey() {
-      const start = await call('POST', 'passkey/append/start', {});
+    // options.hints ("security-key", "client-device", "hybrid") go to the
+    // server in the start request (it checks them and puts them in the
+    // options); options.signal aborts the browser's prompt; options.onPending
+    // is called once the browser holds the request. A waiting autofill or
+    // silent upgrade of this client is ended first. With options.mediation
+    // "conditional" it is upgradePasskey(options).
+    async addPasskey(options = {}) {
+      if (options.mediation === 'conditional') return upgrade(options);
+      const start = await call('POST', 'passkey/append/start', withHints({}, options.hints));
       if (!start.appendAllow) {
         throw new PasskeysError('append_not_allowed', 200, 'Adding a passkey is not available for this account right now.');
       }
-      const cred = await create(start.attestationOptions.publicKey);
+      const extra = options.signal ? { signal: options.signal } : {};
+      const cred = await create(start.attestationOptions.publicKey, extra, options.onPending);
       const { passkey } = await call('POST', 'passkey/append/finish', { attestationResponse: credentialJSON(cred) });
       return passkey;
     },
@@ -298,64 +432,60 @@ export function createClient(options = {}) {
     // by code. The person did not ask for it, so it never throws: it
     // resolves to {outcome: "unsupported"} when the browser does not report
     // conditionalCreate (PublicKeyCredential.getClientCapabilities), to
-    // {outcome: "declined", error?} when the server offers none (the Corbado
-    // backend answers not_supported), signal aborts it, or the browser or
-    // password manager declines, and to {outcome: "added", passkey}.
-    // onPending, if given, is called once the browser holds the request,
-    // which may stay pending as long as the password manager likes: abort
-    // it (signal) before any other passkey request, which the browser
-    // refuses while one is pending.
-    async upgradePasskey({ signal: abort, onPending } = {}) {
-      try {
-        if (!webauthnAvailable() || typeof PublicKeyCredential.getClientCapabilities !== 'function') {
-          return { outcome: 'unsupported' };
-        }
-        const caps = await PublicKeyCredential.getClientCapabilities();
-        if (caps?.conditionalCreate !== true) return { outcome: 'unsupported' };
-        if (abort?.aborted) return { outcome: 'declined' };
-        const start = await call('POST', 'passkey/append/start', { mediation: 'conditional' });
-        if (abort?.aborted || !start.appendAllow || start.attestationOptions?.mediation !== 'conditional') {
-          return { outcome: 'declined' };
-        }
-        const request = create(start.attestationOptions.publicKey, { mediation: 'conditional', signal: abort });
-        if (typeof onPending === 'function') onPending();
-        const cred = await request;
-        const { passkey } = await call('POST', 'passkey/append/finish', { attestationResponse: credentialJSON(cred) });
-        return { outcome: 'added', passkey };
-      } catch (err) {
-        return { outcome: 'declined', error: err instanceof PasskeysError ? err : webauthnError(err) };
-      }
-    },
+    // {outcome: "added", passkey}, or to {outcome: "declined", reason,
+    // error?}, where reason is "not_supported" (the server cannot, as the
+    // Corbado backend answers), "not_offered" (no append for this account),
+    // "aborted" (signal, or another passkey request of this client, ended
+    // it), "refused" (the browser or password manager declined) or
+    // "failed" (anything else; error says what). onPending, if given, is
+    // called once the browser holds the request, which may stay pending as
+    // long as the password manager likes; every other passkey request of
+    // this client, signOut, deleteAccount and a call that passes signals
+    // to the browser end it first (the browser refuses a second request
+    // while one is pending, and applies no signals).
+    upgradePasskey: (options = {}) => upgrade(options),
 
     // signInWithPasskey signs email in with one of its passkeys; it returns
     // null when the account has none (or is unknown): send a code instead.
-    async signInWithPasskey(email) {
-      const start = await call('POST', 'passkey/login/start', { email });
+    // options.hints go to the server as addPasskey's do.
+    async signInWithPasskey(email, options = {}) {
+      const start = await call('POST', 'passkey/login/start', withHints({ email }, options.hints));
       if (!start.loginAllow) return null;
-      const cred = await get(start.assertionOptions.publicKey);
+      const extra = options.signal ? { signal: options.signal } : {};
+      const cred = await get(start.assertionOptions.publicKey, extra, options.onPending);
       return login('passkey/login/finish', cred);
     },
 
     // autofill waits for the person to pick a passkey in the autofill of
     // an input with autocomplete="username webauthn" and signs in with it.
-    // It resolves to null when signal aborts the wait, when the person
-    // dismisses the prompt, or when the server offers no passkey login.
-    // onPending, if given, is called once the browser holds the request,
-    // that is, once the autofill offers passkeys.
-    async autofill({ signal: abort, onPending } = {}) {
-      const start = await call('POST', 'passkey/mediation/start', {});
-      if (abort?.aborted || !start.loginAllow) return null;
-      let cred;
+    // It resolves to null when signal aborts the wait, when another
+    // passkey request of this client ends it, when the person dismisses
+    // the prompt, or when the server offers no passkey login.
+    // options.onPending is called once the browser waits for a pick.
+    async autofill({ signal: outer, onPending } = {}) {
+      const p = await beginPending('autofill', outer);
       try {
-        const request = get(start.assertionOptions.publicKey, { mediation: 'conditional', signal: abort });
-        if (typeof onPending === 'function') onPending();
-        cred = await request;
-      } catch (err) {
-        if (abort?.aborted || err.code === 'webauthn_not_allowed' || err.code === 'webauthn_aborted') return null;
-        throw err;
+        const start = await call('POST', 'passkey/mediation/start', {});
+        if (p.signal.aborted || !start.loginAllow) return null;
+        let cred;
+        try {
+          cred = await get(start.assertionOptions.publicKey, { mediation: 'conditional', signal: p.signal }, onPending);
+        } catch (err) {
+          if (p.signal.aborted || err.code === 'webauthn_not_allowed' || err.code === 'webauthn_aborted') return null;
+          throw err;
+        }
+        // Signing in must not wait for this request to end.
+        p.end();
+        return await login('passkey/mediation/finish', cred);
+      } finally {
+        p.end();
       }
-      return login('passkey/mediation/finish', cred);
     },
+
+    // cancelPending ends a waiting autofill or silent upgrade of this
+    // client and resolves once the browser has let go of it. Every other
+    // passkey request of the client does this by itself.
+    cancelPending: () => endPending(),
 
     // listPasskeys returns the signed-in user's passkeys, oldest first.
     async listPasskeys() {
@@ -371,11 +501,18 @@ export function createClient(options = {}) {
       const answer = await call('DELETE', 'passkeys/' + encodeURIComponent(id));
       await signals(answer);
       knownPasskeys = knownPasskeys.filter((k) => k !== id);
-      if (rpId) await signal('signalUnknownCredential', { rpId, credentialId: id });
+      if (rpId) await sendSignal('signalUnknownCredential', { rpId, credentialId: id });
     },
 
-    // signOut ends the session.
-    signOut: () => call('POST', 'logout', {}).then(() => undefined),
+    // renamePasskey gives one of the signed-in user's passkeys a new name
+    // (trimmed by the server, 1 to 64 characters) and returns it.
+    renamePasskey: (id, name) => call('PATCH', 'passkeys/' + encodeURIComponent(id), { name }).then((r) => r.passkey),
+
+    // signOut ends the session (and a waiting silent upgrade).
+    async signOut() {
+      await endPending('upgrade');
+      await call('POST', 'logout', {});
+    },
 
     // listSessions returns the signed-in user's sessions.
     listSessions: () => call('GET', 'sessions').then((r) => r.sessions),
@@ -391,10 +528,16 @@ export function createClient(options = {}) {
     // before (listPasskeys) are no longer accepted.
     async deleteAccount() {
       await call('DELETE', 'account');
+      await endPending('upgrade');
       const ids = knownPasskeys;
       knownPasskeys = [];
       if (rpId) await Promise.all(ids.map((credentialId) => signal('signalUnknownCredential', { rpId, credentialId })));
     },
+
+    // listActivity returns the signed-in user's recorded security events,
+    // newest first (GET account/activity); a server that keeps none
+    // answers 404 not_found.
+    listActivity: () => call('GET', 'account/activity').then((r) => r.activity),
 
     // requestEmailChange sends a code to the new address email.
     requestEmailChange: (email) => call('POST', 'account/email', { email }),

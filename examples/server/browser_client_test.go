@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/webauthn"
@@ -316,5 +317,237 @@ func TestBrowserClientErrors(t *testing.T) {
 	r = d.jsCall(`window.pk.createClient({ fetch: () => Promise.reject(new TypeError('Failed to fetch')) }).requestCode('x@example.com')`)
 	if e := r.Error; e == nil || !e.IsPasskeys || e.Code != "network" || e.Status != 0 || e.CauseName != "TypeError" {
 		t.Errorf("unreachable server: %+v, want PasskeysError network", r)
+	}
+}
+
+// recordClientRequests wraps the page's fetch, which the module calls, to
+// keep the method, path, Authorization header and body of every request
+// in window.sent.
+const recordClientRequests = `
+	window.sent = [];
+	{
+		const real = window.fetch;
+		window.fetch = (input, init) => {
+			const headers = init?.headers ?? {};
+			window.sent.push({ method: init?.method ?? 'GET', path: new URL(String(input), location.href).pathname,
+				authorization: headers.Authorization ?? '', body: String(init?.body ?? '') });
+			return real(input, init);
+		};
+	}
+`
+
+type sentRequest struct {
+	Method        string `json:"method"`
+	Path          string `json:"path"`
+	Authorization string `json:"authorization"`
+	Body          string `json:"body"`
+}
+
+// TestBrowserClientCookie drives the module against -cookie with
+// credentials "include": no token reaches JavaScript, none is sent, and
+// the HttpOnly cookie carries the session through a code sign-up, an added
+// passkey, the list, a sign-out, a passkey sign-in, a deletion and the
+// last sign-out.
+func TestBrowserClientCookie(t *testing.T) {
+	d := startBrowserDemoWith(t, 1280, clientPageSetup+recordClientRequests, "-cookie")
+	d.value(`(async () => {
+		window.pk = await import('/auth/client.js');
+		window.client = window.pk.createClient({ credentials: 'include' });
+		return true;
+	})()`, nil)
+	const email = "cookie-client@example.com"
+
+	d.value(fmt.Sprintf(`client.requestCode(%q)`, email), nil)
+	var s clientSession
+	d.value(fmt.Sprintf(`client.confirmCode(%q, %q)`, email, d.otp(email)), &s)
+	if s.SessionToken != "" || s.User.Email != email {
+		t.Fatalf("confirmCode in cookie mode: %+v, want %s and no token", s, email)
+	}
+	if c := d.sessionCookie(); c == nil || !c.HTTPOnly {
+		t.Fatalf("session cookie after confirmCode: %+v, want an HttpOnly cookie", c)
+	}
+	var jsCookie string
+	d.value(`document.cookie`, &jsCookie)
+	if strings.Contains(jsCookie, "passkeys_session") {
+		t.Errorf("document.cookie = %q: the session cookie must not reach JavaScript", jsCookie)
+	}
+
+	var added struct {
+		ID string `json:"id"`
+	}
+	d.value(`client.addPasskey()`, &added)
+	var list []struct {
+		ID string `json:"id"`
+	}
+	d.value(`client.listPasskeys()`, &list)
+	if len(list) != 1 || list[0].ID != added.ID {
+		t.Fatalf("listPasskeys: %+v, want the one added (%s)", list, added.ID)
+	}
+
+	d.value(`client.signOut()`, nil)
+	if c := d.sessionCookie(); c != nil {
+		t.Errorf("session cookie kept after signOut: %+v", c)
+	}
+	if r := d.jsCall(`client.listPasskeys()`); r.Error == nil || r.Error.Code != "unauthorized" || r.Error.Status != 401 {
+		t.Fatalf("listPasskeys after signOut: %+v, want unauthorized 401", r)
+	}
+
+	d.value(fmt.Sprintf(`client.signInWithPasskey(%q)`, email), &s)
+	if s.SessionToken != "" || s.User.Email != email {
+		t.Fatalf("signInWithPasskey in cookie mode: %+v, want %s and no token", s, email)
+	}
+	d.value(`(window.accepted = [], true)`, nil)
+	d.value(fmt.Sprintf(`client.deletePasskey(%q)`, added.ID), nil)
+	d.value(`client.listPasskeys()`, &list)
+	if len(list) != 0 {
+		t.Errorf("listPasskeys after deletePasskey: %+v, want none", list)
+	}
+	var signals []struct {
+		CredentialID string `json:"credentialId"`
+	}
+	d.value(`window.signals`, &signals)
+	if len(signals) != 1 || signals[0].CredentialID != added.ID {
+		t.Errorf("signalUnknownCredential after deletePasskey: %+v, want %s", signals, added.ID)
+	}
+	d.value(`client.signOut()`, nil)
+	if r := d.jsCall(`client.listSessions()`); r.Error == nil || r.Error.Status != 401 {
+		t.Errorf("listSessions after the last signOut: %+v, want 401", r)
+	}
+
+	var sent []sentRequest
+	d.value(`window.sent`, &sent)
+	if len(sent) < 10 {
+		t.Errorf("%d requests recorded, want every call of the test", len(sent))
+	}
+	for _, r := range sent {
+		if r.Authorization != "" {
+			t.Errorf("%s %s sent Authorization %q in cookie mode", r.Method, r.Path, r.Authorization)
+		}
+	}
+}
+
+// TestBrowserClientRename renames a passkey through the module: the
+// server's trimmed name comes back and is listed; an empty name, a bidi
+// override and another ID are refused with the server's code and change
+// nothing.
+func TestBrowserClientRename(t *testing.T) {
+	d := startBrowserDemo(t, 1280, clientPageSetup)
+	loadClient(d)
+	token := d.signInOverHTTP("rename@example.com", "")
+	d.value(fmt.Sprintf(`(window.token = %q, true)`, token), nil)
+	var added struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	d.value(`client.addPasskey()`, &added)
+
+	var renamed struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	d.value(fmt.Sprintf(`client.renamePasskey(%q, "  Work laptop  ")`, added.ID), &renamed)
+	if renamed.ID != added.ID || renamed.Name != "Work laptop" {
+		t.Fatalf("renamePasskey: %+v, want %s named \"Work laptop\"", renamed, added.ID)
+	}
+	for _, tc := range []struct {
+		name, expr, code string
+		status           int
+	}{
+		{"empty", fmt.Sprintf(`client.renamePasskey(%q, "   ")`, added.ID), "invalid_request", 400},
+		{"bidi override", fmt.Sprintf(`client.renamePasskey(%q, "abc\u202edef")`, added.ID), "invalid_request", 400},
+		{"another ID", `client.renamePasskey("AAAAAAAAAAAAAAAAAAAAAA", "Mine now")`, "not_found", 404},
+	} {
+		r := d.jsCall(tc.expr)
+		if e := r.Error; e == nil || !e.IsPasskeys || e.Code != tc.code || e.Status != tc.status || e.Detail == "" {
+			t.Errorf("%s: %+v, want PasskeysError %s %d", tc.name, r, tc.code, tc.status)
+		}
+	}
+	var list []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	d.value(`client.listPasskeys()`, &list)
+	if len(list) != 1 || list[0].Name != "Work laptop" {
+		t.Errorf("listPasskeys after the renames: %+v, want one named \"Work laptop\"", list)
+	}
+}
+
+// TestBrowserClientHints shows that addPasskey and signInWithPasskey put
+// the caller's hints in the start request's body, and nothing when they
+// are not given.
+func TestBrowserClientHints(t *testing.T) {
+	d := startBrowserDemo(t, 1280, clientPageSetup+recordClientRequests)
+	loadClient(d)
+	token := d.signInOverHTTP("hints@example.com", "")
+	d.value(fmt.Sprintf(`(window.token = %q, true)`, token), nil)
+	// The server's answer to hints is its own matter (see the e2e
+	// suite); here only what the module sends counts.
+	d.value(`client.addPasskey({ hints: ['client-device'] }).catch((e) => e.code)`, nil)
+	d.value(`client.signInWithPasskey('hints@example.com', { hints: ['security-key', 'hybrid'] }).catch((e) => e.code)`, nil)
+	d.value(`client.signInWithPasskey('hints@example.com').catch((e) => e.code)`, nil)
+	var sent []sentRequest
+	d.value(`window.sent`, &sent)
+	var starts []string
+	for _, r := range sent {
+		if strings.HasSuffix(r.Path, "/start") {
+			starts = append(starts, r.Path+" "+r.Body)
+		}
+	}
+	want := []string{
+		`/auth/passkey/append/start {"hints":["client-device"]}`,
+		`/auth/passkey/login/start {"email":"hints@example.com","hints":["security-key","hybrid"]}`,
+		`/auth/passkey/login/start {"email":"hints@example.com"}`,
+	}
+	if strings.Join(starts, "\n") != strings.Join(want, "\n") {
+		t.Errorf("start requests:\n%s\nwant:\n%s", strings.Join(starts, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestBrowserClientUpgradeEnded shows that the module ends its own pending
+// silent upgrade (which Chromium's virtual authenticator never answers)
+// before a modal passkey request and on signOut: the modal request
+// succeeds instead of the browser refusing it, and the upgrade resolves
+// to declined, reason aborted.
+func TestBrowserClientUpgradeEnded(t *testing.T) {
+	d := startBrowserDemo(t, 1280, clientPageSetup)
+	loadClient(d)
+	token := d.signInOverHTTP("ended@example.com", "")
+	d.value(fmt.Sprintf(`(window.token = %q, true)`, token), nil)
+	type result struct {
+		Outcome string `json:"outcome"`
+		Reason  string `json:"reason"`
+		Error   *struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	start := func() {
+		d.value(`(window.upgradePending = false,
+			window.upgradeDone = client.addPasskey({ mediation: 'conditional', onPending: () => { window.upgradePending = true; } }), true)`, nil)
+		d.do("conditional create pending", d.waitJS(`window.upgradePending === true`))
+	}
+
+	start()
+	var added struct {
+		ID string `json:"id"`
+	}
+	d.value(`client.addPasskey()`, &added)
+	if added.ID == "" {
+		t.Fatal("addPasskey while an upgrade waited: no passkey")
+	}
+	var r result
+	d.value(`window.upgradeDone`, &r)
+	if r.Outcome != "declined" || r.Reason != "aborted" {
+		t.Errorf("upgrade ended by addPasskey resolved to %+v, want declined, aborted", r)
+	}
+	if n := len(d.credentials()); n != 1 {
+		t.Errorf("virtual authenticator holds %d credentials, want 1", n)
+	}
+
+	start()
+	d.value(`client.signOut()`, nil)
+	r = result{}
+	d.value(`window.upgradeDone`, &r)
+	if r.Outcome != "declined" || r.Reason != "aborted" {
+		t.Errorf("upgrade ended by signOut resolved to %+v, want declined, aborted", r)
 	}
 }
