@@ -67,31 +67,8 @@ type rigResponse struct {
 
 func (r *corbadoRig) do(method, p string, body any, token string) rigResponse {
 	r.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, r.url+p, rd)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out := rigResponse{status: res.StatusCode}
-	out.raw, _ = io.ReadAll(res.Body)
+	res := e2e.Call(r.t, nil, method, r.url+p, body, token)
+	out := rigResponse{status: res.Status, raw: res.Body}
 	_ = json.Unmarshal(out.raw, &out.body)
 	return out
 }

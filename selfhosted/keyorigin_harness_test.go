@@ -1,7 +1,6 @@
 package selfhosted_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/internal/rawauthn"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
@@ -111,33 +111,8 @@ func (r reply) str(name string) string {
 // call sends a JSON body (nil for GET) with an optional bearer token.
 func (s *testServer) call(method, path string, body any, token string) reply {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, err := json.Marshal(body)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	r := reply{status: res.StatusCode}
-	if r.raw, err = io.ReadAll(res.Body); err != nil {
-		s.t.Fatal(err)
-	}
+	res := e2e.Call(s.t, nil, method, s.url+path, body, token)
+	r := reply{status: res.Status, raw: res.Body}
 	if err := json.Unmarshal(r.raw, &r.body); err != nil {
 		s.t.Fatalf("%s %s: %v: %s", method, path, err, r.raw)
 	}

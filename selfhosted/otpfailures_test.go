@@ -1,7 +1,6 @@
 package selfhosted_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -109,23 +108,10 @@ type answer struct {
 // post sends body to path with token as the bearer token unless empty.
 func (r *otpRig) post(path, token string, body any) answer {
 	r.t.Helper()
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(r.t.Context(), http.MethodPost, r.url+path, bytes.NewReader(b))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer res.Body.Close()
+	res := e2e.Call(r.t, nil, http.MethodPost, r.url+path, body, token)
 	var p struct{ Code, Detail string }
-	_ = json.NewDecoder(res.Body).Decode(&p)
-	return answer{res.StatusCode, p.Code, p.Detail, res.Header.Get("Retry-After")}
+	_ = json.Unmarshal(res.Body, &p)
+	return answer{res.Status, p.Code, p.Detail, res.Header.Get("Retry-After")}
 }
 
 // newCode has a new code sent for path (signUpOrLogin or account/email)

@@ -95,35 +95,9 @@ func (a answer) String() string { return fmt.Sprintf("%d %s", a.status, bytes.Tr
 // application/json unless headers set one).
 func (p probeTarget) raw(t *testing.T, method, path string, body []byte, token string, headers ...string) answer {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, p.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "" {
-			req.Header.Del(headers[i])
-			continue
-		}
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := probeClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, header: res.Header, body: b}
-	_ = json.Unmarshal(b, &a.doc)
+	res := e2e.Call(t, probeClient, method, p.base+path, body, token, headers...)
+	a := answer{status: res.Status, header: res.Header, body: res.Body}
+	_ = json.Unmarshal(res.Body, &a.doc)
 	// Every answer, whatever the probe: nosniff, and no cache keeps JSON.
 	if res.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("%s %s: %d without X-Content-Type-Options: nosniff", method, path, a.status)

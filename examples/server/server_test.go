@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -71,31 +70,14 @@ type client struct {
 
 func (c client) call(method, path string, body any, token string) (int, map[string]any) {
 	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.base+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
+	res := e2e.Call(c.t, nil, method, c.base+path, body, token)
 	var out map[string]any
-	raw, _ := io.ReadAll(res.Body)
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			c.t.Fatalf("%s %s: %v: %s", method, path, err, raw)
+	if len(res.Body) > 0 {
+		if err := json.Unmarshal(res.Body, &out); err != nil {
+			c.t.Fatalf("%s %s: %v: %s", method, path, err, res.Body)
 		}
 	}
-	return res.StatusCode, out
+	return res.Status, out
 }
 
 func field(m map[string]any, path ...string) any {

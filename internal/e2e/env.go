@@ -12,12 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -287,53 +285,14 @@ func (r response) get(path ...string) any {
 }
 
 // do sends a request with an optional JSON body (a string is sent as is)
-// and bearer token.
+// and bearer token (see [Call]).
 func (s *server) do(method, path string, body any, token string, hdr ...string) response {
 	s.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		if hdr[i+1] == "" {
-			req.Header.Del(hdr[i])
-		} else {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-	}
-	res, err := s.http.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	out := response{status: res.StatusCode, header: res.Header, raw: raw}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out.body); err != nil {
-			s.t.Fatalf("%s %s: body is not a JSON object: %v: %s", method, path, err, raw)
+	r := Call(s.t, s.http, method, s.url+path, body, token, hdr...)
+	out := response{status: r.Status, header: r.Header, raw: r.Body}
+	if len(r.Body) > 0 {
+		if err := json.Unmarshal(r.Body, &out.body); err != nil {
+			s.t.Fatalf("%s %s: body is not a JSON object: %v: %s", method, path, err, r.Body)
 		}
 	}
 	return out
