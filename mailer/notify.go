@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	htmltemplate "html/template"
 	texttemplate "text/template"
 	"time"
 
@@ -67,7 +66,7 @@ type noticeData struct {
 
 var (
 	noticeText = texttemplate.Must(texttemplate.New("notice.txt").ParseFS(templateFS, "templates/notice.txt"))
-	noticeHTML = htmltemplate.Must(htmltemplate.New("notice.html").ParseFS(templateFS, "templates/notice.html"))
+	noticeHTML = htmlMail("notice.html")
 )
 
 var _ passkeys.Notifier = (*Sender)(nil)

@@ -36,10 +36,17 @@ func DefaultText() *texttemplate.Template {
 }
 
 // DefaultHTML is the HTML body template used when [Config.HTML] is nil
-// (templates/body.html): one table with inline styles, as mail clients
+// (templates/body.html, the "content" of templates/layout.html, which the
+// security notices share): one table with inline styles, as mail clients
 // need, and no images or links.
 func DefaultHTML() *htmltemplate.Template {
-	return htmltemplate.Must(htmltemplate.New("body.html").ParseFS(templateFS, "templates/body.html"))
+	return htmlMail("body.html")
+}
+
+// htmlMail parses templates/name, a mail's "content", with the layout
+// every HTML mail of this package shares.
+func htmlMail(name string) *htmltemplate.Template {
+	return htmltemplate.Must(htmltemplate.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name))
 }
 
 // Translation holds the words of the message in one language. The fields
