@@ -146,15 +146,16 @@ export interface PasskeysClient {
   /**
    * A silent passkey upgrade (conditional create), as after a sign-in by code. Never throws.
    * onPending is called once the browser holds the request, which may stay pending; every other passkey
-   * request of the client, signOut, deleteAccount and a call that passes signals to the browser end it first.
+   * request (of any client of the module), this client's signOut and deleteAccount, and a call that passes
+   * signals to the browser end it first.
    */
   upgradePasskey(options?: PasskeyRequestOptions): Promise<UpgradeResult>;
   /** Resolves to null when the account has no passkey (or is unknown): send a code instead. */
   signInWithPasskey(email: string, options?: PasskeyRequestOptions): Promise<Session | null>;
   /** Resolves to null when signal aborts, another passkey request ends it, the person dismisses the prompt, or no passkey login is offered. */
-  /** onPending is called once the browser holds the request (the autofill offers passkeys). */
+  /** onPending is called once the browser holds the request (the autofill offers passkeys); another passkey request ends it (null). */
   autofill(options?: { signal?: AbortSignal; onPending?: () => void }): Promise<Session | null>;
-  /** Ends a waiting autofill or silent upgrade; resolves once the browser has let go of it. */
+  /** Ends a waiting autofill or silent upgrade (of any client of the module); resolves once the browser has let go of it. */
   cancelPending(): Promise<void>;
   listPasskeys(): Promise<Passkey[]>;
   deletePasskey(id: string): Promise<void>;

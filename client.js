@@ -181,6 +181,59 @@ async function signal(method, arg) {
   }
 }
 
+// ---- one WebAuthn request at a time -------------------------------------
+
+// pending is the conditional WebAuthn request (an autofill or a silent
+// upgrade) of any client of this module that may wait for the person as
+// long as the browser likes: { kind, owner, controller, done }. The browser
+// runs one WebAuthn request at a time in a page and refuses a second
+// (OperationError), so every other request of every client ends the
+// pending one first.
+let pending = null;
+
+// endPending aborts the pending request, if any (only one of kind, and of
+// owner, when given), and waits until the browser has let go of it.
+async function endPending(kind, owner) {
+  const p = pending;
+  if (!p || (kind && p.kind !== kind) || (owner && p.owner !== owner)) return;
+  pending = null;
+  p.controller.abort();
+  await p.done;
+}
+
+// beginPending ends the pending request and makes a new one of kind the
+// pending one; the caller's signal aborts it too. The caller passes
+// signal to the browser and calls end once the browser has answered.
+async function beginPending(kind, owner, outer) {
+  await endPending();
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  if (outer?.aborted) abort();
+  else outer?.addEventListener('abort', abort, { once: true });
+  let settle;
+  const entry = { kind, owner, controller, done: new Promise((resolve) => { settle = resolve; }) };
+  pending = entry;
+  return {
+    signal: controller.signal,
+    end() {
+      if (pending === entry) pending = null;
+      outer?.removeEventListener('abort', abort);
+      settle();
+    },
+  };
+}
+
+// sendSignal is signal, after ending a pending silent upgrade when the
+// browser has the method: Chromium does not apply signals while a
+// conditional create waits, and what they say is of more use than a
+// passkey the password manager may never add.
+async function sendSignal(method, arg) {
+  if (pending?.kind === 'upgrade' && webauthnAvailable() && typeof PublicKeyCredential[method] === 'function') {
+    await endPending('upgrade');
+  }
+  await signal(method, arg);
+}
+
 // ---- the client ----------------------------------------------------------
 
 // createClient returns a client of the API mounted at options.baseURL (by
@@ -201,6 +254,8 @@ export function createClient(options = {}) {
   const tokenOf = typeof options.token === 'function' ? options.token : () => options.token;
   let rpId = options.rpId ?? '';
   let knownPasskeys = [];
+  // owner marks the pending request this client started.
+  const owner = {};
 
   const learnRP = (id) => {
     if (typeof id === 'string' && id) rpId = id;
@@ -234,56 +289,6 @@ export function createClient(options = {}) {
       undefined,
       data && typeof data === 'object' ? data : undefined,
     );
-  }
-
-  // pending is the conditional WebAuthn request (an autofill or a silent
-  // upgrade) that may wait for the person as long as the browser likes:
-  // { kind, controller, done }. The browser runs one WebAuthn request at a
-  // time and refuses a second (OperationError), so every other request of
-  // this client ends the pending one first.
-  let pending = null;
-
-  // endPending aborts the pending request, if any (only one of kind, when
-  // given), and waits until the browser has let go of it.
-  async function endPending(kind) {
-    const p = pending;
-    if (!p || (kind && p.kind !== kind)) return;
-    pending = null;
-    p.controller.abort();
-    await p.done;
-  }
-
-  // beginPending ends the pending request and makes a new one of kind the
-  // pending one; the caller's signal aborts it too. The caller passes
-  // signal to the browser and calls end once the browser has answered.
-  async function beginPending(kind, outer) {
-    await endPending();
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    if (outer?.aborted) abort();
-    else outer?.addEventListener('abort', abort, { once: true });
-    let settle;
-    const entry = { kind, controller, done: new Promise((resolve) => { settle = resolve; }) };
-    pending = entry;
-    return {
-      signal: controller.signal,
-      end() {
-        if (pending === entry) pending = null;
-        outer?.removeEventListener('abort', abort);
-        settle();
-      },
-    };
-  }
-
-  // sendSignal is signal, after ending a pending silent upgrade when the
-  // browser has the method: Chromium does not apply signals while a
-  // conditional create waits, and what they say is of more use than a
-  // passkey the password manager may never add.
-  async function sendSignal(method, arg) {
-    if (pending?.kind === 'upgrade' && webauthnAvailable() && typeof PublicKeyCredential[method] === 'function') {
-      await endPending('upgrade');
-    }
-    await signal(method, arg);
   }
 
   // signals hands the server's Signal API data of an answer to the
@@ -363,7 +368,7 @@ export function createClient(options = {}) {
   async function upgrade({ signal: outer, hints, onPending } = {}) {
     if (!(await conditionalCreateAvailable())) return { outcome: 'unsupported' };
     const declined = (reason, error) => (error === undefined ? { outcome: 'declined', reason } : { outcome: 'declined', reason, error });
-    const p = await beginPending('upgrade', outer);
+    const p = await beginPending('upgrade', owner, outer);
     try {
       if (p.signal.aborted) return declined('aborted');
       let start;
@@ -413,7 +418,8 @@ export function createClient(options = {}) {
     // server in the start request (it checks them and puts them in the
     // options); options.signal aborts the browser's prompt; options.onPending
     // is called once the browser holds the request. A waiting autofill or
-    // silent upgrade of this client is ended first. With options.mediation
+    // silent upgrade (of any client of this module) is ended first right
+    // before the browser's request. With options.mediation
     // "conditional" it is upgradePasskey(options).
     async addPasskey(options = {}) {
       if (options.mediation === 'conditional') return upgrade(options);
@@ -435,14 +441,14 @@ export function createClient(options = {}) {
     // {outcome: "added", passkey}, or to {outcome: "declined", reason,
     // error?}, where reason is "not_supported" (the server cannot, as the
     // Corbado backend answers), "not_offered" (no append for this account),
-    // "aborted" (signal, or another passkey request of this client, ended
-    // it), "refused" (the browser or password manager declined) or
+    // "aborted" (signal, or another passkey request, ended it), "refused" (the browser or password manager declined) or
     // "failed" (anything else; error says what). onPending, if given, is
     // called once the browser holds the request, which may stay pending as
-    // long as the password manager likes; every other passkey request of
-    // this client, signOut, deleteAccount and a call that passes signals
-    // to the browser end it first (the browser refuses a second request
-    // while one is pending, and applies no signals).
+    // long as the password manager likes; every other passkey request (of
+    // any client of this module), this client's signOut and deleteAccount,
+    // and a call that passes signals to the browser end it first (the
+    // browser refuses a second request while one is pending, and applies
+    // no signals).
     upgradePasskey: (options = {}) => upgrade(options),
 
     // signInWithPasskey signs email in with one of its passkeys; it returns
@@ -459,11 +465,12 @@ export function createClient(options = {}) {
     // autofill waits for the person to pick a passkey in the autofill of
     // an input with autocomplete="username webauthn" and signs in with it.
     // It resolves to null when signal aborts the wait, when another
-    // passkey request of this client ends it, when the person dismisses
+    // passkey request (of any client of this module) ends it, when the
+    // person dismisses
     // the prompt, or when the server offers no passkey login.
     // options.onPending is called once the browser waits for a pick.
     async autofill({ signal: outer, onPending } = {}) {
-      const p = await beginPending('autofill', outer);
+      const p = await beginPending('autofill', owner, outer);
       try {
         const start = await call('POST', 'passkey/mediation/start', {});
         if (p.signal.aborted || !start.loginAllow) return null;
@@ -482,9 +489,10 @@ export function createClient(options = {}) {
       }
     },
 
-    // cancelPending ends a waiting autofill or silent upgrade of this
-    // client and resolves once the browser has let go of it. Every other
-    // passkey request of the client does this by itself.
+    // cancelPending ends a waiting autofill or silent upgrade (of any
+    // client of this module: the browser holds one request per page) and
+    // resolves once the browser has let go of it. Every other passkey
+    // request does this by itself.
     cancelPending: () => endPending(),
 
     // listPasskeys returns the signed-in user's passkeys, oldest first.
@@ -510,7 +518,7 @@ export function createClient(options = {}) {
 
     // signOut ends the session (and a waiting silent upgrade).
     async signOut() {
-      await endPending('upgrade');
+      await endPending('upgrade', owner);
       await call('POST', 'logout', {});
     },
 
@@ -528,7 +536,7 @@ export function createClient(options = {}) {
     // before (listPasskeys) are no longer accepted.
     async deleteAccount() {
       await call('DELETE', 'account');
-      await endPending('upgrade');
+      await endPending('upgrade', owner);
       const ids = knownPasskeys;
       knownPasskeys = [];
       if (rpId) await Promise.all(ids.map((credentialId) => signal('signalUnknownCredential', { rpId, credentialId })));

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -503,15 +504,16 @@ func TestBrowserClientHints(t *testing.T) {
 	}
 }
 
-// TestBrowserClientUpgradeEnded shows that the module ends its own pending
+// TestBrowserClientUpgradeEnded shows that the module ends a pending
 // silent upgrade (which Chromium's virtual authenticator never answers)
-// before a modal passkey request and on signOut: the modal request
-// succeeds instead of the browser refusing it, and the upgrade resolves
-// to declined, reason aborted.
+// before a modal passkey request, its own or another client's, and on
+// signOut: the modal request succeeds instead of the browser refusing it,
+// and the upgrade resolves to declined, reason aborted.
 func TestBrowserClientUpgradeEnded(t *testing.T) {
 	d := startBrowserDemo(t, 1280, clientPageSetup)
 	loadClient(d)
-	token := d.signInOverHTTP("ended@example.com", "")
+	const email = "ended@example.com"
+	token := d.signInOverHTTP(email, "")
 	d.value(fmt.Sprintf(`(window.token = %q, true)`, token), nil)
 	type result struct {
 		Outcome string `json:"outcome"`
@@ -543,11 +545,80 @@ func TestBrowserClientUpgradeEnded(t *testing.T) {
 		t.Errorf("virtual authenticator holds %d credentials, want 1", n)
 	}
 
+	// Another client of the module (one without a token, as a sign-in
+	// again uses) signs in while this one's upgrade waits.
+	start()
+	var s clientSession
+	d.value(fmt.Sprintf(`window.pk.createClient({ token: '' }).signInWithPasskey(%q)`, email), &s)
+	if s.SessionToken == "" || s.User.Email != email {
+		t.Fatalf("another client's signInWithPasskey while an upgrade waited: %+v", s)
+	}
+	r = result{}
+	d.value(`window.upgradeDone`, &r)
+	if r.Outcome != "declined" || r.Reason != "aborted" {
+		t.Errorf("upgrade ended by another client's sign-in resolved to %+v, want declined, aborted", r)
+	}
+
 	start()
 	d.value(`client.signOut()`, nil)
 	r = result{}
 	d.value(`window.upgradeDone`, &r)
 	if r.Outcome != "declined" || r.Reason != "aborted" {
 		t.Errorf("upgrade ended by signOut resolved to %+v, want declined, aborted", r)
+	}
+}
+
+// TestBrowserClientActivity compares listActivity with what the server
+// answers at GET account/activity: the same records, or, where the server
+// keeps none, PasskeysError not_found 404.
+func TestBrowserClientActivity(t *testing.T) {
+	d := startBrowserDemo(t, 1280, clientPageSetup)
+	loadClient(d)
+	token := d.signInOverHTTP("activity@example.com", "")
+	d.value(fmt.Sprintf(`(window.token = %q, true)`, token), nil)
+	d.value(`client.addPasskey()`, nil)
+
+	// The records may still be arriving (events can be queued): the
+	// module's list is compared when the server's did not change around it.
+	type activity struct {
+		Activity []map[string]any `json:"activity"`
+	}
+	var server activity
+	var status int
+	var r clientResult
+	for range 5 {
+		var before, after activity
+		status = d.get("/auth/account/activity", token, &before)
+		r = d.jsCall(`client.listActivity()`)
+		if d.get("/auth/account/activity", token, &after) != status {
+			continue
+		}
+		b, _ := json.Marshal(before)
+		a, _ := json.Marshal(after)
+		if string(a) == string(b) {
+			server = after
+			break
+		}
+	}
+	switch status {
+	case http.StatusOK:
+		if r.Error != nil {
+			t.Fatalf("listActivity: %+v, want the server's %d records", *r.Error, len(server.Activity))
+		}
+		var got []map[string]any
+		if err := json.Unmarshal(r.Value, &got); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(server.Activity)
+		have, _ := json.Marshal(got)
+		if len(got) == 0 || string(have) != string(want) {
+			t.Errorf("listActivity: %s\nwant the server's %s", have, want)
+		}
+	case http.StatusNotFound:
+		if e := r.Error; e == nil || !e.IsPasskeys || e.Code != "not_found" || e.Status != 404 {
+			t.Errorf("listActivity where the server keeps none: %+v, want PasskeysError not_found 404", r)
+		}
+	default:
+		t.Fatalf("GET /auth/account/activity = %d", status)
 	}
 }
