@@ -76,17 +76,7 @@ func TestEngineDeliveryFailure(t *testing.T) {
 	var failing atomic.Pointer[smtp.SMTPError]
 	ts := startServer(t, serverOpts{startTLS: true, user: testUser, pass: testPass, reject: func() *smtp.SMTPError { return failing.Load() }})
 	sender := newSender(t, "smtp", ts.addr, mailer.Config{Username: testUser, Password: testPass})
-	engine, err := selfhosted.New(selfhosted.Config{RPID: "localhost", Origins: []string{"http://localhost"}, Store: memstore.New(), OTPSender: sender})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs e2e.Buffer
-	h, err := passkeys.New(passkeys.Options{Backend: engine, JWTKey: bytes.Repeat([]byte("k"), 32), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv, logs := serveEngine(t, sender)
 	const email = "carol@example.org"
 
 	for i, tc := range []struct {
@@ -165,17 +155,7 @@ func TestEngineDeliveryFailure(t *testing.T) {
 func TestEngineAuthFailureLogsNoPassword(t *testing.T) {
 	ts := startServer(t, serverOpts{startTLS: true, user: testUser, pass: "another"})
 	sender := newSender(t, "smtp", ts.addr, mailer.Config{Username: testUser, Password: testPass})
-	engine, err := selfhosted.New(selfhosted.Config{RPID: "localhost", Origins: []string{"http://localhost"}, Store: memstore.New(), OTPSender: sender})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs e2e.Buffer
-	h, err := passkeys.New(passkeys.Options{Backend: engine, JWTKey: bytes.Repeat([]byte("k"), 32), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv, logs := serveEngine(t, sender)
 	status, _, body := api(t, srv, "signUpOrLogin", "", "", map[string]any{"email": "dave@example.org"})
 	if status != 502 || body["code"] != "upstream_error" {
 		t.Fatalf("%d %v; want 502 upstream_error", status, body)
@@ -190,4 +170,23 @@ func TestEngineAuthFailureLogsNoPassword(t *testing.T) {
 	if strings.Contains(log, testPass) {
 		t.Errorf("the log shows the SMTP password:\n%s", log)
 	}
+}
+
+// serveEngine serves the handler on the self-hosted engine (memstore)
+// that sends its codes through sender, and returns the server and the
+// handler's log.
+func serveEngine(t *testing.T, sender *mailer.Sender) (*httptest.Server, *e2e.Buffer) {
+	t.Helper()
+	engine, err := selfhosted.New(selfhosted.Config{RPID: "localhost", Origins: []string{"http://localhost"}, Store: memstore.New(), OTPSender: sender})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &e2e.Buffer{}
+	h, err := passkeys.New(passkeys.Options{Backend: engine, JWTKey: bytes.Repeat([]byte("k"), 32), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, logs
 }
