@@ -3,6 +3,7 @@ package memstore
 import (
 	"bytes"
 	"cmp"
+	"container/heap"
 	"context"
 	"slices"
 	"time"
@@ -19,6 +20,58 @@ type sessionTable struct {
 	byHash map[string]string              // token hash to ID
 	byUser map[string]map[string]struct{} // user ID to session IDs
 	puts   uint64                         // CreateSession calls so far
+	// ends orders the sessions by the earlier of their two expiries as
+	// they were when the session was created or last seen by the purge,
+	// so that the purge visits only sessions that may have expired instead
+	// of every session. An entry can be stale (the session was deleted, or
+	// touched to a later idle expiry); the purge checks the session itself.
+	ends endHeap
+}
+
+// sessionEnd is an entry of sessionTable.ends.
+type sessionEnd struct {
+	at time.Time
+	id string
+}
+
+// endHeap is a min-heap of sessionEnds by time, for container/heap.
+type endHeap []sessionEnd
+
+func (h endHeap) Len() int           { return len(h) }
+func (h endHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h endHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *endHeap) Push(x any)        { *h = append(*h, x.(sessionEnd)) }
+func (h *endHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// end is the earlier of r's two expiries.
+func end(r selfhosted.SessionRecord) time.Time {
+	if r.IdleExpiresAt.Before(r.ExpiresAt) {
+		return r.IdleExpiresAt
+	}
+	return r.ExpiresAt
+}
+
+// purge drops up to purgeLimit sessions expired at now, earliest first;
+// the caller holds the lock. It visits only the entries of ends that are
+// due, so its cost does not grow with the live sessions.
+func (t *sessionTable) purge(now time.Time) {
+	for dropped := 0; dropped < purgeLimit && len(t.ends) > 0 && !t.ends[0].at.After(now); {
+		e := heap.Pop(&t.ends).(sessionEnd)
+		r, ok := t.byID[e.id]
+		switch {
+		case !ok: // deleted since
+		case live(r, now): // touched since: due later
+			heap.Push(&t.ends, sessionEnd{end(r), r.ID})
+		default:
+			t.remove(r)
+			dropped++
+		}
+	}
 }
 
 // live reports whether r is live at now.
@@ -41,16 +94,7 @@ func (s *Store) CreateSession(ctx context.Context, r selfhosted.SessionRecord, n
 		t.byUser = make(map[string]map[string]struct{})
 	}
 	if t.puts++; t.puts%purgeEvery == 1 {
-		dropped := 0
-		for _, old := range t.byID {
-			if dropped == purgeLimit {
-				break
-			}
-			if !live(old, now) {
-				t.remove(old)
-				dropped++
-			}
-		}
+		t.purge(now)
 	}
 	if _, ok := t.byID[r.ID]; ok {
 		return selfhosted.ErrDuplicate
@@ -61,6 +105,7 @@ func (s *Store) CreateSession(ctx context.Context, r selfhosted.SessionRecord, n
 	r.TokenHash = bytes.Clone(r.TokenHash)
 	t.byID[r.ID] = r
 	t.byHash[string(r.TokenHash)] = r.ID
+	heap.Push(&t.ends, sessionEnd{end(r), r.ID})
 	ids := t.byUser[r.UserID]
 	if ids == nil {
 		ids = make(map[string]struct{})
