@@ -18,7 +18,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,7 +30,6 @@ import (
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/internal/rawauthn"
 	"github.com/passkeyready/passkeys/passkeystest"
-	"github.com/passkeyready/passkeys/passkeystest/corbadotest"
 )
 
 // The probe tests run the example server on SQLite and on the Corbado
@@ -57,20 +55,7 @@ func probeTargets(t *testing.T, args ...string) []probeTarget {
 	base, stderr := startServer(t, nil, append([]string{"-db", filepath.Join(t.TempDir(), "p.db")}, args...)...)
 	sqlite := probeTarget{"sqlite", base, stderr, stderr}
 
-	codes := &e2e.Buffer{}
-	emu, err := corbadotest.New(corbadotest.Options{
-		RPID: "localhost", Origins: []string{probeOrigin},
-		OnOTP: func(email, code string) {
-			fmt.Fprintf(codes, "passkeys DEVELOPMENT ONLY otp email=%s code=%s\n", email, code)
-		},
-		Errorf: t.Errorf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	env := map[string]string{"CORBADO_PROJECT_ID": emu.ProjectID(), "CORBADO_API_SECRET": emu.APISecret(), "CORBADO_BACKEND_API": srv.URL}
+	env, codes := corbadoEmulator(t, probeOrigin)
 	base, stderr = startServer(t, env, append([]string{"-db", filepath.Join(t.TempDir(), "c.db")}, args...)...)
 	return []probeTarget{sqlite, {"corbado", base, codes, stderr}}
 }

@@ -133,9 +133,19 @@ func TestExampleServerPostgres(t *testing.T) {
 // TestExampleServerCorbado runs the same flow with the Corbado backend,
 // pointed at the emulator by CORBADO_BACKEND_API.
 func TestExampleServerCorbado(t *testing.T) {
-	codes := &e2e.Buffer{}
+	env, codes := corbadoEmulator(t, "http://localhost:3000")
+	flow(t, "corbado@example.com", env, codes, "-db", filepath.Join(t.TempDir(), "passkeys.db"))
+}
+
+// corbadoEmulator serves a Corbado emulator for RP ID localhost and
+// origin, and returns the environment that points the example server at
+// it and the buffer its codes appear in, one line each as the server logs
+// them in development.
+func corbadoEmulator(t *testing.T, origin string) (env map[string]string, codes *e2e.Buffer) {
+	t.Helper()
+	codes = &e2e.Buffer{}
 	emu, err := corbadotest.New(corbadotest.Options{
-		RPID: "localhost", Origins: []string{"http://localhost:3000"},
+		RPID: "localhost", Origins: []string{origin},
 		OnOTP: func(email, code string) {
 			fmt.Fprintf(codes, "passkeys DEVELOPMENT ONLY otp email=%s code=%s\n", email, code)
 		},
@@ -146,8 +156,7 @@ func TestExampleServerCorbado(t *testing.T) {
 	}
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	env := map[string]string{"CORBADO_PROJECT_ID": emu.ProjectID(), "CORBADO_API_SECRET": emu.APISecret(), "CORBADO_BACKEND_API": srv.URL}
-	flow(t, "corbado@example.com", env, codes, "-db", filepath.Join(t.TempDir(), "passkeys.db"))
+	return map[string]string{"CORBADO_PROJECT_ID": emu.ProjectID(), "CORBADO_API_SECRET": emu.APISecret(), "CORBADO_BACKEND_API": srv.URL}, codes
 }
 
 // flow runs the whole flow against a server started with env and args,
