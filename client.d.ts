@@ -153,7 +153,10 @@ export interface PasskeysClient {
   /** Resolves to null when the account has no passkey (or is unknown): send a code instead. */
   signInWithPasskey(email: string, options?: PasskeyRequestOptions): Promise<Session | null>;
   /** Resolves to null when signal aborts, another passkey request ends it, the person dismisses the prompt, or no passkey login is offered. */
-  /** onPending is called once the browser holds the request (the autofill offers passkeys); another passkey request ends it (null). */
+  /**
+   * onPending is called once the browser holds the request (the autofill offers passkeys); another passkey
+   * request ends it (null). Started while a passkey request with a prompt runs, it asks the browser only once that is done.
+   */
   autofill(options?: { signal?: AbortSignal; onPending?: () => void }): Promise<Session | null>;
   /** Ends a waiting autofill or silent upgrade (of any client of the module); resolves once the browser has let go of it. */
   cancelPending(): Promise<void>;

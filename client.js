@@ -205,7 +205,7 @@ async function endPending(kind, owner) {
 // pending one; the caller's signal aborts it too. The caller passes
 // signal to the browser and calls end once the browser has answered.
 async function beginPending(kind, owner, outer) {
-  await endPending();
+  while (pending) await endPending();
   const controller = new AbortController();
   const abort = () => controller.abort();
   if (outer?.aborted) abort();
@@ -221,6 +221,74 @@ async function beginPending(kind, owner, outer) {
       settle();
     },
   };
+}
+
+// modals counts the modal WebAuthn requests (those with a prompt) of the
+// module running in the page; idle holds the callbacks waiting for none.
+let modals = 0;
+let idle = [];
+
+function modalDone() {
+  modals--;
+  if (modals > 0) return;
+  const waiting = idle;
+  idle = [];
+  for (const go of waiting) go();
+}
+
+// noModal resolves when no modal request runs, or rejects with an
+// AbortError when signal aborts first.
+function noModal(signal) {
+  if (modals === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const go = () => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    const stop = () => {
+      idle = idle.filter((f) => f !== go);
+      reject(new DOMException('The request was aborted.', 'AbortError'));
+    };
+    if (signal?.aborted) {
+      stop();
+      return;
+    }
+    idle.push(go);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}
+
+// pendingNow calls the caller's onPending once the browser holds the
+// request; its failures are not the ceremony's.
+function pendingNow(onPending) {
+  try {
+    onPending?.();
+  } catch {
+    // The callback only reports progress.
+  }
+}
+
+// browserRequest runs navigator.credentials[method](options). A modal
+// request (without mediation "conditional") ends the pending conditional
+// one first and holds off new ones until it is done; a conditional one
+// (the pending request of an autofill or upgrade) waits until no modal
+// request runs.
+async function browserRequest(method, options, onPending) {
+  if (options.mediation === 'conditional') {
+    await noModal(options.signal);
+    const request = navigator.credentials[method](options);
+    pendingNow(onPending);
+    return request;
+  }
+  modals++;
+  try {
+    while (pending) await endPending();
+    const request = navigator.credentials[method](options);
+    pendingNow(onPending);
+    return await request;
+  } finally {
+    modalDone();
+  }
 }
 
 // sendSignal is signal, after ending a pending silent upgrade when the
@@ -320,40 +388,23 @@ export function createClient(options = {}) {
     return session;
   }
 
-  // pendingNow calls the caller's onPending once the browser holds the
-  // request; its failures are not the ceremony's.
-  function pendingNow(onPending) {
-    try {
-      onPending?.();
-    } catch {
-      // The callback only reports progress.
-    }
-  }
-
-  // create runs navigator.credentials.create; a modal one (without
-  // mediation in extra) first ends the pending request.
+  // create runs navigator.credentials.create (see browserRequest).
   async function create(publicKey, extra = {}, onPending) {
     requireWebAuthn();
     learnRP(publicKey.rp?.id);
-    if (extra.mediation !== 'conditional') await endPending();
     try {
-      const request = navigator.credentials.create({ ...extra, publicKey: creationOptions(publicKey) });
-      pendingNow(onPending);
-      return await request;
+      return await browserRequest('create', { ...extra, publicKey: creationOptions(publicKey) }, onPending);
     } catch (err) {
       throw webauthnError(err);
     }
   }
 
-  // get runs navigator.credentials.get, as create does.
+  // get runs navigator.credentials.get (see browserRequest).
   async function get(publicKey, extra = {}, onPending) {
     requireWebAuthn();
     learnRP(publicKey.rpId);
-    if (extra.mediation !== 'conditional') await endPending();
     try {
-      const request = navigator.credentials.get({ ...extra, publicKey: requestOptions(publicKey) });
-      pendingNow(onPending);
-      return await request;
+      return await browserRequest('get', { ...extra, publicKey: requestOptions(publicKey) }, onPending);
     } catch (err) {
       throw webauthnError(err);
     }
@@ -368,6 +419,8 @@ export function createClient(options = {}) {
   async function upgrade({ signal: outer, hints, onPending } = {}) {
     if (!(await conditionalCreateAvailable())) return { outcome: 'unsupported' };
     const declined = (reason, error) => (error === undefined ? { outcome: 'declined', reason } : { outcome: 'declined', reason, error });
+    // An upgrade aborted before it starts ends no other request.
+    if (outer?.aborted) return declined('aborted');
     const p = await beginPending('upgrade', owner, outer);
     try {
       if (p.signal.aborted) return declined('aborted');

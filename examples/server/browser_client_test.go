@@ -622,3 +622,45 @@ func TestBrowserClientActivity(t *testing.T) {
 		t.Fatalf("GET /auth/account/activity = %d", status)
 	}
 }
+
+// TestBrowserClientModalHoldsOffAutofill starts an autofill while a
+// passkey sign-in with a prompt waits (the virtual authenticator without
+// presence holds it): the module sends the autofill's start request but
+// asks the browser for nothing until the prompt is over, which the browser
+// would refuse; once the prompt is aborted the autofill's request follows.
+func TestBrowserClientModalHoldsOffAutofill(t *testing.T) {
+	d := startBrowserDemo(t, 1280, clientPageSetup+recordClientRequests)
+	loadClient(d)
+	const email = "held@example.com"
+	token := d.signInOverHTTP(email, "")
+	d.value(fmt.Sprintf(`(window.token = %q, true)`, token), nil)
+	d.value(`client.addPasskey()`, nil)
+
+	d.presence(false)
+	d.value(`(window.prompt = new AbortController(), window.getsBefore = window.getCalls,
+		window.modal = client.signInWithPasskey(`+fmt.Sprintf("%q", email)+`, { signal: window.prompt.signal }), true)`, nil)
+	d.do("modal request pending", d.waitJS(`window.getCalls === window.getsBefore + 1`))
+	d.value(`(window.offered = false, window.auto = new AbortController(),
+		window.autoDone = client.autofill({ signal: window.auto.signal, onPending: () => { window.offered = true; } }), true)`, nil)
+	d.do("autofill start sent", d.waitJS(`window.sent.some((r) => r.path === '/auth/passkey/mediation/start')`))
+	// A later round trip: by its end the autofill has had its answer.
+	d.value(`fetch('/auth/openapi.json').then((r) => r.text()).then(() => true)`, nil)
+	d.value(`client.listPasskeys().then(() => true)`, nil)
+	var state struct {
+		Gets    int  `json:"gets"`
+		Offered bool `json:"offered"`
+	}
+	d.value(`({ gets: window.getCalls - window.getsBefore, offered: window.offered })`, &state)
+	if state.Gets != 1 || state.Offered {
+		t.Errorf("while the prompt waits: %d browser requests, autofill offered %v; want 1 (the prompt's) and not offered", state.Gets, state.Offered)
+	}
+
+	if r := d.jsCall(`(window.prompt.abort(), window.modal)`); r.Error == nil || r.Error.Code != "webauthn_aborted" {
+		t.Errorf("aborted prompt: %+v, want webauthn_aborted", r)
+	}
+	d.do("autofill request follows", d.waitJS(`window.offered === true && window.getCalls === window.getsBefore + 2`))
+	if r := d.jsCall(`(window.auto.abort(), window.autoDone)`); r.Error != nil || string(r.Value) != "null" {
+		t.Errorf("aborted autofill: %+v, want null", r)
+	}
+	d.presence(true)
+}
