@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +19,6 @@ import (
 	"github.com/passkeyready/passkeys/passkeystest"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
-	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
 
 // eachStore runs f once per shipped store: memory, SQLite and, when
@@ -28,17 +26,10 @@ import (
 // empty store on every call.
 func eachStore(t *testing.T, f func(t *testing.T, newStore func(t *testing.T) selfhosted.Store)) {
 	t.Run("Memory", func(t *testing.T) {
-		f(t, func(*testing.T) selfhosted.Store { return memstore.New() })
+		f(t, openMemoryForTest)
 	})
 	t.Run("SQLite", func(t *testing.T) {
-		f(t, func(t *testing.T) selfhosted.Store {
-			s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "passkeys.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		})
+		f(t, openSQLiteForTest)
 	})
 	t.Run("Postgres", func(t *testing.T) {
 		if os.Getenv("PASSKEYS_TEST_POSTGRES_DSN") == "" {

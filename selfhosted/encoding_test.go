@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,29 +13,13 @@ import (
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/passkeystest"
 	"github.com/passkeyready/passkeys/selfhosted"
-	"github.com/passkeyready/passkeys/selfhosted/memstore"
-	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
 
 // TestJSONRecordsStillRead stores a credential and a pending login as the
 // engine once did, as JSON, and logs in with them: the engine writes
 // MessagePack but reads both.
 func TestJSONRecordsStillRead(t *testing.T) {
-	stores := []struct {
-		name string
-		open func(t *testing.T) selfhosted.Store
-	}{
-		{"memory", func(*testing.T) selfhosted.Store { return memstore.New() }},
-		{"sqlite", func(t *testing.T) selfhosted.Store {
-			s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "passkeys.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-	}
-	for _, st := range stores {
+	for _, st := range testStores {
 		t.Run(st.name, func(t *testing.T) {
 			ctx, store := t.Context(), st.open(t)
 			now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -48,18 +48,11 @@ func engineTarget(t *testing.T, env *e2e.Env, store selfhosted.Store, otpKey []b
 }
 
 func TestEndToEndMemory(t *testing.T) {
-	e2e.Run(t, engineOn(func(*testing.T) selfhosted.Store { return memstore.New() }))
+	e2e.Run(t, engineOn(openMemoryForTest))
 }
 
 func TestEndToEndSQLite(t *testing.T) {
-	e2e.Run(t, engineOn(func(t *testing.T) selfhosted.Store {
-		s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "passkeys.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}))
+	e2e.Run(t, engineOn(openSQLiteForTest))
 }
 
 func TestEndToEndPostgres(t *testing.T) {

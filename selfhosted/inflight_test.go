@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,9 +19,7 @@ import (
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/passkeystest"
 	"github.com/passkeyready/passkeys/selfhosted"
-	"github.com/passkeyready/passkeys/selfhosted/memstore"
 	"github.com/passkeyready/passkeys/selfhosted/pgstore"
-	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
 
 // A button login lists the account's passkeys when it starts. Deleting one
@@ -30,22 +27,7 @@ import (
 // with another passkey that is still registered; finishing with the
 // deleted one, or with one that was not listed, still fails.
 func TestLoginInFlightSurvivesAnotherPasskeysDeletion(t *testing.T) {
-	stores := []struct {
-		name string
-		open func(t *testing.T) selfhosted.Store
-	}{
-		{"memstore", func(*testing.T) selfhosted.Store { return memstore.New() }},
-		{"sqlite", func(t *testing.T) selfhosted.Store {
-			s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "passkeys.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-		{"postgres", openPostgresForTest},
-	}
-	for _, st := range stores {
+	for _, st := range append(testStores[:len(testStores):len(testStores)], testStore{"postgres", openPostgresForTest}) {
 		t.Run(st.name, func(t *testing.T) { testLoginInFlight(t, st.open(t)) })
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -24,8 +23,6 @@ import (
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/internal/rawauthn"
 	"github.com/passkeyready/passkeys/selfhosted"
-	"github.com/passkeyready/passkeys/selfhosted/memstore"
-	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
 
 // This file holds what the key and origin tests share: an HTTP server of
@@ -33,22 +30,6 @@ import (
 // authenticator that writes any COSE key into its attestation, signs with
 // ES256, EdDSA or RS256 and writes any clientDataJSON (its bytes are made
 // by internal/rawauthn, which the example server's probes share).
-
-// testStores are the stores the key and origin tests run on.
-var testStores = []struct {
-	name string
-	open func(t *testing.T) selfhosted.Store
-}{
-	{"memstore", func(*testing.T) selfhosted.Store { return memstore.New() }},
-	{"sqlite", func(t *testing.T) selfhosted.Store {
-		s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "passkeys.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}},
-}
 
 // codeBox is an OTPSender that keeps the last code per email.
 type codeBox struct {

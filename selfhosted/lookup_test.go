@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/passkeyready/passkeys/internal/e2e"
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
-	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
 
 // hidingStore is a Store whose users can be made to vanish, as after a
@@ -151,25 +149,12 @@ func (failingStore) UserByID(context.Context, string) (selfhosted.UserRecord, er
 // BenchmarkGuard measures one request through the session guard (a host
 // route that does nothing) with the demo JWT, with and without the
 // account lookup that passkeys.New wires in; the difference is the cost of
-// refusing a deleted account's token.
+// refusing a deleted account's token. It runs on benchStores (PostgreSQL
+// when PASSKEYS_TEST_POSTGRES_DSN names a server).
 //
 //	go test -run XXX -bench Guard -benchmem ./selfhosted/
 func BenchmarkGuard(b *testing.B) {
-	stores := []struct {
-		name string
-		open func(b *testing.B) selfhosted.Store
-	}{
-		{"memory", func(*testing.B) selfhosted.Store { return memstore.New() }},
-		{"sqlite", func(b *testing.B) selfhosted.Store {
-			s, err := sqlitestore.Open(filepath.Join(b.TempDir(), "guard.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
-			return s
-		}},
-	}
-	for _, st := range stores {
+	for _, st := range benchStores {
 		for _, mode := range []struct {
 			name     string
 			noLookup bool

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/passkeyready/passkeys/selfhosted/memstore"
 	"github.com/passkeyready/passkeys/selfhosted/pgstore"
-	"github.com/passkeyready/passkeys/selfhosted/sqlitestore"
 )
 
 // otpRig is a handler on the engine over HTTP, with a clock the test
@@ -75,14 +73,7 @@ func eachLimiter(t *testing.T, f func(t *testing.T, r *otpRig)) {
 		f(t, open(t, func(*e2e.Clock) (selfhosted.Store, passkeys.Limiter) { return memstore.New(), nil }))
 	})
 	t.Run("SQLite", func(t *testing.T) {
-		f(t, open(t, func(*e2e.Clock) (selfhosted.Store, passkeys.Limiter) {
-			s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "passkeys.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s, nil
-		}))
+		f(t, open(t, func(*e2e.Clock) (selfhosted.Store, passkeys.Limiter) { return openSQLiteForTest(t), nil }))
 	})
 	t.Run("Postgres", func(t *testing.T) {
 		f(t, open(t, func(c *e2e.Clock) (selfhosted.Store, passkeys.Limiter) {
