@@ -664,3 +664,37 @@ func TestBrowserClientModalHoldsOffAutofill(t *testing.T) {
 	}
 	d.presence(true)
 }
+
+// TestBrowserClientConditionalCreateAvailable: Chromium's own
+// getClientCapabilities reports conditionalCreate (with the virtual
+// authenticator), and conditionalCreateAvailable says so; a browser that
+// reports it false gets unsupported from upgradePasskey, without a
+// request to the server.
+func TestBrowserClientConditionalCreateAvailable(t *testing.T) {
+	d := startBrowserDemo(t, 1280, clientPageSetup+recordClientRequests)
+	loadClient(d)
+	var available bool
+	d.value(`window.pk.conditionalCreateAvailable()`, &available)
+	if !available {
+		t.Errorf("conditionalCreateAvailable() in Chromium = false, want true (it reports conditionalCreate)")
+	}
+	token := d.signInOverHTTP("no-upgrade@example.com", "")
+	d.value(fmt.Sprintf(`(window.token = %q, true)`, token), nil)
+	d.value(`(PublicKeyCredential.getClientCapabilities = async () => ({ conditionalGet: true, conditionalCreate: false }), window.sent = [], true)`, nil)
+	d.value(`window.pk.conditionalCreateAvailable()`, &available)
+	if available {
+		t.Errorf("conditionalCreateAvailable() with conditionalCreate false = true")
+	}
+	var r struct {
+		Outcome string `json:"outcome"`
+	}
+	d.value(`client.addPasskey({ mediation: 'conditional' })`, &r)
+	if r.Outcome != "unsupported" {
+		t.Errorf("upgrade without conditionalCreate: %+v, want unsupported", r)
+	}
+	var sent []sentRequest
+	d.value(`window.sent`, &sent)
+	if len(sent) != 0 {
+		t.Errorf("upgrade without conditionalCreate sent %+v, want no request", sent)
+	}
+}
