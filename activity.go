@@ -40,10 +40,21 @@ type activityResponse struct {
 
 var errNoActivity = ErrNotFound.With("This server keeps no record of account activity.", nil)
 
-// listActivity answers GET account/activity.
+// activityWait bounds how long GET account/activity waits for the events
+// queued before it to reach the sinks.
+const activityWait = time.Second
+
+// listActivity answers GET account/activity. It first lets the events
+// queued before it reach [Options.Events] (for at most activityWait), so
+// that a user who just added a passkey finds it listed.
 func (h *Handler) listActivity(r *http.Request, _ http.ResponseWriter) (any, error) {
 	if h.opts.Activity == nil {
 		return nil, errNoActivity
+	}
+	if h.events != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), activityWait)
+		_ = h.events.wait(ctx)
+		cancel()
 	}
 	s, _ := SessionFromContext(r.Context())
 	list, err := h.opts.Activity.ListActivity(r.Context(), s.User.ID, h.opts.Clock(), ActivityLimit)

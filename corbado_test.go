@@ -73,12 +73,14 @@ func corbadoOn(t *testing.T, env *e2e.Env, emu *corbadotest.Emulator, url string
 func TestCorbadoEndToEnd(t *testing.T) {
 	e2e.Run(t, func(t *testing.T, env *e2e.Env) e2e.Target {
 		emu, ts := corbadoEmulator(t, env)
-		return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: hostSessions(t, env), UpstreamOrigins: true}
+		return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: hostSessions(t, env), UpstreamOrigins: true,
+			Activity: selfhosted.NewActivitySink(memstore.New(), nil)}
 	})
 }
 
 // Two instances of the Corbado backend on one emulator (one Corbado
-// project), whose host keeps its sessions in one shared store.
+// project), whose host keeps its sessions and its audit trail in one
+// shared store.
 func TestCorbadoEndToEndShared(t *testing.T) {
 	e2e.RunShared(t, func(t *testing.T, env *e2e.Env) (e2e.Target, e2e.Target) {
 		emu, ts := corbadoEmulator(t, env)
@@ -88,7 +90,8 @@ func TestCorbadoEndToEndShared(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: s, UpstreamOrigins: true}
+			return e2e.Target{Backend: corbadoOn(t, env, emu, ts.URL, nil), Sessions: s, UpstreamOrigins: true,
+				Activity: selfhosted.NewActivitySink(store, nil)}
 		}
 		return target(), target()
 	})

@@ -170,6 +170,7 @@ type dispatcher struct {
 
 	mu      sync.Mutex
 	queue   []queued
+	events  int // how many of queue are events, not marks of wait
 	running bool
 	idle    chan struct{} // closed when the running goroutine stops
 }
@@ -177,6 +178,9 @@ type dispatcher struct {
 type queued struct {
 	ctx context.Context
 	e   Event
+	// done, when set, marks a barrier (see wait): run closes it when it
+	// gets there, and it carries no event.
+	done chan struct{}
 }
 
 func newDispatcher(sink EventSink, max int, logger *slog.Logger) *dispatcher {
@@ -189,7 +193,7 @@ func newDispatcher(sink EventSink, max int, logger *slog.Logger) *dispatcher {
 // add queues e, or drops and counts it when the queue is full.
 func (d *dispatcher) add(ctx context.Context, e Event) {
 	d.mu.Lock()
-	if len(d.queue) >= d.max {
+	if d.events >= d.max {
 		d.mu.Unlock()
 		if n := d.dropped.Add(1); n&(n-1) == 0 {
 			d.logger.Log(ctx, slog.LevelError, "passkeys: event queue full, events dropped",
@@ -197,7 +201,8 @@ func (d *dispatcher) add(ctx context.Context, e Event) {
 		}
 		return
 	}
-	d.queue = append(d.queue, queued{context.WithoutCancel(ctx), e})
+	d.queue = append(d.queue, queued{ctx: context.WithoutCancel(ctx), e: e})
+	d.events++
 	if !d.running {
 		d.running = true
 		d.idle = make(chan struct{})
@@ -219,6 +224,12 @@ func (d *dispatcher) run() {
 		q := d.queue[0]
 		d.queue[0] = queued{}
 		d.queue = d.queue[1:]
+		if q.done != nil {
+			d.mu.Unlock()
+			close(q.done)
+			continue
+		}
+		d.events--
 		d.mu.Unlock()
 		if m, ok := d.sink.(multiSink); ok {
 			for _, s := range m {
@@ -229,6 +240,27 @@ func (d *dispatcher) run() {
 			continue
 		}
 		deliverTo(q.ctx, d.sink, q.e, d.logger)
+	}
+}
+
+// wait waits until every event queued before the call has been handed to
+// the sink, or ctx is done. Unlike flush it does not wait for events
+// queued after it. Its mark in the queue is not an event: it may go
+// beyond the queue's bound and is never dropped.
+func (d *dispatcher) wait(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.running {
+		d.mu.Unlock()
+		return nil
+	}
+	done := make(chan struct{})
+	d.queue = append(d.queue, queued{done: done})
+	d.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

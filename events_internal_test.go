@@ -2,7 +2,9 @@ package passkeys
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
+	"sync"
 	"testing"
 )
 
@@ -61,5 +63,54 @@ func BenchmarkTrack(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The dispatcher's wait (GET account/activity's) returns once the events
+// queued before it reached the sink, not before, also when the queue is
+// full.
+func TestDispatcherWait(t *testing.T) {
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var seen []EventKind
+	var mu sync.Mutex
+	d := newDispatcher(EventSinkFunc(func(_ context.Context, e Event) {
+		if e.Kind == EventLogin {
+			close(entered)
+			<-gate
+		}
+		mu.Lock()
+		seen = append(seen, e.Kind)
+		mu.Unlock()
+	}), 2, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	d.add(ctx, Event{Kind: EventLogin})
+	<-entered // the sink holds login; the queue is empty
+	d.add(ctx, Event{Kind: EventPasskeyAdded})
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := d.wait(cancelled); err != context.Canceled {
+		t.Errorf("wait with the sink held: %v, want context.Canceled", err)
+	}
+	d.add(ctx, Event{Kind: EventPasskeyRemoved}) // two events: the queue is full
+	d.add(ctx, Event{Kind: EventSignUp})         // dropped
+	if err := d.wait(cancelled); err != context.Canceled {
+		t.Errorf("wait on a full queue: %v, want context.Canceled", err)
+	}
+	close(gate)
+	if err := d.wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := append([]EventKind(nil), seen...)
+	mu.Unlock()
+	if len(got) != 3 || got[0] != EventLogin || got[1] != EventPasskeyAdded || got[2] != EventPasskeyRemoved {
+		t.Errorf("after wait the sink saw %v, want login, passkey_added, passkey_removed", got)
+	}
+	if err := d.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.dropped.Load(); n != 1 {
+		t.Errorf("%d events dropped, want the one beyond the bound", n)
 	}
 }

@@ -109,7 +109,9 @@ type Options struct {
 	Events EventSink
 	// Activity lists the signed-in user's recorded security events for
 	// GET account/activity; selfhosted.NewActivitySink (also a sink for
-	// Events) is one, and works beside either backend. Default nil: the
+	// Events) is one, and works beside either backend. The endpoint first
+	// waits (up to a second) for the events queued before it to reach
+	// Events, so the caller's latest actions are listed. Default nil: the
 	// endpoint answers 404.
 	Activity ActivityLister
 	// EventQueue bounds how many events wait for Events; when it is full,

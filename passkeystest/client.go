@@ -357,6 +357,23 @@ func (c *Client) Passkeys(ctx context.Context, token string) ([]passkeys.Passkey
 	return out.Passkeys, nil
 }
 
+// Activity lists the signed-in user's recorded security events, newest
+// first (GET /account/activity); the server answers 404 when it keeps no
+// record ([passkeys.Options.Activity] unset).
+func (c *Client) Activity(ctx context.Context, token string) ([]passkeys.Activity, error) {
+	const path = "/account/activity"
+	var out struct {
+		Activity []passkeys.Activity `json:"activity"`
+	}
+	if err := c.do(ctx, http.MethodGet, path, token, nil, http.StatusOK, &out); err != nil {
+		return nil, err
+	}
+	if out.Activity == nil {
+		return nil, c.incomplete(http.MethodGet, path, "no activity")
+	}
+	return out.Activity, nil
+}
+
 // DeletePasskey deletes the signed-in user's passkey id, the base64url
 // credential ID of [passkeys.Passkey] (DELETE /passkeys/{id}). The
 // answer is 204, or 200 with the Signal API data from a backend that

@@ -24,7 +24,7 @@ func engineOn(newStore func(t *testing.T) selfhosted.Store) e2e.Setup {
 }
 
 // engineTarget is the engine and its sessions on store, with otpKey (nil
-// for a random one).
+// for a random one), and the audit trail in store when it has one.
 func engineTarget(t *testing.T, env *e2e.Env, store selfhosted.Store, otpKey []byte) e2e.Target {
 	t.Helper()
 	rp := e2e.RP()
@@ -44,7 +44,11 @@ func engineTarget(t *testing.T, env *e2e.Env, store selfhosted.Store, otpKey []b
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e2e.Target{Backend: e, Sessions: sessions}
+	target := e2e.Target{Backend: e, Sessions: sessions}
+	if as, ok := store.(selfhosted.ActivityStore); ok {
+		target.Activity = selfhosted.NewActivitySink(as, nil)
+	}
+	return target
 }
 
 func TestEndToEndMemory(t *testing.T) {

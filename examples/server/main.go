@@ -344,11 +344,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if c.startRate != 0 {
 		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
 	}
-	obs, err := newObservability(c, logger, stderr, sender)
+	trail := activityTrail(store, name == "corbado", logger)
+	obs, err := newObservability(c, logger, stderr, sender, trail)
 	if err != nil {
 		return err
 	}
 	opts.Events = obs.sink
+	if trail != nil {
+		opts.Activity = trail
+	}
 	auth, err := passkeys.New(opts)
 	if err != nil {
 		return err
@@ -420,6 +424,24 @@ func openStore(ctx context.Context, c config) (selfhosted.Store, passkeys.Limite
 		return nil, nil, nil, err
 	}
 	return s, nil, func() { s.Close() }, nil
+}
+
+// activityTrail is the audit trail that GET /auth/account/activity lists,
+// kept in store (every store of the example has one; nil for a store
+// without). With the Corbado backend the accounts live at Corbado, not in
+// store, so the trail sees only store's activity records: an event known
+// by its email alone (a wrong code during sign-in) is not stored, rather
+// than looked up among accounts that store may hold from a self-hosted
+// past.
+func activityTrail(store selfhosted.Store, corbado bool, logger *slog.Logger) *selfhosted.ActivitySink {
+	as, ok := store.(selfhosted.ActivityStore)
+	if !ok {
+		return nil
+	}
+	if corbado {
+		as = struct{ selfhosted.ActivityStore }{as}
+	}
+	return selfhosted.NewActivitySink(as, logger)
 }
 
 // corbadoBackend returns the Corbado backend when CORBADO_PROJECT_ID and

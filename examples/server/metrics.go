@@ -11,32 +11,35 @@ import (
 
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/passkeysprom"
+	"github.com/passkeyready/passkeys/selfhosted"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // observability is what the example does with the handler's events: an
-// audit line per security event on the log, a security notice when a
-// passkey is added or removed or the email changes (emailed by the SMTP
-// sender of -smtp, printed to stderr like the codes without it), and
-// Prometheus metrics when -metrics-addr is set.
+// audit line per security event on the log, the stored audit trail of
+// GET /auth/account/activity (trail), a security notice when a passkey is
+// added or removed or the email changes (emailed by the SMTP sender of
+// -smtp, printed to stderr like the codes without it), and Prometheus
+// metrics when -metrics-addr is set.
 type observability struct {
 	sink    passkeys.EventSink
 	metrics *passkeysprom.Metrics
 	reg     *prometheus.Registry
 }
 
-func newObservability(c config, logger *slog.Logger, stderr io.Writer, sender passkeys.OTPSender) (*observability, error) {
+func newObservability(c config, logger *slog.Logger, stderr io.Writer, sender passkeys.OTPSender, trail *selfhosted.ActivitySink) (*observability, error) {
 	o := &observability{}
 	notifier, ok := sender.(passkeys.Notifier)
 	if !ok {
 		notifier = &passkeys.DevelopmentNotifier{W: stderr}
 	}
-	sinks := []passkeys.EventSink{
-		passkeys.NewAuditLog(logger),
-		passkeys.NewSecurityNotifications(notifier, logger),
+	sinks := []passkeys.EventSink{passkeys.NewAuditLog(logger)}
+	if trail != nil {
+		sinks = append(sinks, trail)
 	}
+	sinks = append(sinks, passkeys.NewSecurityNotifications(notifier, logger))
 	if c.metricsAddr != "" {
 		o.reg = prometheus.NewRegistry()
 		o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -239,10 +239,40 @@ func flow(t *testing.T, email string, env map[string]string, codes *e2e.Buffer, 
 	if st, _ = c.call("GET", "/api/me", nil, ""); st != 401 {
 		t.Fatalf("/api/me without session: %d", st)
 	}
+
+	// The stored audit trail lists what the user did, newest first, and
+	// nothing of another user.
+	wantActivity(t, c, "the user", token, "passkey_removed", "login autofill", "login passkey", "passkey_added", "login otp", "sign_up otp")
+	other := "other-" + email
+	c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": other}, "")
+	st, body = c.call("POST", "/auth/signUpOrLogin", map[string]string{"email": other, "otp": lastCode(t, codes, other)}, "")
+	if st != 200 {
+		t.Fatalf("sign up %s: %d %v", other, st, body)
+	}
+	wantActivity(t, c, "another user", body["sessionToken"].(string), "login otp", "sign_up otp")
+	wantActivity(t, c, "the user after another signed up", token, "passkey_removed", "login autofill", "login passkey", "passkey_added", "login otp", "sign_up otp")
 }
 
-// TestExampleServerKeepsSessionsAcrossRestart: the generated development
-// key is reused, so a session survives a restart on the same database.
+// wantActivity checks GET /auth/account/activity of token: its records'
+// kinds and methods ("kind method"), newest first.
+func wantActivity(t *testing.T, c client, who, token string, want ...string) {
+	t.Helper()
+	st, body := c.call("GET", "/auth/account/activity", nil, token)
+	list, _ := body["activity"].([]any)
+	var got []string
+	for _, a := range list {
+		m, _ := a.(map[string]any)
+		line, _ := m["kind"].(string)
+		if method, _ := m["method"].(string); method != "" {
+			line += " " + method
+		}
+		got = append(got, line)
+	}
+	if st != 200 || strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("activity of %s: %d %v\n\t%s\nwant\n\t%s", who, st, body, strings.Join(got, ", "), strings.Join(want, ", "))
+	}
+}
+
 // TestExampleServerMemoryStore runs the flow on -store memory, which warns
 // at start and writes no file.
 func TestExampleServerMemoryStore(t *testing.T) {
@@ -286,6 +316,9 @@ func TestExampleServerStoreFlag(t *testing.T) {
 	}
 }
 
+// TestExampleServerKeepsSessionsAcrossRestart: the generated development
+// key is reused, so a session survives a restart on the same database,
+// and so does the audit trail.
 func TestExampleServerKeepsSessionsAcrossRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "passkeys.db")
 	base, stderr := startServer(t, nil, "-db", db)
@@ -298,6 +331,7 @@ func TestExampleServerKeepsSessionsAcrossRestart(t *testing.T) {
 	if st, body := (client{t, base2}).call("GET", "/api/me", nil, token); st != 200 || field(body, "user", "email") != "r@example.com" {
 		t.Errorf("after restart: %d %v", st, body)
 	}
+	wantActivity(t, client{t, base2}, "the user after the restart", token, "login otp", "sign_up otp")
 }
 
 func TestExampleServerConfig(t *testing.T) {

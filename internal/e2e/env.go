@@ -99,11 +99,22 @@ type Target struct {
 	// and the account endpoints sign in with it; the others with the demo
 	// JWTs.
 	Sessions Sessions
+	// Activity, when set, is an audit trail on the target's storage
+	// (selfhosted.NewActivitySink): the activity tests hand it to
+	// Options.Events and Options.Activity and read GET account/activity.
+	// The tests that need it are skipped without it.
+	Activity ActivityTrail
 	// UpstreamOrigins is set when a service behind the Backend checks the
 	// origin of each passkey response (Corbado, its emulator): a refused
 	// origin is then logged by that service, and the handler's log holds
 	// the service's error instead of the origin.
 	UpstreamOrigins bool
+}
+
+// ActivityTrail records a handler's events and lists them per user.
+type ActivityTrail interface {
+	passkeys.EventSink
+	passkeys.ActivityLister
 }
 
 // Sessions is a session system that keeps its sessions on the server: it

@@ -1,6 +1,10 @@
 package e2e
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/passkeyready/passkeys"
+)
 
 // SharedSetup returns two targets that share their storage, as two
 // instances of an application on one database do: each with its own
@@ -11,22 +15,34 @@ type SharedSetup func(t *testing.T, env *Env) (a, b Target)
 
 // RunShared runs the tests of two instances on one storage: a logout, a
 // revoked session, a deleted account and a changed email on one instance
-// are honoured by the other from its next request on, with no clock moved.
+// are honoured by the other from its next request on, with no clock moved;
+// when both targets have an audit trail (Target.Activity), the activity
+// recorded on one is listed on the other.
 func RunShared(t *testing.T, setup SharedSetup) {
 	tests := []struct {
 		name string
 		fn   func(*testing.T, *server, *server)
+		// trail: the test needs Target.Activity and is skipped without.
+		trail bool
 	}{
-		{"LogoutHonouredByTheOther", testSharedLogout},
-		{"RevokedSessionRefusedByTheOther", testSharedRevoke},
-		{"DeletedAccountRefusedByTheOther", testSharedDeleteAccount},
-		{"EmailChangeSeenByTheOther", testSharedEmailChange},
+		{"LogoutHonouredByTheOther", testSharedLogout, false},
+		{"RevokedSessionRefusedByTheOther", testSharedRevoke, false},
+		{"DeletedAccountRefusedByTheOther", testSharedDeleteAccount, false},
+		{"EmailChangeSeenByTheOther", testSharedEmailChange, false},
+		{"ActivitySeenByTheOther", testSharedActivity, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := &Env{Clock: NewClock(), Mailbox: NewMailbox()}
 			ta, tb := setup(t, env)
-			tc.fn(t, startServer(t, env, ta, true, nil), startServer(t, env, tb, true, nil))
+			var tweakA, tweakB func(*passkeys.Options)
+			if tc.trail {
+				if ta.Activity == nil || tb.Activity == nil {
+					t.Skip("the targets keep no audit trail (Target.Activity)")
+				}
+				tweakA, tweakB = withActivity(ta.Activity), withActivity(tb.Activity)
+			}
+			tc.fn(t, startServer(t, env, ta, true, tweakA), startServer(t, env, tb, true, tweakB))
 		})
 	}
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, setup Setup) {
 	tests = append(tests, sessionTests...)
 	tests = append(tests, providerTests...)
 	tests = append(tests, eventTests...)
+	tests = append(tests, activityTests...)
 	tests = append(tests, nativeTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, setup) })
