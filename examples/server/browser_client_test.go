@@ -698,3 +698,54 @@ func TestBrowserClientConditionalCreateAvailable(t *testing.T) {
 		t.Errorf("upgrade without conditionalCreate sent %+v, want no request", sent)
 	}
 }
+
+// TestBrowserClientReauthenticate follows the README's recipe for 403
+// reauthentication_required with the module: a second client without a
+// token signs in again with a passkey, the page checks it is the same
+// account, keeps the new token, revokes the older session by its ID and
+// retries the refused call.
+func TestBrowserClientReauthenticate(t *testing.T) {
+	d := startBrowserDemo(t, 1280, clientPageSetup)
+	loadClient(d)
+	const email = "again@example.com"
+	token := d.signInOverHTTP(email, "")
+	d.value(fmt.Sprintf(`(window.token = %q, true)`, token), nil)
+	var added struct {
+		ID string `json:"id"`
+	}
+	d.value(`client.addPasskey()`, &added)
+	var sessions []struct {
+		ID      string `json:"id"`
+		Current bool   `json:"current"`
+	}
+	d.value(`client.listSessions()`, &sessions)
+	if len(sessions) != 1 || !sessions[0].Current {
+		t.Fatalf("listSessions: %+v, want this one", sessions)
+	}
+	older := sessions[0].ID
+
+	d.advance(stale)
+	r := d.jsCall(fmt.Sprintf(`client.deletePasskey(%q)`, added.ID))
+	if e := r.Error; e == nil || !e.IsPasskeys || e.Code != "reauthentication_required" || e.Status != 403 {
+		t.Fatalf("deletePasskey with a stale sign-in: %+v, want PasskeysError reauthentication_required 403", r)
+	}
+	var again clientSession
+	d.value(fmt.Sprintf(`window.pk.createClient({ token: '' }).signInWithPasskey(%q)`, email), &again)
+	var me clientSession
+	d.value(`client.getAccount()`, &me)
+	if again.SessionToken == "" || again.User.ID == "" || again.User.ID != me.User.ID {
+		t.Fatalf("sign-in again: %+v, want a new session of %s", again, me.User.ID)
+	}
+	d.value(fmt.Sprintf(`(window.token = %q, client.revokeSession(%q))`, again.SessionToken, older), nil)
+	d.value(fmt.Sprintf(`client.deletePasskey(%q)`, added.ID), nil)
+	d.value(`client.listSessions()`, &sessions)
+	if len(sessions) != 1 || sessions[0].ID == older || !sessions[0].Current {
+		t.Errorf("sessions after the sign-in again: %+v, want only the new one", sessions)
+	}
+	if n := len(d.serverPasskeys(again.SessionToken)); n != 0 {
+		t.Errorf("server lists %d passkeys after the retried deletion, want 0", n)
+	}
+	if status := d.get("/auth/passkeys", token, nil); status != http.StatusUnauthorized {
+		t.Errorf("GET passkeys with the older token = %d, want 401", status)
+	}
+}
