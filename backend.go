@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/passkeyready/passkeys/internal/hints"
 )
 
 // User is the account a session belongs to. ID is stable and opaque; Email is
@@ -57,7 +59,32 @@ type Client struct {
 	// Capabilities holds the optional capability flags a browser may send
 	// (for example from PublicKeyCredential.getClientCapabilities()).
 	Capabilities map[string]bool
+	// Hints are the WebAuthn user-agent hints a passkey/append/start or
+	// passkey/login/start request asked for, most preferred first: one to
+	// three of [HintSecurityKey], [HintClientDevice] and [HintHybrid],
+	// none twice (the handler refuses anything else). Nil when the
+	// request named none; the backend then uses its defaults. A backend
+	// puts them in the hints member of the options' publicKey, in this
+	// order; the handler never sets them for autofill or a conditional
+	// create.
+	Hints []string
 }
+
+// The WebAuthn user-agent hints (WebAuthn L3 §5.8.7) a start request may
+// ask for in its "hints" member, and [Client.Hints] holds. They tell the
+// browser how the relying party believes the user will answer, so that it
+// leads with that way; they are advice to the browser, never checked at
+// finish.
+const (
+	// HintSecurityKey: a physical security key.
+	HintSecurityKey = hints.SecurityKey
+	// HintClientDevice: the platform authenticator of the device in use.
+	HintClientDevice = hints.ClientDevice
+	// HintHybrid: a phone or other general-purpose authenticator, reached
+	// by QR code (hybrid transport); the local platform authenticator is
+	// not promoted.
+	HintHybrid = hints.Hybrid
+)
 
 // OTPStart is the outcome of [Backend.StartOTP].
 type OTPStart struct {

@@ -218,7 +218,10 @@ func (c *Corbado) activeUser(ctx context.Context, userID string) error {
 }
 
 // StartAppend implements [Backend]. The user asked to add a passkey, so
-// Corbado is told to allow it (forcePasskeyAppend).
+// Corbado is told to allow it (forcePasskeyAppend). The request's hints
+// ([Client.Hints]) are added to Corbado's options as publicKey.hints:
+// Corbado's Backend API has no hints setting, and hints only lead the
+// browser's dialog.
 func (c *Corbado) StartAppend(ctx context.Context, u User, cl Client) (AppendStart, error) {
 	st := newCeremony(kindAppend, u.ID, u.Email, cl)
 	rsp, err := call(c.api.PasskeyAppendStart(ctx, corbadoapi.PasskeyAppendStartReq{
@@ -235,7 +238,7 @@ func (c *Corbado) StartAppend(ctx context.Context, u User, cl Client) (AppendSta
 	if !rsp.AppendAllow {
 		return AppendStart{}, nil
 	}
-	opts, err := c.started(ctx, st, rsp.AttestationOptions)
+	opts, err := c.started(ctx, st, rsp.AttestationOptions, cl.Hints)
 	return AppendStart{Allow: err == nil, Options: opts}, err
 }
 
@@ -284,7 +287,8 @@ func (c *Corbado) FinishAppend(ctx context.Context, u User, response json.RawMes
 
 // StartLogin implements [Backend]. Unknown emails, users deleted
 // meanwhile and users Corbado does not offer a passkey login get Allow
-// false.
+// false. The request's hints are added to Corbado's options, as for
+// [Corbado.StartAppend].
 func (c *Corbado) StartLogin(ctx context.Context, email string, cl Client) (LoginStart, error) {
 	id, ok, err := c.findIdentifier(ctx, email)
 	if err != nil || !ok {
@@ -305,7 +309,7 @@ func (c *Corbado) StartLogin(ctx context.Context, email string, cl Client) (Logi
 	if !rsp.LoginAllow {
 		return LoginStart{}, nil
 	}
-	opts, err := c.started(ctx, st, rsp.AssertionOptions)
+	opts, err := c.started(ctx, st, rsp.AssertionOptions, cl.Hints)
 	return LoginStart{Allow: err == nil, Options: opts}, err
 }
 
@@ -372,7 +376,7 @@ func (c *Corbado) StartMediation(ctx context.Context, cl Client) (LoginStart, er
 	if !rsp.LoginAllow {
 		return LoginStart{}, nil
 	}
-	opts, err := c.started(ctx, st, rsp.AssertionOptions)
+	opts, err := c.started(ctx, st, rsp.AssertionOptions, nil)
 	return LoginStart{Allow: err == nil, Options: opts}, err
 }
 

@@ -80,8 +80,8 @@ func ceremonyKey(challenge []byte) string {
 
 // started keeps st under the challenge of the options Corbado returned
 // and returns the options as a JSON object; mediation options are marked
-// conditional.
-func (c *Corbado) started(ctx context.Context, st ceremonyState, options string) (json.RawMessage, error) {
+// conditional, and hints, when not nil, become publicKey.hints.
+func (c *Corbado) started(ctx context.Context, st ceremonyState, options string, hints []string) (json.RawMessage, error) {
 	var o map[string]json.RawMessage
 	var pk struct {
 		Challenge        string `json:"challenge"`
@@ -101,6 +101,11 @@ func (c *Corbado) started(ctx context.Context, st ceremonyState, options string)
 	}
 	if st.Kind == kindMediation {
 		o["mediation"] = json.RawMessage(`"conditional"`)
+	}
+	if hints != nil {
+		if o["publicKey"], err = withHints(o["publicKey"], hints); err != nil {
+			return nil, ErrUpstream.With("", fmt.Errorf("corbado %s options: publicKey: %w", st.Kind, err))
+		}
 	}
 	if st.Kind == kindLogin {
 		for _, a := range pk.AllowCredentials {
@@ -206,4 +211,21 @@ func clientInformation(cl Client, caps map[string]bool) corbadoapi.ClientInforma
 		caps = cl.Capabilities
 	}
 	return corbadoapi.NewClientInformation(cl.RemoteAddr, cl.UserAgent, caps)
+}
+
+// withHints returns the publicKey object with its hints member set to
+// hints. Corbado's Backend API has no hints setting; hints only lead the
+// browser's dialog and are not part of what Corbado verifies, so the
+// handler's backend adds them to the options on its way to the client.
+func withHints(publicKey json.RawMessage, hints []string) (json.RawMessage, error) {
+	var pk map[string]json.RawMessage
+	if err := json.Unmarshal(publicKey, &pk); err != nil {
+		return nil, err
+	}
+	h, err := json.Marshal(hints)
+	if err != nil {
+		return nil, err
+	}
+	pk["hints"] = h
+	return json.Marshal(pk)
 }

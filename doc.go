@@ -4,9 +4,9 @@
 //
 //	POST   signUpOrLogin            {"email"}            send a one-time code
 //	POST   signUpOrLogin            {"email","otp"}      check it; sign up or log in
-//	POST   passkey/append/start     {["mediation"]} (session) creation options
+//	POST   passkey/append/start     {["mediation"|"hints"]} (session) creation options
 //	POST   passkey/append/finish    {"attestationResponse"} (session) store the passkey
-//	POST   passkey/login/start      {"email"}            request options for that account
+//	POST   passkey/login/start      {"email"[,"hints"]}  request options for that account
 //	POST   passkey/login/finish     {"assertionResponse"}  log in
 //	POST   passkey/mediation/start  {}                   conditional-UI (autofill) options
 //	POST   passkey/mediation/finish {"assertionResponse"}  log in
@@ -26,7 +26,9 @@
 // new passkey is named after it. passkey/append/start with
 // {"mediation":"conditional"} starts the automatic passkey upgrade, a
 // conditional create that the password manager may complete without a
-// prompt; see [ConditionalAppender].
+// prompt; see [ConditionalAppender]. The append and button login starts
+// take optional WebAuthn hints ([HintSecurityKey], [HintClientDevice],
+// [HintHybrid]; see [Client.Hints]) for the options' publicKey.hints.
 //
 // [OpenAPI] returns that description, the module's openapi.json, from
 // which clients can be generated. client.js ([ClientScript]) is a

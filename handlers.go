@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/passkeyready/passkeys/internal/hints"
 	"github.com/passkeyready/passkeys/internal/mailaddr"
 )
 
@@ -131,6 +132,8 @@ func (h *Handler) issue(r *http.Request, w http.ResponseWriter, u User, m Method
 // startRequest is the body of the start endpoints that take no email.
 type startRequest struct {
 	ClientCapabilities map[string]bool `json:"clientCapabilities"`
+	// Hints is read only to refuse it with a reason (see noHints).
+	Hints json.RawMessage `json:"hints"`
 }
 
 type appendStartResponse struct {
@@ -143,11 +146,14 @@ type appendStartRequest struct {
 	// Mediation is "" or "conditional" (the automatic passkey upgrade, see
 	// ConditionalAppender).
 	Mediation string `json:"mediation"`
+	// Hints, when present, is Client.Hints (see parseHints).
+	Hints json.RawMessage `json:"hints"`
 }
 
 func (h *Handler) appendStart(r *http.Request, w http.ResponseWriter) (any, error) {
 	var req appendStartRequest
-	if err := h.decodeJSON(w, r, &req); err != nil {
+	err := h.decodeJSON(w, r, &req)
+	if err != nil {
 		return nil, err
 	}
 	u, _ := UserFromContext(r.Context())
@@ -156,7 +162,13 @@ func (h *Handler) appendStart(r *http.Request, w http.ResponseWriter) (any, erro
 	start := h.opts.Backend.StartAppend
 	switch req.Mediation {
 	case "":
+		if c.Hints, err = parseHints(req.Hints); err != nil {
+			return nil, err
+		}
 	case "conditional":
+		if err := noHints(req.Hints, "a conditional create"); err != nil {
+			return nil, err
+		}
 		ca, ok := h.opts.Backend.(ConditionalAppender)
 		if !ok {
 			return nil, ErrNotSupported.With("This passkey backend cannot create a passkey by conditional mediation; use the plain passkey/append/start.", nil)
@@ -202,6 +214,8 @@ func (h *Handler) appendFinish(r *http.Request, w http.ResponseWriter) (any, err
 type loginStartRequest struct {
 	Email              string          `json:"email"`
 	ClientCapabilities map[string]bool `json:"clientCapabilities"`
+	// Hints, when present, is Client.Hints (see parseHints).
+	Hints json.RawMessage `json:"hints"`
 }
 
 type loginStartResponse struct {
@@ -221,6 +235,9 @@ func (h *Handler) loginStart(r *http.Request, w http.ResponseWriter) (any, error
 	h.about(r, email)
 	c := h.client(r)
 	c.Capabilities = req.ClientCapabilities
+	if c.Hints, err = parseHints(req.Hints); err != nil {
+		return nil, err
+	}
 	if err := h.limit(r, "start:"+ipKey(c.RemoteAddr), h.opts.StartLimit); err != nil {
 		return nil, err
 	}
@@ -249,6 +266,9 @@ func (h *Handler) loginFinish(r *http.Request, w http.ResponseWriter) (any, erro
 func (h *Handler) mediationStart(r *http.Request, w http.ResponseWriter) (any, error) {
 	var req startRequest
 	if err := h.decodeJSON(w, r, &req); err != nil {
+		return nil, err
+	}
+	if err := noHints(req.Hints, "autofill"); err != nil {
 		return nil, err
 	}
 	c := h.client(r)
@@ -372,4 +392,36 @@ func isOTP(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseHints reads the "hints" member of a start request: absent is nil
+// (the backend's defaults); otherwise it must be an array of one to three
+// standard hints, none twice, or the request is 400 invalid_request
+// before anything is started or stored.
+func parseHints(raw json.RawMessage) ([]string, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
+		return nil, ErrInvalidRequest.With(fmt.Sprintf("hints must be a JSON array of strings, one or more of %q, %q and %q.", HintSecurityKey, HintClientDevice, HintHybrid), err)
+	}
+	if err := hints.Check(list); err != nil {
+		if errors.Is(err, hints.ErrEmpty) {
+			return nil, ErrInvalidRequest.With("hints names no hint; leave it out for the server's defaults.", err)
+		}
+		return nil, ErrInvalidRequest.With("hints "+err.Error()+".", err)
+	}
+	return list, nil
+}
+
+// noHints refuses a "hints" member on a start whose ceremony shows no
+// dialog (autofill, a conditional create): hints guide the browser's
+// modal dialog (WebAuthn L3 §5.8.7), so there they would be ignored, and
+// a client that sends them has mistaken the ceremony.
+func noHints(raw json.RawMessage, what string) error {
+	if raw == nil {
+		return nil
+	}
+	return ErrInvalidRequest.With(fmt.Sprintf("hints do not apply to %s, which shows no dialog for them to guide; leave them out.", what), nil)
 }

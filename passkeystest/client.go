@@ -249,6 +249,17 @@ func (c *Client) StartConditionalAppend(ctx context.Context, token string) (Cere
 	return c.startAppend(ctx, token, map[string]string{"mediation": "conditional"})
 }
 
+// StartAppendWithHints starts adding a passkey and asks for the WebAuthn
+// hints, most preferred first (POST /passkey/append/start {"hints"}).
+// The options then carry them in publicKey.hints; hints nil sends an
+// empty array, which the server refuses.
+func (c *Client) StartAppendWithHints(ctx context.Context, token string, hints []string) (Ceremony, error) {
+	if hints == nil {
+		hints = []string{}
+	}
+	return c.startAppend(ctx, token, map[string][]string{"hints": hints})
+}
+
 func (c *Client) startAppend(ctx context.Context, token string, body any) (Ceremony, error) {
 	var out struct {
 		Allow   bool            `json:"appendAllow"`
@@ -301,6 +312,17 @@ func (c *Client) AppendPasskey(ctx context.Context, token string) (passkeys.Pass
 // passkey, or no account.
 func (c *Client) StartLogin(ctx context.Context, email string) (Ceremony, error) {
 	return c.startLogin(ctx, "/passkey/login/start", map[string]string{"email": email})
+}
+
+// StartLoginWithHints starts a button login for email and asks for the
+// WebAuthn hints, most preferred first (POST /passkey/login/start
+// {"email","hints"}). hints nil sends an empty array, which the server
+// refuses.
+func (c *Client) StartLoginWithHints(ctx context.Context, email string, hints []string) (Ceremony, error) {
+	if hints == nil {
+		hints = []string{}
+	}
+	return c.startLogin(ctx, "/passkey/login/start", map[string]any{"email": email, "hints": hints})
 }
 
 // FinishLogin sends the authenticator's assertion response to a button

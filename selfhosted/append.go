@@ -24,30 +24,33 @@ var credentialParameters = []protocol.CredentialParameter{
 }
 
 // StartAppend implements [passkeys.Backend]. The options exclude the
-// user's existing passkeys and require a discoverable credential. A user
+// user's existing passkeys, require a discoverable credential and carry
+// the request's hints, or else [Config.AppendHints]. A user
 // the host's SessionVerifier vouches for but the engine has never seen
 // gets the engine's record first (see "Bring your own users" in [Config]).
-func (e *Engine) StartAppend(ctx context.Context, u passkeys.User, _ passkeys.Client) (passkeys.AppendStart, error) {
-	return e.startAppend(ctx, u, CeremonyAppend, protocol.MediationDefault)
+func (e *Engine) StartAppend(ctx context.Context, u passkeys.User, c passkeys.Client) (passkeys.AppendStart, error) {
+	return e.startAppend(ctx, u, CeremonyAppend, protocol.MediationDefault,
+		webauthn.WithPublicKeyCredentialHints(hintsFor(c.Hints, e.cfg.AppendHints)))
 }
 
 // StartConditionalAppend implements [passkeys.ConditionalAppender]: the
 // options of StartAppend with "mediation":"conditional", for the automatic
 // passkey upgrade. The ceremony is stored as [CeremonyAppendConditional],
-// and only its finish lets the user presence flag be clear.
+// and only its finish lets the user presence flag be clear. No hints:
+// a conditional create shows no dialog for them to guide.
 func (e *Engine) StartConditionalAppend(ctx context.Context, u passkeys.User, _ passkeys.Client) (passkeys.AppendStart, error) {
 	return e.startAppend(ctx, u, CeremonyAppendConditional, protocol.MediationConditional)
 }
 
-func (e *Engine) startAppend(ctx context.Context, u passkeys.User, kind CeremonyKind, m protocol.CredentialMediationRequirement) (passkeys.AppendStart, error) {
+func (e *Engine) startAppend(ctx context.Context, u passkeys.User, kind CeremonyKind, m protocol.CredentialMediationRequirement, extra ...webauthn.RegistrationOption) (passkeys.AppendStart, error) {
 	wu, err := e.hostUser(ctx, u)
 	if err != nil {
 		return passkeys.AppendStart{}, err
 	}
-	creation, session, err := e.wa.BeginMediatedRegistration(wu, m,
+	creation, session, err := e.wa.BeginMediatedRegistration(wu, m, append([]webauthn.RegistrationOption{
 		webauthn.WithExclusions(webauthn.Credentials(wu.creds).CredentialDescriptors()),
 		webauthn.WithCredentialParameters(credentialParameters),
-	)
+	}, extra...)...)
 	if err != nil {
 		return passkeys.AppendStart{}, err
 	}

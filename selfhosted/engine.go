@@ -56,6 +56,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/hints"
 	"github.com/passkeyready/passkeys/internal/nativeapp"
 )
 
@@ -122,6 +123,20 @@ type Config struct {
 	UserVerification protocol.UserVerificationRequirement
 	// Attestation is the attestation conveyance preference. Default "none".
 	Attestation protocol.ConveyancePreference
+
+	// AppendHints and LoginHints are the WebAuthn user-agent hints
+	// (passkeys.HintSecurityKey, HintClientDevice, HintHybrid; most
+	// preferred first, none twice) the options of a passkey append and of
+	// a button login carry in publicKey.hints when the start request asks
+	// for none; a request's own "hints" replace them. They only lead the
+	// browser's dialog: nothing is checked against them at finish. With
+	// append hints, go-webauthn also sets the authenticatorAttachment the
+	// first hint implies (platform for client-device, cross-platform for
+	// the others), for browsers that predate hints. Neither applies to
+	// autofill or to a conditional create, which show no dialog. Default
+	// none.
+	AppendHints []string
+	LoginHints  []string
 
 	// CeremonyTimeout is how long a started ceremony may be finished.
 	// Default 5 minutes.
@@ -203,6 +218,19 @@ func New(c Config) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("selfhosted: Config.UserVerification %q is not required, preferred or discouraged", c.UserVerification)
 	}
+	for _, f := range []struct {
+		name  string
+		hints []string
+	}{{"AppendHints", c.AppendHints}, {"LoginHints", c.LoginHints}} {
+		if f.hints == nil {
+			continue
+		}
+		if err := hints.Check(f.hints); err != nil {
+			return nil, fmt.Errorf("selfhosted: Config.%s %s (leave it nil for none)", f.name, err)
+		}
+	}
+	c.AppendHints = append([]string(nil), c.AppendHints...)
+	c.LoginHints = append([]string(nil), c.LoginHints...)
 	switch c.Attestation {
 	case "":
 		c.Attestation = protocol.PreferNoAttestation
@@ -327,4 +355,20 @@ var b64 = base64.RawURLEncoding
 // err, the cause, is logged and never sent.
 func verificationFailed(err error) error {
 	return passkeys.ErrVerificationFailed.With("", err)
+}
+
+// hintsFor returns the hints of a start: the request's, or else the
+// configured ones, as go-webauthn takes them; nil for none.
+func hintsFor(asked, configured []string) []protocol.PublicKeyCredentialHints {
+	if asked == nil {
+		asked = configured
+	}
+	if len(asked) == 0 {
+		return nil
+	}
+	out := make([]protocol.PublicKeyCredentialHints, len(asked))
+	for i, h := range asked {
+		out[i] = protocol.PublicKeyCredentialHints(h)
+	}
+	return out
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // StartLogin implements [passkeys.Backend]. Unknown emails and accounts
-// without passkeys get Allow false.
-func (e *Engine) StartLogin(ctx context.Context, email string, _ passkeys.Client) (passkeys.LoginStart, error) {
+// without passkeys get Allow false. The options carry the request's hints,
+// or else [Config.LoginHints].
+func (e *Engine) StartLogin(ctx context.Context, email string, c passkeys.Client) (passkeys.LoginStart, error) {
 	wu, err := e.loadUser(ctx, UserKey{Email: email})
 	if errors.Is(err, ErrNotFound) {
 		return passkeys.LoginStart{}, nil
@@ -22,7 +23,7 @@ func (e *Engine) StartLogin(ctx context.Context, email string, _ passkeys.Client
 	if err != nil || len(wu.creds) == 0 {
 		return passkeys.LoginStart{}, err
 	}
-	assertion, session, err := e.wa.BeginLogin(wu)
+	assertion, session, err := e.wa.BeginLogin(wu, webauthn.WithAssertionPublicKeyCredentialHints(hintsFor(c.Hints, e.cfg.LoginHints)))
 	if err != nil {
 		return passkeys.LoginStart{}, err
 	}

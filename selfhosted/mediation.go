@@ -11,7 +11,8 @@ import (
 	"github.com/passkeyready/passkeys"
 )
 
-// StartMediation implements [passkeys.Backend].
+// StartMediation implements [passkeys.Backend]. Its options carry no
+// hints: autofill shows no dialog for them to guide.
 func (e *Engine) StartMediation(ctx context.Context, _ passkeys.Client) (passkeys.LoginStart, error) {
 	assertion, session, err := e.wa.BeginDiscoverableMediatedLogin(protocol.MediationConditional)
 	if err != nil {

@@ -58,6 +58,7 @@ func Run(t *testing.T, setup Setup) {
 	tests = append(tests, eventTests...)
 	tests = append(tests, activityTests...)
 	tests = append(tests, nativeTests...)
+	tests = append(tests, hintTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, setup) })
 	}
