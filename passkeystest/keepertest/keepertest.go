@@ -23,11 +23,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/racetest"
 )
 
 // Run runs the conformance suite against the keepers newKeeper returns.
@@ -137,14 +137,14 @@ func Run(t *testing.T, newKeeper func(t *testing.T) passkeys.CeremonyKeeper) {
 	t.Run("ConcurrentTakes", func(t *testing.T) {
 		k := newKeeper(t)
 		add(t, k, "a", []byte("x"), now, later)
-		errs := race(20, func(int) error {
+		errs := racetest.Race(20, func(int) error {
 			got, err := k.Take(ctx, "a", now)
 			if err == nil && string(got) != "x" {
 				return fmt.Errorf("got %q, want %q", got, "x")
 			}
 			return err
 		})
-		tally(t, "Take", errs, 1, passkeys.ErrKeeperMiss)
+		racetest.Tally(t, "Take", errs, 1, passkeys.ErrKeeperMiss)
 	})
 
 	// 1,600 Adds, eight at a time on one key, each round a second after
@@ -154,10 +154,10 @@ func Run(t *testing.T, newKeeper func(t *testing.T) passkeys.CeremonyKeeper) {
 		const rounds, racers = 200, 8
 		for r := range rounds {
 			at := now.Add(time.Duration(r) * time.Second)
-			errs := race(racers, func(i int) error {
+			errs := racetest.Race(racers, func(i int) error {
 				return k.Add(ctx, "a", []byte{byte(i)}, at, at.Add(time.Second))
 			})
-			if !tally(t, fmt.Sprintf("round %d: Add", r), errs, 1, passkeys.ErrKeeperExists) {
+			if !racetest.Tally(t, fmt.Sprintf("round %d: Add", r), errs, 1, passkeys.ErrKeeperExists) {
 				return
 			}
 			if r%2 == 1 {
@@ -173,10 +173,10 @@ func Run(t *testing.T, newKeeper func(t *testing.T) passkeys.CeremonyKeeper) {
 
 	t.Run("ConcurrentDistinctKeys", func(t *testing.T) {
 		k := newKeeper(t)
-		errs := race(20, func(i int) error {
+		errs := racetest.Race(20, func(i int) error {
 			return k.Add(ctx, fmt.Sprint("key-", i), []byte{byte(i)}, now, later)
 		})
-		tally(t, "Add(distinct keys)", errs, len(errs), nil)
+		racetest.Tally(t, "Add(distinct keys)", errs, len(errs), nil)
 		for i := range errs {
 			wantState(t, k, fmt.Sprint("key-", i), now, []byte{byte(i)}, "after concurrent Adds of distinct keys")
 		}
@@ -198,44 +198,6 @@ func Run(t *testing.T, newKeeper func(t *testing.T) passkeys.CeremonyKeeper) {
 		}
 		wantState(t, k, "kept", now, []byte("x"), "after a cancelled Take")
 	})
-}
-
-// race calls f(0) to f(n-1) in n goroutines released at the same moment and
-// returns their errors by index.
-func race(n int, f func(i int) error) []error {
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = f(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
-
-// tally reports a violation unless exactly wantOK of errs are nil and all
-// others match loser, and reports whether there was none.
-func tally(t *testing.T, call string, errs []error, wantOK int, loser error) bool {
-	t.Helper()
-	ok, clean := 0, true
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case loser == nil || !errors.Is(err, loser):
-			t.Errorf("%s: losing call returned %v, want %v", call, err, loser)
-			clean = false
-		}
-	}
-	if ok != wantOK {
-		t.Errorf("%s: %d of %d concurrent calls succeeded, want %d", call, ok, len(errs), wantOK)
-		clean = false
-	}
-	return clean
 }
 
 // winner returns the index of the first nil error, or -1.

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/racetest"
 )
 
 // Run runs the conformance suite against the limiters newLimiter returns:
@@ -410,17 +411,10 @@ func wantRefused(t *testing.T, l passkeys.Limiter, key string, r passkeys.Rate, 
 func allowedOf(t *testing.T, l passkeys.Limiter, key string, r passkeys.Rate, n int) int {
 	t.Helper()
 	oks := make([]bool, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			oks[i], _, errs[i] = l.Allow(t.Context(), key, r)
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := racetest.Race(n, func(i int) (err error) {
+		oks[i], _, err = l.Allow(t.Context(), key, r)
+		return err
+	})
 	allowed := 0
 	for i, ok := range oks {
 		if errs[i] != nil {

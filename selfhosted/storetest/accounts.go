@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/passkeyready/passkeys/internal/racetest"
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
@@ -160,15 +161,15 @@ func testAccounts(t *testing.T, newStore newStoreFunc) {
 		ctx := t.Context()
 		s, as := accounts(t)
 		const n = 8
-		errs := race(n, func(int) error { return as.DeleteUser(ctx, "user-2") })
-		tally(t, "DeleteUser", errs, 1, selfhosted.ErrNotFound)
+		errs := racetest.Race(n, func(int) error { return as.DeleteUser(ctx, "user-2") })
+		racetest.Tally(t, "DeleteUser", errs, 1, selfhosted.ErrNotFound)
 
 		for i := range n {
 			u := user(100+i, anchor())
 			setup(t, "CreateUser", s.CreateUser(ctx, u))
 		}
-		errs = race(n, func(i int) error { return as.UpdateUserEmail(ctx, user(100+i, anchor()).ID, "contested@example.com") })
-		tally(t, "UpdateUserEmail to one email", errs, 1, selfhosted.ErrDuplicate)
+		errs = racetest.Race(n, func(i int) error { return as.UpdateUserEmail(ctx, user(100+i, anchor()).ID, "contested@example.com") })
+		racetest.Tally(t, "UpdateUserEmail to one email", errs, 1, selfhosted.ErrDuplicate)
 		got, err := s.UserByEmail(ctx, "contested@example.com")
 		if w := winner(errs); err != nil || w < 0 || got.ID != user(100+w, anchor()).ID {
 			t.Errorf("UserByEmail(contested) = %s, %v; want the winner of the race", showUser(got), err)

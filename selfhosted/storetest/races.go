@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passkeyready/passkeys/internal/racetest"
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
@@ -21,8 +22,8 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 			users[i] = user(i, now)
 			users[i].Email = "same@example.com"
 		}
-		errs := race(len(users), func(i int) error { return s.CreateUser(ctx, users[i]) })
-		tally(t, "CreateUser(same email)", errs, 1, selfhosted.ErrDuplicate)
+		errs := racetest.Race(len(users), func(i int) error { return s.CreateUser(ctx, users[i]) })
+		racetest.Tally(t, "CreateUser(same email)", errs, 1, selfhosted.ErrDuplicate)
 		if w := winner(errs); w >= 0 {
 			got, err := s.UserByEmail(ctx, "same@example.com")
 			wantValue(t, "UserByEmail", showUser, users[w], got, err)
@@ -37,8 +38,8 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 			creds[i] = credential([]byte{0x00, 0x01}, []string{"user-1", "user-2"}[i%2], now)
 			creds[i].SignCount = uint32(i)
 		}
-		errs := race(len(creds), func(i int) error { return s.AddCredential(ctx, creds[i]) })
-		tally(t, "AddCredential(same ID)", errs, 1, selfhosted.ErrDuplicate)
+		errs := racetest.Race(len(creds), func(i int) error { return s.AddCredential(ctx, creds[i]) })
+		racetest.Tally(t, "AddCredential(same ID)", errs, 1, selfhosted.ErrDuplicate)
 		if w := winner(errs); w >= 0 {
 			got, err := credentialByID(ctx, s, creds[w].UserID, creds[w].ID)
 			wantValue(t, "Credential", showCredential, creds[w], got, err)
@@ -51,8 +52,8 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		c := credential([]byte{0x00, 0x01}, "user-1", now)
 		setup(t, "AddCredential", s.AddCredential(ctx, c))
 		use := selfhosted.CredentialUse{ID: c.ID, SignCount: c.SignCount + 1, BackupState: true, UsedAt: now.Add(time.Second)}
-		errs := race(20, func(int) error { return s.RecordCredentialUse(ctx, use) })
-		tally(t, "RecordCredentialUse(same count)", errs, 1, selfhosted.ErrCounterRegressed)
+		errs := racetest.Race(20, func(int) error { return s.RecordCredentialUse(ctx, use) })
+		racetest.Tally(t, "RecordCredentialUse(same count)", errs, 1, selfhosted.ErrCounterRegressed)
 		want := c
 		want.SignCount, want.BackupState, want.LastUsedAt = use.SignCount, use.BackupState, use.UsedAt
 		got, err := credentialByID(ctx, s, c.UserID, c.ID)
@@ -65,8 +66,8 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		for i := range cs {
 			cs[i] = ceremony("same", selfhosted.CeremonyLogin, user(i, now).ID, now.Add(time.Minute))
 		}
-		errs := race(len(cs), func(i int) error { return s.PutCeremony(ctx, cs[i], now) })
-		tally(t, "PutCeremony(same challenge)", errs, 1, selfhosted.ErrDuplicate)
+		errs := racetest.Race(len(cs), func(i int) error { return s.PutCeremony(ctx, cs[i], now) })
+		racetest.Tally(t, "PutCeremony(same challenge)", errs, 1, selfhosted.ErrDuplicate)
 		if w := winner(errs); w >= 0 {
 			got, err := s.TakeCeremony(ctx, "same", now)
 			wantValue(t, "TakeCeremony", showCeremony, cs[w], got, err)
@@ -81,8 +82,8 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		for i := range cs {
 			cs[i] = ceremony("same", selfhosted.CeremonyLogin, user(i, now).ID, later.Add(time.Minute))
 		}
-		errs := race(len(cs), func(i int) error { return s.PutCeremony(ctx, cs[i], later) })
-		tally(t, "PutCeremony(same expired challenge)", errs, 1, selfhosted.ErrDuplicate)
+		errs := racetest.Race(len(cs), func(i int) error { return s.PutCeremony(ctx, cs[i], later) })
+		racetest.Tally(t, "PutCeremony(same expired challenge)", errs, 1, selfhosted.ErrDuplicate)
 		if w := winner(errs); w >= 0 {
 			got, err := s.TakeCeremony(ctx, "same", later)
 			wantValue(t, "TakeCeremony", showCeremony, cs[w], got, err)
@@ -94,11 +95,11 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		c := ceremony("contested", selfhosted.CeremonyMediation, "", now.Add(time.Minute))
 		setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
 		got := make([]selfhosted.Ceremony, 20)
-		errs := race(len(got), func(i int) (err error) {
+		errs := racetest.Race(len(got), func(i int) (err error) {
 			got[i], err = s.TakeCeremony(ctx, c.Challenge, now)
 			return err
 		})
-		tally(t, "TakeCeremony", errs, 1, selfhosted.ErrNotFound)
+		racetest.Tally(t, "TakeCeremony", errs, 1, selfhosted.ErrNotFound)
 		if w := winner(errs); w >= 0 {
 			wantValue(t, "TakeCeremony(winner)", showCeremony, c, got[w], nil)
 		}
@@ -111,11 +112,11 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 			codes[i] = otp("a@example.com", byte(i), now)
 		}
 		stored := make([]bool, len(codes))
-		errs := race(len(codes), func(i int) (err error) {
+		errs := racetest.Race(len(codes), func(i int) (err error) {
 			stored[i], err = s.PutOTP(ctx, codes[i], now.Add(-time.Minute))
 			return err
 		})
-		tally(t, "PutOTP(cooldown)", errs, len(codes), nil)
+		racetest.Tally(t, "PutOTP(cooldown)", errs, len(codes), nil)
 		if n := count(stored); n != 1 {
 			t.Errorf("PutOTP(cooldown): %d of %d concurrent calls stored their code, want 1", n, len(codes))
 		}
@@ -130,11 +131,11 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		o := otp("a@example.com", 1, now)
 		setup(t, "PutOTP", putOTP(t, s, o))
 		got := make([]selfhosted.OTPRecord, 50)
-		errs := race(len(got), func(i int) (err error) {
+		errs := racetest.Race(len(got), func(i int) (err error) {
 			got[i], err = s.ReserveOTPAttempt(ctx, o.Email, now, 5)
 			return err
 		})
-		tally(t, "ReserveOTPAttempt(limit 5)", errs, 5, selfhosted.ErrNotFound)
+		racetest.Tally(t, "ReserveOTPAttempt(limit 5)", errs, 5, selfhosted.ErrNotFound)
 		var seen []int
 		for i, err := range errs {
 			if err == nil {
@@ -151,8 +152,8 @@ func testRaces(t *testing.T, newStore newStoreFunc) {
 		ctx, s, now := t.Context(), newStore(t), anchor()
 		o := otp("a@example.com", 1, now)
 		setup(t, "PutOTP", putOTP(t, s, o))
-		errs := race(20, func(int) error { return s.DeleteOTP(ctx, o.Email, o.Hash) })
-		tally(t, "DeleteOTP", errs, 1, selfhosted.ErrNotFound)
+		errs := racetest.Race(20, func(int) error { return s.DeleteOTP(ctx, o.Email, o.Hash) })
+		racetest.Tally(t, "DeleteOTP", errs, 1, selfhosted.ErrNotFound)
 	})
 }
 

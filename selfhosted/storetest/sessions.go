@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passkeyready/passkeys/internal/racetest"
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
@@ -271,11 +272,11 @@ func testSessionTouch(t *testing.T, newStore sessionStoreFunc) {
 		r := session(1, "user-1", now)
 		r.IdleExpiresAt = now.Add(time.Hour)
 		createSessions(t, s, now, r)
-		errs := race(20, func(i int) error {
+		errs := racetest.Race(20, func(i int) error {
 			seen := now.Add(time.Duration(i+1) * time.Second)
 			return s.TouchSession(t.Context(), r.ID, seen, seen.Add(time.Hour))
 		})
-		tally(t, "TouchSession(concurrent)", errs, len(errs), nil)
+		racetest.Tally(t, "TouchSession(concurrent)", errs, len(errs), nil)
 		want := r
 		want.LastSeenAt = now.Add(20 * time.Second)
 		want.IdleExpiresAt = want.LastSeenAt.Add(time.Hour)
@@ -375,8 +376,8 @@ func testSessionRaces(t *testing.T, newStore sessionStoreFunc) {
 			rs[i] = session(i+1, "user-1", now)
 			rs[i].ID = "same"
 		}
-		errs := race(len(rs), func(i int) error { return s.CreateSession(t.Context(), rs[i], now) })
-		tally(t, "CreateSession(same ID)", errs, 1, selfhosted.ErrDuplicate)
+		errs := racetest.Race(len(rs), func(i int) error { return s.CreateSession(t.Context(), rs[i], now) })
+		racetest.Tally(t, "CreateSession(same ID)", errs, 1, selfhosted.ErrDuplicate)
 		if w := winner(errs); w >= 0 {
 			wantSession(t, s, rs[w], now)
 		}
@@ -390,8 +391,8 @@ func testSessionRaces(t *testing.T, newStore sessionStoreFunc) {
 			rs[i] = session(i+1, "user-1", now)
 			rs[i].TokenHash = tokenHash(0)
 		}
-		errs := race(len(rs), func(i int) error { return s.CreateSession(t.Context(), rs[i], now) })
-		tally(t, "CreateSession(same token hash)", errs, 1, selfhosted.ErrDuplicate)
+		errs := racetest.Race(len(rs), func(i int) error { return s.CreateSession(t.Context(), rs[i], now) })
+		racetest.Tally(t, "CreateSession(same token hash)", errs, 1, selfhosted.ErrDuplicate)
 		if w := winner(errs); w >= 0 {
 			wantSession(t, s, rs[w], now)
 			wantList(t, s, "user-1", now, rs[w].ID)
@@ -402,16 +403,16 @@ func testSessionRaces(t *testing.T, newStore sessionStoreFunc) {
 		s, now := newStore(t), anchor()
 		r := session(1, "user-1", now)
 		createSessions(t, s, now, r)
-		errs := race(20, func(int) error { return s.DeleteSession(t.Context(), "user-1", r.ID, now) })
-		tally(t, "DeleteSession", errs, 1, selfhosted.ErrNotFound)
+		errs := racetest.Race(20, func(int) error { return s.DeleteSession(t.Context(), "user-1", r.ID, now) })
+		racetest.Tally(t, "DeleteSession", errs, 1, selfhosted.ErrNotFound)
 	})
 
 	t.Run("DeleteSessionByTokenHash", func(t *testing.T) {
 		s, now := newStore(t), anchor()
 		r := session(1, "user-1", now)
 		createSessions(t, s, now, r)
-		errs := race(20, func(int) error { return s.DeleteSessionByTokenHash(t.Context(), r.TokenHash) })
-		tally(t, "DeleteSessionByTokenHash", errs, 1, selfhosted.ErrNotFound)
+		errs := racetest.Race(20, func(int) error { return s.DeleteSessionByTokenHash(t.Context(), r.TokenHash) })
+		racetest.Tally(t, "DeleteSessionByTokenHash", errs, 1, selfhosted.ErrNotFound)
 	})
 
 	// Readers check the session while it is revoked: each read either finds
@@ -447,7 +448,7 @@ func testSessionRaces(t *testing.T, newStore sessionStoreFunc) {
 					}
 				}
 				const readers = 8
-				errs := race(readers+1, func(i int) error {
+				errs := racetest.Race(readers+1, func(i int) error {
 					if i == readers {
 						err := tc.revoke(s, r, now)
 						revoked.Store(true)
@@ -470,7 +471,7 @@ func testSessionRaces(t *testing.T, newStore sessionStoreFunc) {
 					}
 					return nil
 				})
-				tally(t, "revocation and readers", errs, len(errs), nil)
+				racetest.Tally(t, "revocation and readers", errs, len(errs), nil)
 				for _, v := range violations {
 					t.Error(v)
 				}
@@ -493,8 +494,8 @@ func testSessionRaces(t *testing.T, newStore sessionStoreFunc) {
 		for i := range rs {
 			rs[i] = session(i+1, "new", later)
 		}
-		errs := race(len(rs), func(i int) error { return s.CreateSession(t.Context(), rs[i], later) })
-		tally(t, "CreateSession(while purging)", errs, len(rs), nil)
+		errs := racetest.Race(len(rs), func(i int) error { return s.CreateSession(t.Context(), rs[i], later) })
+		racetest.Tally(t, "CreateSession(while purging)", errs, len(rs), nil)
 		got, err := s.SessionsByUser(t.Context(), "new", later)
 		if err != nil {
 			t.Fatalf("SessionsByUser: %v", err)

@@ -40,7 +40,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -262,39 +261,4 @@ func showOTP(o selfhosted.OTPRecord) string {
 func cloneCredential(c selfhosted.CredentialRecord) selfhosted.CredentialRecord {
 	c.ID, c.Data = bytes.Clone(c.ID), bytes.Clone(c.Data)
 	return c
-}
-
-// race calls f(0) to f(n-1) in n goroutines released at the same moment and
-// returns their errors by index.
-func race(n int, f func(i int) error) []error {
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = f(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
-
-// tally reports a violation unless exactly wantOK of errs are nil and all
-// others match loser.
-func tally(t *testing.T, call string, errs []error, wantOK int, loser error) {
-	t.Helper()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, loser):
-			t.Errorf("%s: losing call returned %v, want %v", call, err, loser)
-		}
-	}
-	if ok != wantOK {
-		t.Errorf("%s: %d of %d concurrent calls succeeded, want %d", call, ok, len(errs), wantOK)
-	}
 }
