@@ -55,7 +55,8 @@ type browserDemo struct {
 	t      *testing.T
 	ctx    context.Context
 	url    string
-	log    *e2e.Buffer
+	log    *e2e.Buffer // the server's
+	codes  *e2e.Buffer // where the one-time codes are written: log, or the Corbado emulator's
 	clock  *offsetClock
 	auth   webauthn.AuthenticatorID
 	shots  string
@@ -78,9 +79,27 @@ func startBrowserDemo(t *testing.T, width int64, script string) *browserDemo {
 // startBrowserDemoWith is startBrowserDemo with more flags for the server.
 func startBrowserDemoWith(t *testing.T, width int64, script string, serverArgs ...string) *browserDemo {
 	t.Helper()
+	return startBrowserDemoEnv(t, width, script, nil, serverArgs...)
+}
+
+// startBrowserDemoCorbado is startBrowserDemo on the Corbado backend,
+// pointed at the emulator; d.otp reads the codes the emulator sends.
+func startBrowserDemoCorbado(t *testing.T, width int64, script string) *browserDemo {
+	t.Helper()
+	return startBrowserDemoEnv(t, width, script, func(origin string) (map[string]string, *e2e.Buffer) {
+		return corbadoEmulator(t, origin)
+	})
+}
+
+// startBrowserDemoEnv is startBrowserDemoWith with the server's
+// environment from env (nil for none), called with the page's origin
+// before the server starts; the codes it returns, if not nil, are where
+// d.otp finds them instead of the server's log.
+func startBrowserDemoEnv(t *testing.T, width int64, script string, env func(origin string) (map[string]string, *e2e.Buffer), serverArgs ...string) *browserDemo {
+	t.Helper()
 	chromium := chromiumPath(t)
 	clock := &offsetClock{}
-	url, log := startBrowserServer(t, clock, serverArgs...)
+	url, log, codes := startBrowserServer(t, clock, env, serverArgs...)
 
 	parent, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	t.Cleanup(cancel)
@@ -99,7 +118,7 @@ func startBrowserDemoWith(t *testing.T, width int64, script string, serverArgs .
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancelTab)
 
-	d := &browserDemo{t: t, ctx: ctx, url: url, log: log, clock: clock, shots: browserScreenshotDir(t)}
+	d := &browserDemo{t: t, ctx: ctx, url: url, log: log, codes: codes, clock: clock, shots: browserScreenshotDir(t)}
 	d.do("start Chromium", chromedp.EmulateViewport(width, 900))
 	if err := chromedp.Listen(ctx, d.record); err != nil {
 		t.Fatal(err)
@@ -213,8 +232,9 @@ func (d *browserDemo) advance(by time.Duration) {
 
 // startBrowserServer runs the example server in this process with a fresh
 // database, on clock, with more flags args, and returns its origin and its
-// log.
-func startBrowserServer(t *testing.T, clock *offsetClock, args ...string) (string, *e2e.Buffer) {
+// log, and where the codes are written (log, unless env returns another
+// place). A non-nil env gives the server's environment.
+func startBrowserServer(t *testing.T, clock *offsetClock, env func(origin string) (map[string]string, *e2e.Buffer), args ...string) (string, *e2e.Buffer, *e2e.Buffer) {
 	t.Helper()
 	// The origin names the port before the server listens, so take a port
 	// that was free a moment ago.
@@ -241,7 +261,15 @@ func startBrowserServer(t *testing.T, clock *offsetClock, args ...string) (strin
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, func(string) string { return "" }, log, ready) }()
+	var vars map[string]string
+	codes := log
+	if env != nil {
+		var c *e2e.Buffer
+		if vars, c = env(origin); c != nil {
+			codes = c
+		}
+	}
+	go func() { done <- run(ctx, args, func(k string) string { return vars[k] }, log, ready) }()
 	select {
 	case <-ready:
 	case err := <-done:
@@ -254,7 +282,7 @@ func startBrowserServer(t *testing.T, clock *offsetClock, args ...string) (strin
 			t.Errorf("server: %v", err)
 		}
 	})
-	return origin, log
+	return origin, log, codes
 }
 
 // browserScreenshotDir is where the test's screenshots go: a folder per
@@ -350,19 +378,19 @@ func (d *browserDemo) click(sel string) {
 	d.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
 
-var browserOTPLine = regexp.MustCompile(`passkeys DEVELOPMENT ONLY otp email=(\S+) code=(\d{6}) `)
+var browserOTPLine = regexp.MustCompile(`passkeys DEVELOPMENT ONLY otp email=(\S+) code=(\d{6})\s`)
 
 // otp returns the last code the development sender wrote for email.
 func (d *browserDemo) otp(email string) string {
 	d.t.Helper()
 	code := ""
-	for _, m := range browserOTPLine.FindAllStringSubmatch(d.log.String(), -1) {
+	for _, m := range browserOTPLine.FindAllStringSubmatch(d.codes.String(), -1) {
 		if m[1] == email {
 			code = m[2]
 		}
 	}
 	if code == "" {
-		d.t.Fatalf("no code for %s in the server's output:\n%s", email, d.log)
+		d.t.Fatalf("no code for %s in:\n%s", email, d.codes)
 	}
 	return code
 }
@@ -370,7 +398,7 @@ func (d *browserDemo) otp(email string) string {
 // otpCount is how many codes the development sender wrote for email.
 func (d *browserDemo) otpCount(email string) int {
 	n := 0
-	for _, m := range browserOTPLine.FindAllStringSubmatch(d.log.String(), -1) {
+	for _, m := range browserOTPLine.FindAllStringSubmatch(d.codes.String(), -1) {
 		if m[1] == email {
 			n++
 		}

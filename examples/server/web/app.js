@@ -53,6 +53,10 @@ const ui = {
   devices: $('devices'),
   devicesMsg: $('devices-msg'),
   sessionList: $('session-list'),
+  activity: $('activity'),
+  activityMsg: $('activity-msg'),
+  activityList: $('activity-list'),
+  activityRefresh: $('activity-refresh'),
   deleteActions: $('delete-actions'),
   deleteAccount: $('delete-account'),
   deleteMsg: $('delete-msg'),
@@ -65,6 +69,7 @@ let pendingEmail = '';
 let me = null; // the signed-in user, {id, email}, from /api/me
 let passkeyCount = 0; // how many passkeys the signed-in user has
 let currentSessionID = ''; // this page's session in the devices list
+let canRename = true; // false once the server said it cannot rename passkeys
 
 // ---- HTTP ----------------------------------------------------------------
 
@@ -414,7 +419,7 @@ function upgradeSilently() {
   hold(async (signal) => {
     const result = await client.upgradePasskey({ signal, onPending: () => done('waiting') });
     if (conditional?.controller.signal === signal) conditional = null;
-    if (result.outcome === 'added') await loadPasskeys().catch(() => {});
+    if (result.outcome === 'added') await loadPasskeys().then(loadActivity).catch(() => {});
     done(result.outcome);
   }, true);
 }
@@ -477,6 +482,7 @@ async function loadAccount(note) {
     document.title = 'Your account · Passkey Ready demo';
     await loadPasskeys();
     await loadSessions();
+    await loadActivity();
   } catch (err) {
     accountError(err, ui.accountMsg);
   }
@@ -507,6 +513,9 @@ function signOut(note, kind = 'info') {
   ui.passkeyList.replaceChildren();
   ui.sessionList.replaceChildren();
   ui.devices.hidden = true;
+  ui.activityList.replaceChildren();
+  ui.activity.hidden = true;
+  say(ui.activityMsg, '');
   document.title = 'Sign in · Passkey Ready demo';
   showEmailStep();
   say(ui.emailMsg, note, kind);
@@ -580,19 +589,91 @@ function passkeyItem(p) {
     actions.replaceChildren(
       node('p', { className: 'question', textContent: 'Delete this passkey? You will no longer be able to sign in with it.' }),
       del, keep);
-    keep.addEventListener('click', () => idle().focus());
+    keep.addEventListener('click', () => idle().del.focus());
     del.addEventListener('click', () => busy(del, () => deletePasskey(p)));
     keep.focus();
   };
+  // rename shows a field for the new name in place of the buttons.
+  const rename = () => {
+    const input = node('input', { type: 'text', className: 'rename-name', value: p.name, maxLength: 64, autocomplete: 'off', spellcheck: false });
+    input.setAttribute('aria-label', `New name for ${p.name}`);
+    const save = node('button', { type: 'submit', className: 'primary small', textContent: 'Save' });
+    const cancel = node('button', { type: 'button', className: 'plain', textContent: 'Cancel' });
+    const form = node('form', { className: 'rename-form', noValidate: true }, input, save, cancel);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      busy(save, () => renamePasskey(p, input, () => idle().ren?.focus()));
+    });
+    cancel.addEventListener('click', () => {
+      say(ui.passkeyMsg, '');
+      idle().ren?.focus();
+    });
+    actions.replaceChildren(form);
+    input.focus();
+    input.select();
+  };
+  // idle shows the Rename (unless the server cannot rename) and Delete
+  // buttons and returns them.
   const idle = () => {
     const del = node('button', { type: 'button', className: 'danger', textContent: 'Delete' });
     del.setAttribute('aria-label', `Delete ${p.name}`);
     del.addEventListener('click', ask);
-    actions.replaceChildren(del);
-    return del;
+    if (!canRename) {
+      actions.replaceChildren(del);
+      return { del };
+    }
+    const ren = node('button', { type: 'button', className: 'secondary small rename', textContent: 'Rename' });
+    ren.setAttribute('aria-label', `Rename ${p.name}`);
+    ren.addEventListener('click', rename);
+    actions.replaceChildren(ren, del);
+    return { ren, del };
   };
   idle();
   return item;
+}
+
+// renamePasskey gives p the name in input (PATCH passkeys/{id}); the
+// server trims it and takes 1 to 64 characters without control or bidi
+// characters. back shows the buttons again. A server that cannot rename
+// passkeys (the Corbado backend: Corbado keeps no passkey names) answers
+// not_supported: the page says so and offers no rename from then on.
+async function renamePasskey(p, input, back) {
+  say(ui.accountMsg, '');
+  say(ui.passkeyMsg, '');
+  const name = input.value.trim();
+  if (!name || [...name].length > 64) {
+    say(ui.passkeyMsg, 'Enter a name of 1 to 64 characters.');
+    input.focus();
+    return;
+  }
+  if (name === p.name) {
+    back();
+    return;
+  }
+  try {
+    const passkey = await client.renamePasskey(p.id, name);
+    await loadPasskeys();
+    say(ui.passkeyMsg, `Passkey renamed: ${passkey.name}.`, 'ok');
+    ui.passkeyList.querySelector(`li[data-id="${CSS.escape(p.id)}"] button.rename`)?.focus();
+    await loadActivity();
+  } catch (err) {
+    switch (err?.code) {
+      case 'not_supported':
+        canRename = false;
+        say(ui.passkeyMsg, 'This server cannot rename passkeys: the passkey service it uses keeps no names. Your passkey keeps its name.', 'info');
+        await loadPasskeys().catch(() => {});
+        return;
+      case 'invalid_request':
+        say(ui.passkeyMsg, `That name cannot be used: ${err.detail}`);
+        input.focus();
+        return;
+      case 'not_found':
+        say(ui.passkeyMsg, 'That passkey is no longer on your account.', 'info');
+        await loadPasskeys().catch(() => {});
+        return;
+    }
+    accountError(err, ui.passkeyMsg);
+  }
 }
 
 // deletePasskey deletes p; the client passes the passkeys left to the
@@ -607,6 +688,7 @@ async function deletePasskey(p) {
     await loadPasskeys();
     say(ui.passkeyMsg, 'Passkey deleted. Your device may still offer it; you can remove it in your password manager.', 'ok');
     ui.addPasskey.focus();
+    await loadActivity();
   });
 }
 
@@ -618,6 +700,7 @@ ui.addPasskey.addEventListener('click', () => busy(ui.addPasskey, async () => {
       const passkey = await client.addPasskey();
       await loadPasskeys();
       say(ui.passkeyMsg, `Passkey added: ${passkey.name}. Next time, sign in with it instead of a code.`, 'ok');
+      await loadActivity();
     } catch (err) {
       if (err?.code === 'append_not_allowed') {
         say(ui.passkeyMsg, 'Adding a passkey is not available for this account right now.', 'info');
@@ -850,8 +933,72 @@ async function revokeSession(s, name) {
     await loadSessions();
     say(ui.devicesMsg, note, 'ok');
     ui.devicesMsg.focus();
+    await loadActivity();
   });
 }
+
+// ---- Recent activity -----------------------------------------------------
+
+// What each recorded security event is called.
+const activityWords = new Map([
+  ['sign_up', 'Account created'],
+  ['login', 'Signed in'],
+  ['passkey_added', 'Passkey added'],
+  ['passkey_renamed', 'Passkey renamed'],
+  ['passkey_removed', 'Passkey deleted'],
+  ['session_revoked', 'Device signed out'],
+  ['email_changed', 'Email address changed'],
+  ['code_failed', 'Wrong or expired code entered'],
+  ['rate_limited', 'Too many attempts'],
+]);
+
+// loadActivity lists the account's recent security events (GET
+// account/activity). A server that records none answers 404: the section
+// stays hidden. Its failures are shown in the section, never instead of
+// the account.
+async function loadActivity() {
+  let events;
+  try {
+    events = await client.listActivity();
+  } catch (err) {
+    if (err instanceof PasskeysError && err.status === 404) {
+      ui.activityList.replaceChildren();
+      ui.activity.hidden = true;
+      return;
+    }
+    if (err?.status === 401) throw err;
+    say(ui.activityMsg, `The recent activity could not be loaded: ${problem(err)}`, 'warn');
+    ui.activity.hidden = false;
+    return;
+  }
+  say(ui.activityMsg, events.length ? '' : 'Nothing recorded yet.', 'info');
+  ui.activityList.replaceChildren(...events.map(activityItem));
+  ui.activity.hidden = false;
+}
+
+// activityItem shows one event; everything in it came from the server
+// and the clients it recorded, so it is set as text only.
+function activityItem(e) {
+  const what = activityWords.get(e.kind) ?? String(e.kind ?? '').replaceAll('_', ' ');
+  const title = node('p', { className: 'event-what' }, node('span', { className: 'what', textContent: what }));
+  const how = signedInWith.get(e.method);
+  if ((e.kind === 'login' || e.kind === 'sign_up') && how) title.append(' ', node('span', { className: 'how', textContent: how }));
+  if (e.detail) title.append(': ', node('span', { className: 'detail', textContent: e.detail }));
+  const at = new Date(e.at);
+  const meta = [Number.isNaN(at.getTime()) ? '' : when.format(at), e.userAgent ? deviceName(e.userAgent) : '', e.ip ?? '']
+    .filter(Boolean).join(' · ');
+  const item = node('li', { className: 'event' }, title, node('p', { className: 'event-meta', textContent: meta }));
+  item.dataset.kind = e.kind ?? '';
+  return item;
+}
+
+ui.activityRefresh.addEventListener('click', () => busy(ui.activityRefresh, async () => {
+  try {
+    await loadActivity();
+  } catch (err) {
+    accountError(err, ui.activityMsg);
+  }
+}));
 
 // ---- Delete account ------------------------------------------------------
 
