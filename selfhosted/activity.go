@@ -62,6 +62,10 @@ type ActivityStore interface {
 	// newest first: by At descending, then the later append first. A user
 	// without records gets an empty slice and no error.
 	ActivityByUser(ctx context.Context, userID string, now time.Time, limit int) ([]ActivityRecord, error)
+	// DeleteActivity deletes every record of the user. A user without
+	// records is no error. A store that is also an [AccountStore] deletes
+	// them in DeleteUser as well, with the account.
+	DeleteActivity(ctx context.Context, userID string) error
 }
 
 // ActivityKinds are the event kinds [NewActivitySink] stores: the
@@ -77,7 +81,9 @@ var ActivityKinds = []passkeys.EventKind{
 // user ID but with an email (a code failed or a per-email limit hit
 // during sign-in) is stored for the account of that email when store is
 // also a [UserStore] and the account exists; otherwise it is not stored.
-// It keeps the kind, time, method, a detail (the passkey's name, or the
+// On account_deleted it deletes the account's records
+// ([ActivityStore.DeleteActivity]), so that none outlives the account,
+// whichever backend keeps it. It keeps the kind, time, method, a detail (the passkey's name, or the
 // event's reason for code_failed, rate_limited and session_revoked), the
 // client's IP and its user agent, cleaned as the sessions list cleans it;
 // never an email address, code, token or challenge. A failed append is
@@ -123,6 +129,15 @@ func (a *ActivitySink) ListActivity(ctx context.Context, userID string, now time
 
 // HandleEvent implements [passkeys.EventSink].
 func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
+	if e.Kind == passkeys.EventAccountDeleted && e.User.ID != "" {
+		// The store's DeleteUser has done so already, but not for the
+		// events of the account that were still queued then, nor for an
+		// account kept elsewhere (Corbado).
+		if err := a.store.DeleteActivity(ctx, e.User.ID); err != nil {
+			a.logger.Log(ctx, slog.LevelError, "passkeys: activity: delete", "kind", string(e.Kind), "err", err)
+		}
+		return
+	}
 	if !slices.Contains(ActivityKinds, e.Kind) {
 		return
 	}

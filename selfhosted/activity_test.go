@@ -62,3 +62,23 @@ func TestActivitySink(t *testing.T) {
 		}
 	}
 }
+
+// account_deleted deletes the account's records, also when the store
+// keeps no account of that ID (an account at Corbado), and leaves other
+// users' records alone.
+func TestActivitySinkAccountDeleted(t *testing.T) {
+	ctx := t.Context()
+	store := memstore.New()
+	sink := selfhosted.NewActivitySink(struct{ selfhosted.ActivityStore }{store}, nil)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, id := range []string{"usr_corbado1", "usr_corbado2"} {
+		sink.HandleEvent(ctx, passkeys.Event{Kind: passkeys.EventLogin, Time: now, User: passkeys.User{ID: id}, Method: passkeys.MethodOTP})
+	}
+	sink.HandleEvent(ctx, passkeys.Event{Kind: passkeys.EventAccountDeleted, Time: now, User: passkeys.User{ID: "usr_corbado1"}})
+	if l, err := store.ActivityByUser(ctx, "usr_corbado1", now, 50); err != nil || len(l) != 0 {
+		t.Errorf("records of the deleted account: %+v, %v; want none", l, err)
+	}
+	if l, err := store.ActivityByUser(ctx, "usr_corbado2", now, 50); err != nil || len(l) != 1 {
+		t.Errorf("records of the other account: %+v, %v; want its login", l, err)
+	}
+}

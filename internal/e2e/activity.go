@@ -63,7 +63,8 @@ func wantLines(t *testing.T, what string, got []string, want ...string) {
 // and the passkey removed, GET account/activity lists them, newest first,
 // at the times they happened; another user's sign-up is not among them,
 // and that user sees only their own. The listing includes the events of
-// the request answered just before it, with no flush by the test.
+// the request answered just before it, with no flush by the test. Once
+// the account is deleted, none of its records is left.
 func testAccountActivity(t *testing.T, setup Setup) {
 	env := &Env{Clock: NewClock(), Mailbox: NewMailbox()}
 	target := setup(t, env)
@@ -109,6 +110,14 @@ func testAccountActivity(t *testing.T, setup Setup) {
 	}
 	wantLines(t, "the other user's activity", s.activityLines("other user", b.token), "login otp", "sign_up otp")
 	check(t, "without a session", activityStatus(s, ""), 401, "unauthorized")
+
+	// Deleting the account deletes its records, and only its.
+	check(t, "delete account", a.c.DeleteAccount(ctx, a.token), 204, "")
+	flush(t, s)
+	if left, err := target.Activity.ListActivity(ctx, a.id, env.Clock.Now(), 50); err != nil || len(left) != 0 {
+		t.Errorf("records of the deleted account: %+v, %v; want none", left, err)
+	}
+	wantLines(t, "the other user's activity after the deletion", s.activityLines("other user", b.token), "login otp", "sign_up otp")
 }
 
 // activityStatus is the outcome of GET account/activity with token.

@@ -23,6 +23,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		delete(s.credentials, c)
 	}
 	delete(s.credsByUser, id)
+	delete(s.activity.byUser, id)
 	delete(s.otps, u.Email)
 	prefix := selfhosted.UserOTPKeyPrefix(id)
 	for k := range s.otps {

@@ -89,6 +89,16 @@ func (s *Store) ActivityByUser(ctx context.Context, userID string, now time.Time
 	return list, nil
 }
 
+// DeleteActivity implements [selfhosted.ActivityStore].
+func (s *Store) DeleteActivity(ctx context.Context, userID string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	delete(s.activity.byUser, userID)
+	s.mu.Unlock()
+	return nil
+}
+
 func sortNewestFirst(rows []activityRow) {
 	slices.SortFunc(rows, func(a, b activityRow) int {
 		if c := b.r.At.Compare(a.r.At); c != 0 {

@@ -9,13 +9,15 @@ import (
 var _ selfhosted.AccountStore = (*Store)(nil)
 
 // DeleteUser implements [selfhosted.AccountStore] with one statement: its
-// three deletions see one snapshot and commit together, and the foreign
-// key from credentials to users is checked at its end.
+// deletions (user, credentials, codes, activity) see one snapshot and
+// commit together, and the foreign key from credentials to users is
+// checked at its end.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	var n int
 	err := s.pool.QueryRow(ctx, s.sql(`WITH
 		u AS (DELETE FROM {schema}.users WHERE id = $1 RETURNING email),
 		c AS (DELETE FROM {schema}.credentials WHERE user_id = $1),
+		a AS (DELETE FROM {schema}.activity WHERE user_id = $1 AND EXISTS (SELECT 1 FROM u)),
 		o AS (DELETE FROM {schema}.otps WHERE EXISTS (SELECT 1 FROM u)
 			AND (email IN (SELECT email FROM u) OR starts_with(email, $2)))
 		SELECT count(*) FROM u`), id, selfhosted.UserOTPKeyPrefix(id)).Scan(&n)

@@ -18,6 +18,7 @@ const (
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	trimActivitySQL = `DELETE FROM {schema}.activity WHERE seq = ANY (ARRAY(
 		SELECT seq FROM {schema}.activity WHERE user_id = $1 ORDER BY at DESC, seq DESC OFFSET $2))`
+	deleteActivitySQL = `DELETE FROM {schema}.activity WHERE user_id = $1`
 	activityByUserSQL = `SELECT user_id, kind, at, method, detail, ip, user_agent FROM {schema}.activity
 		WHERE user_id = $1 AND at > $2 ORDER BY at DESC, seq DESC LIMIT $3`
 )
@@ -38,6 +39,14 @@ func (s *Store) AppendActivity(ctx context.Context, r selfhosted.ActivityRecord,
 	}
 	if _, err := s.pool.Exec(ctx, s.sql(trimActivitySQL), r.UserID, selfhosted.ActivityMaxPerUser); err != nil {
 		return storeErr("trim activity", err)
+	}
+	return nil
+}
+
+// DeleteActivity implements [selfhosted.ActivityStore].
+func (s *Store) DeleteActivity(ctx context.Context, userID string) error {
+	if _, err := s.pool.Exec(ctx, s.sql(deleteActivitySQL), userID); err != nil {
+		return storeErr("delete activity", err)
 	}
 	return nil
 }

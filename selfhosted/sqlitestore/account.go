@@ -37,6 +37,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) (err error) {
 				OR (substr(email, 1, ?2) = ?3 AND EXISTS (SELECT 1 FROM users WHERE id = ?1))`,
 			[]any{id, len([]rune(prefix)), prefix}},
 		{"delete user's credentials", `DELETE FROM credentials WHERE user_id = ?`, []any{id}},
+		{"delete user's activity", deleteActivitySQL, []any{id}},
 	}
 	for _, st := range steps {
 		if _, err := conn.ExecContext(ctx, st.query, st.args...); err != nil {

@@ -18,6 +18,7 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	trimActivitySQL = `DELETE FROM activity WHERE seq IN (
 		SELECT seq FROM activity WHERE user_id = ?1 ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?2)`
+	deleteActivitySQL = `DELETE FROM activity WHERE user_id = ?`
 	activityByUserSQL = `SELECT user_id, kind, at, method, detail, ip, user_agent FROM activity
 		WHERE user_id = ?1 AND at > ?2 ORDER BY at DESC, seq DESC LIMIT ?3`
 )
@@ -37,6 +38,14 @@ func (s *Store) AppendActivity(ctx context.Context, r selfhosted.ActivityRecord,
 	}
 	if _, err := s.exec(ctx, trimActivitySQL, r.UserID, selfhosted.ActivityMaxPerUser); err != nil {
 		return storeErr("trim activity", err)
+	}
+	return nil
+}
+
+// DeleteActivity implements [selfhosted.ActivityStore].
+func (s *Store) DeleteActivity(ctx context.Context, userID string) error {
+	if _, err := s.exec(ctx, deleteActivitySQL, userID); err != nil {
+		return storeErr("delete activity", err)
 	}
 	return nil
 }

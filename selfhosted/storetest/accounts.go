@@ -17,7 +17,8 @@ func testAccounts(t *testing.T, newStore newStoreFunc) {
 	}
 	// accounts returns a store with user(1), user(2) and user(10), whose
 	// ID starts with user(1)'s; each has a credential, a code under their
-	// email and an email-change code under their key prefix.
+	// email, an email-change code under their key prefix and, when the
+	// store is an ActivityStore, an activity record.
 	accounts := func(t *testing.T) (selfhosted.Store, selfhosted.AccountStore) {
 		t.Helper()
 		ctx, s, now := t.Context(), newStore(t), anchor()
@@ -27,6 +28,9 @@ func testAccounts(t *testing.T, newStore newStoreFunc) {
 			setup(t, "AddCredential", s.AddCredential(ctx, credential([]byte{byte(n), 0, 0xff}, u.ID, now)))
 			setup(t, "PutOTP", putOTP(t, s, otp(u.Email, byte(i), now)))
 			setup(t, "PutOTP", putOTP(t, s, otp(changeKey(u.ID), byte(i+10), now)))
+			if as, ok := s.(selfhosted.ActivityStore); ok {
+				setup(t, "AppendActivity", as.AppendActivity(ctx, activity(n, u.ID, now), now))
+			}
 		}
 		return s, s.(selfhosted.AccountStore)
 	}
@@ -50,6 +54,11 @@ func testAccounts(t *testing.T, newStore newStoreFunc) {
 		for _, key := range []string{u.Email, changeKey(u.ID)} {
 			if !codeLive(t, s, key) {
 				t.Errorf("the code under %q is gone", key)
+			}
+		}
+		if as, ok := s.(selfhosted.ActivityStore); ok {
+			if list, err := as.ActivityByUser(ctx, u.ID, anchor(), 50); err != nil || len(list) != 1 {
+				t.Errorf("activity of %s: %d records, %v; want its one", u.ID, len(list), err)
 			}
 		}
 	}
@@ -82,6 +91,11 @@ func testAccounts(t *testing.T, newStore newStoreFunc) {
 		for _, key := range []string{u.Email, changeKey(u.ID)} {
 			if codeLive(t, s, key) {
 				t.Errorf("the code under %q survived DeleteUser", key)
+			}
+		}
+		if as, ok := s.(selfhosted.ActivityStore); ok {
+			if list, err := as.ActivityByUser(ctx, u.ID, anchor(), 50); err != nil || len(list) != 0 {
+				t.Errorf("activity after DeleteUser: %d records, %v; want none", len(list), err)
 			}
 		}
 		intact(t, s, 2)

@@ -27,6 +27,7 @@ func testActivity(t *testing.T, h Harness) {
 	t.Run("PerUser", func(t *testing.T) { testActivityPerUser(t, newStore) })
 	t.Run("MaxAge", func(t *testing.T) { testActivityMaxAge(t, newStore) })
 	t.Run("MaxPerUser", func(t *testing.T) { testActivityMaxPerUser(t, newStore) })
+	t.Run("Delete", func(t *testing.T) { testActivityDelete(t, newStore) })
 	t.Run("CancelledContext", func(t *testing.T) { testActivityCancelledContext(t, newStore) })
 }
 
@@ -143,6 +144,34 @@ func testActivityMaxPerUser(t *testing.T, newStore activityStoreFunc) {
 	wantActivity(t, s, "user-2", now, n, other)
 }
 
+// testActivityDelete: DeleteActivity deletes every record of the user,
+// and only theirs (not those of a user whose ID starts with theirs); a
+// user without records is no error.
+func testActivityDelete(t *testing.T, newStore activityStoreFunc) {
+	s := newStore(t)
+	now := anchor()
+	a1 := activity(1, "user-1", now.Add(-2*time.Minute))
+	a2 := activity(2, "user-1", now.Add(-time.Minute))
+	b := activity(3, "user-10", now.Add(-time.Minute))
+	c := activity(4, "user-2", now.Add(-time.Minute))
+	appendActivity(t, s, now, a1, a2, b, c)
+	if err := s.DeleteActivity(t.Context(), "user-1"); err != nil {
+		t.Errorf("DeleteActivity: %v", err)
+	}
+	wantActivity(t, s, "user-1", now, 50)
+	wantActivity(t, s, "user-10", now, 50, b)
+	wantActivity(t, s, "user-2", now, 50, c)
+	for _, id := range []string{"user-1", "nobody", ""} {
+		if err := s.DeleteActivity(t.Context(), id); err != nil {
+			t.Errorf("DeleteActivity(%q) without records: %v", id, err)
+		}
+	}
+	// The user's next event starts a new trail.
+	again := activity(5, "user-1", now)
+	appendActivity(t, s, now, again)
+	wantActivity(t, s, "user-1", now, 50, again)
+}
+
 func testActivityCancelledContext(t *testing.T, newStore activityStoreFunc) {
 	s := newStore(t)
 	now := anchor()
@@ -154,5 +183,9 @@ func testActivityCancelledContext(t *testing.T, newStore activityStoreFunc) {
 	if _, err := s.ActivityByUser(ctx, "user-1", now, 50); err == nil {
 		t.Error("ActivityByUser with a cancelled context: no error")
 	}
-	wantActivity(t, s, "user-1", now, 50)
+	appendActivity(t, s, now, activity(2, "user-1", now))
+	if err := s.DeleteActivity(ctx, "user-1"); err == nil {
+		t.Error("DeleteActivity with a cancelled context: no error")
+	}
+	wantActivity(t, s, "user-1", now, 50, activity(2, "user-1", now))
 }

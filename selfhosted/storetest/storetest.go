@@ -32,7 +32,8 @@
 // implements it, with its expiries driven by the times the suite passes. The optional [selfhosted.AccountStore]
 // (DeleteUser, UpdateUserEmail) is checked under Accounts when a store
 // implements it. The optional [selfhosted.ActivityStore] (the audit
-// trail) is checked under Activity when a store implements it.
+// trail) is checked under Activity when a store implements it, and
+// under Accounts its records go with DeleteUser.
 package storetest
 
 import (
