@@ -18,9 +18,9 @@ import (
 	"regexp"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/testclock"
 	"github.com/passkeyready/passkeys/passkeystest"
 )
 
@@ -126,28 +126,12 @@ type Sessions interface {
 	passkeys.SessionManager
 }
 
-// Clock is a settable clock for tests; it starts at a fixed instant.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// Clock is the suite's settable clock ([testclock.Clock]); only the tests
+// move it.
+type Clock = testclock.Clock
 
 // NewClock returns a clock at 2030-01-02 03:04:05 UTC.
-func NewClock() *Clock { return &Clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func NewClock() *Clock { return testclock.New() }
 
 // Mailbox is the suite's code-capturing OTP sender; it is
 // [passkeystest.Mailbox], named here for the suite's callers.

@@ -36,6 +36,7 @@ import (
 
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/racetest"
+	"github.com/passkeyready/passkeys/internal/testclock"
 )
 
 // Run runs the conformance suite against the limiters newLimiter returns:
@@ -65,8 +66,8 @@ type Harness struct {
 // [passkeys.Refunder] and are skipped otherwise.
 func RunHarness(t *testing.T, h Harness) {
 	// start returns a new limiter and the clock it reads.
-	start := func(t *testing.T) (passkeys.Limiter, *clock) {
-		c := &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	start := func(t *testing.T) (passkeys.Limiter, *testclock.Clock) {
+		c := testclock.New()
 		return h.New(t, c.Now), c
 	}
 
@@ -208,7 +209,7 @@ func RunHarness(t *testing.T, h Harness) {
 
 	// startRefunder is start for the Refund subtests, which are skipped
 	// for a limiter that cannot refund.
-	startRefunder := func(t *testing.T) (passkeys.Limiter, passkeys.Refunder, *clock) {
+	startRefunder := func(t *testing.T) (passkeys.Limiter, passkeys.Refunder, *testclock.Clock) {
 		l, c := start(t)
 		rf, ok := l.(passkeys.Refunder)
 		if !ok {
@@ -327,7 +328,7 @@ func RunHarness(t *testing.T, h Harness) {
 
 // flood drains victim keys of two classes, makes one call on each of n
 // fresh keys of each class, and checks that no victim got a fresh bucket.
-func flood(t *testing.T, start func(*testing.T) (passkeys.Limiter, *clock), n int) {
+func flood(t *testing.T, start func(*testing.T) (passkeys.Limiter, *testclock.Clock), n int) {
 	l, c := start(t)
 	r := passkeys.Rate{Events: 10, Per: time.Hour, Burst: 10}
 	var victims []string
@@ -425,24 +426,4 @@ func allowedOf(t *testing.T, l passkeys.Limiter, key string, r passkeys.Rate, n 
 		}
 	}
 	return allowed
-}
-
-// clock is the time the suite's limiters read; only the suite moves it.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the clock's time.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d, backwards when d is negative.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
