@@ -245,15 +245,7 @@ func TestRegistrationResponseJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var r struct {
-		ID, RawID, Type, AuthenticatorAttachment string
-		Response                                 map[string]json.RawMessage
-		ClientExtensionResults                   json.RawMessage
-	}
-	if err := json.Unmarshal(resp, &r); err != nil {
-		t.Fatal(err)
-	}
-	assertKeys(t, resp, "id", "rawId", "type", "authenticatorAttachment", "response", "clientExtensionResults")
+	r := decodeCredential(t, resp)
 	assertKeys(t, mustJSON(t, r.Response), "clientDataJSON", "attestationObject", "transports", "publicKeyAlgorithm", "publicKey", "authenticatorData")
 	if r.Type != "public-key" || r.AuthenticatorAttachment != "platform" || string(r.ClientExtensionResults) != "{}" {
 		t.Errorf("type %q, attachment %q, extensions %s; want public-key, platform, {}", r.Type, r.AuthenticatorAttachment, r.ClientExtensionResults)
@@ -335,15 +327,7 @@ func TestAuthenticationResponseJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r struct {
-		ID, RawID, Type, AuthenticatorAttachment string
-		Response                                 map[string]json.RawMessage
-		ClientExtensionResults                   json.RawMessage
-	}
-	if err := json.Unmarshal(resp, &r); err != nil {
-		t.Fatal(err)
-	}
-	assertKeys(t, resp, "id", "rawId", "type", "authenticatorAttachment", "response", "clientExtensionResults")
+	r := decodeCredential(t, resp)
 	assertKeys(t, mustJSON(t, r.Response), "clientDataJSON", "authenticatorData", "signature", "userHandle")
 	if r.ID != b64(alice.creds[0].ID) || r.RawID != r.ID || r.Type != "public-key" || r.AuthenticatorAttachment != "platform" || string(r.ClientExtensionResults) != "{}" {
 		t.Errorf("id %q, rawId %q, type %q, attachment %q, extensions %s", r.ID, r.RawID, r.Type, r.AuthenticatorAttachment, r.ClientExtensionResults)
@@ -771,6 +755,25 @@ func TestConcurrentGet(t *testing.T) {
 }
 
 // assertKeys checks that the JSON object has exactly the given members.
+// credentialJSON is a PublicKeyCredential as toJSON() writes it.
+type credentialJSON struct {
+	ID, RawID, Type, AuthenticatorAttachment string
+	Response                                 map[string]json.RawMessage
+	ClientExtensionResults                   json.RawMessage
+}
+
+// decodeCredential decodes resp and checks that it has exactly the
+// members of a PublicKeyCredential's JSON.
+func decodeCredential(t *testing.T, resp []byte) credentialJSON {
+	t.Helper()
+	var r credentialJSON
+	if err := json.Unmarshal(resp, &r); err != nil {
+		t.Fatal(err)
+	}
+	assertKeys(t, resp, "id", "rawId", "type", "authenticatorAttachment", "response", "clientExtensionResults")
+	return r
+}
+
 func assertKeys(t *testing.T, object []byte, want ...string) {
 	t.Helper()
 	var m map[string]json.RawMessage
