@@ -33,7 +33,10 @@ var browsers = map[string]string{
 // "Go-http-client/1.1" or "", gives the zero Info. A browser the parser
 // names but this package does not know is kept when it comes with a
 // version and the header also names a system (so "YaBrowser" on Windows
-// stays "YaBrowser"); bots and unrecognised clients are left out.
+// stays "YaBrowser"); bots and unrecognised clients are left out. Such a
+// name is the client's own text, shown in passkey names and security
+// notices, so it is kept only when it is a short plain token (see
+// plainToken); so is a version.
 func Parse(s string) Info {
 	if strings.TrimSpace(s) == "" {
 		return Info{}
@@ -43,18 +46,40 @@ func Parse(s string) Info {
 	switch name, ok := browsers[p.Name]; {
 	case ok:
 		in.Browser, in.BrowserVersion = name, p.Version
-	case p.Name != "" && p.Version != "" && !p.Bot && p.OS != "" && p.Name != p.Device && p.Name != p.OS:
+	case p.Name != "" && p.Version != "" && !p.Bot && p.OS != "" && p.Name != p.Device && p.Name != p.OS && plainToken(p.Name):
 		in.Browser, in.BrowserVersion = p.Name, p.Version
+	}
+	if !plainToken(in.BrowserVersion) {
+		in.BrowserVersion = ""
 	}
 	in.OS = p.OS
 	if p.OS == ua.IOS && p.Device == "iPad" {
 		in.OS = "iPadOS"
 	}
 	// The parser takes the architecture ("x86_64") for Linux's version.
-	if v := strings.ReplaceAll(p.OSVersion, "_", "."); v != "" && v[0] >= '0' && v[0] <= '9' {
+	if v := strings.ReplaceAll(p.OSVersion, "_", "."); v != "" && v[0] >= '0' && v[0] <= '9' && plainToken(v) {
 		in.OSVersion = v
 	}
 	return in
+}
+
+// maxToken bounds a browser name or version taken from the header.
+const maxToken = 32
+
+// plainToken reports whether s is at most maxToken bytes of ASCII letters,
+// digits, spaces and ". _ -": no markup, no control, bidi or invisible
+// characters, nothing that could pass for another name when shown.
+func plainToken(s string) bool {
+	if len(s) > maxToken {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" ._-", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // PasskeyName names a passkey created by this browser, so users can tell
