@@ -181,7 +181,9 @@ type Backend interface {
 // beside publicKey. The Backend records with the ceremony, on the server,
 // that it is conditional: [Backend.FinishAppend] of that ceremony, and of
 // no other, accepts a response whose authenticator data has the user
-// presence flag clear; everything else is verified as for StartAppend.
+// presence flag clear; everything else is verified as for StartAppend
+// (the self-hosted engine may hold its user verification flag to a
+// setting of its own, selfhosted.Config.ConditionalCreateUserVerification).
 // The self-hosted engine has it; the Corbado backend does not (Corbado's
 // append start has no mediation setting).
 //

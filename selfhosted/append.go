@@ -36,10 +36,14 @@ func (e *Engine) StartAppend(ctx context.Context, u passkeys.User, c passkeys.Cl
 // StartConditionalAppend implements [passkeys.ConditionalAppender]: the
 // options of StartAppend with "mediation":"conditional", for the automatic
 // passkey upgrade. The ceremony is stored as [CeremonyAppendConditional],
-// and only its finish lets the user presence flag be clear. No hints:
-// a conditional create shows no dialog for them to guide.
+// and only its finish lets the user presence flag be clear, and holds the
+// user verification flag to [Config.ConditionalCreateUserVerification]
+// instead of UserVerification. No hints: a conditional create shows no
+// dialog for them to guide.
 func (e *Engine) StartConditionalAppend(ctx context.Context, u passkeys.User, _ passkeys.Client) (passkeys.AppendStart, error) {
-	return e.startAppend(ctx, u, CeremonyAppendConditional, protocol.MediationConditional)
+	sel := e.wa.Config.AuthenticatorSelection
+	sel.UserVerification = e.cfg.ConditionalCreateUserVerification
+	return e.startAppend(ctx, u, CeremonyAppendConditional, protocol.MediationConditional, webauthn.WithAuthenticatorSelection(sel))
 }
 
 func (e *Engine) startAppend(ctx context.Context, u passkeys.User, kind CeremonyKind, m protocol.CredentialMediationRequirement, extra ...webauthn.RegistrationOption) (passkeys.AppendStart, error) {
@@ -73,13 +77,16 @@ func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response jso
 		return passkeys.Passkey{}, err
 	}
 	// go-webauthn skips the user presence check when the session says
-	// conditional; the session is ours, but the kind the engine stored
-	// beside it decides, so that nothing but a conditional start can lift
-	// the check.
+	// conditional, and the user verification check unless it says
+	// required; the session is ours, but the kind the engine stored beside
+	// it and the Config decide, so that nothing but a conditional start
+	// can lift the presence check or take ConditionalCreateUserVerification.
 	if cer.Kind == CeremonyAppendConditional {
 		session.Mediation = protocol.MediationConditional
+		session.UserVerification = e.cfg.ConditionalCreateUserVerification
 	} else {
 		session.Mediation = protocol.MediationDefault
+		session.UserVerification = e.cfg.UserVerification
 	}
 	if err := e.origins.checkOrigin(parsed.Raw.AttestationResponse.ClientDataJSON); err != nil {
 		return passkeys.Passkey{}, err

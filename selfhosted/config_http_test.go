@@ -2,6 +2,7 @@ package selfhosted_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/passkeyready/passkeys"
@@ -164,4 +166,153 @@ func TestConfigHintsValidated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wantStatus checks that err is a passkeystest.Error with this status
+// and code.
+func wantStatus(t *testing.T, what string, err error, status int, code string) {
+	t.Helper()
+	var e *passkeystest.Error
+	if !errors.As(err, &e) || e.Status != status || e.Code != code {
+		t.Errorf("%s: %v, want %d %s", what, err, status, code)
+	}
+}
+
+// userVerificationOf returns publicKey.authenticatorSelection.userVerification
+// of creation options.
+func userVerificationOf(t *testing.T, options json.RawMessage) string {
+	t.Helper()
+	var o struct {
+		PublicKey struct {
+			AuthenticatorSelection struct {
+				UserVerification string `json:"userVerification"`
+			} `json:"authenticatorSelection"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(options, &o); err != nil {
+		t.Fatalf("options %s: %v", options, err)
+	}
+	return o.PublicKey.AuthenticatorSelection.UserVerification
+}
+
+// TestConditionalCreateUserVerification: a conditional create holds the
+// UV flag to Config.ConditionalCreateUserVerification (default
+// UserVerification), and no other ceremony does: with it "preferred", a
+// password manager's passkey without UP and UV is added by a conditional
+// create, while a plain append, a button login and an autofill login
+// without UV are still refused.
+func TestConditionalCreateUserVerification(t *testing.T) {
+	ctx := t.Context()
+	t.Run("default follows UserVerification", func(t *testing.T) {
+		c, _ := configServer(t, func(*selfhosted.Config) {})
+		sess, err := c.SignUpOrLogin(ctx, "strict@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cer, err := c.StartConditionalAppend(ctx, sess.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := userVerificationOf(t, cer.Options); got != "required" {
+			t.Errorf("conditional create options userVerification %q, want required", got)
+		}
+		a := c.Authenticator()
+		a.UserPresent, a.UserVerified = false, false
+		_, err = c.FinishAppend(ctx, sess.Token, create(t, a, cer.Options))
+		wantStatus(t, "conditional create without UV", err, 400, "passkey_verification_failed")
+		if list, err := c.Passkeys(ctx, sess.Token); err != nil || len(list) != 0 {
+			t.Errorf("passkeys after the refused create: %+v, %v", list, err)
+		}
+	})
+
+	t.Run("preferred for conditional create only", func(t *testing.T) {
+		c, url := configServer(t, func(cfg *selfhosted.Config) {
+			cfg.ConditionalCreateUserVerification = protocol.VerificationPreferred
+		})
+		sess, err := c.SignUpOrLogin(ctx, "upgrade@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := c.StartAppend(ctx, sess.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := userVerificationOf(t, plain.Options); got != "required" {
+			t.Errorf("plain append options userVerification %q, want required", got)
+		}
+		cer, err := c.StartConditionalAppend(ctx, sess.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := userVerificationOf(t, cer.Options); got != "preferred" {
+			t.Errorf("conditional create options userVerification %q, want preferred", got)
+		}
+		a := c.Authenticator()
+		a.UserPresent, a.UserVerified = false, false
+		added, err := c.FinishAppend(ctx, sess.Token, create(t, a, cer.Options))
+		if err != nil {
+			t.Fatalf("conditional create without UP and UV: %v", err)
+		}
+
+		// Every other ceremony still requires UV (and UP).
+		a.UserPresent = true
+		other := passkeystest.NewClient(url, passkeystest.ClientOptions{Authenticator: passkeystest.New(e2e.Origin)})
+		other.Authenticator().UserVerified = false
+		_, err = other.FinishAppend(ctx, sess.Token, create(t, other.Authenticator(), plain.Options))
+		wantStatus(t, "plain append without UV", err, 400, "passkey_verification_failed")
+		_, err = c.LoginWithPasskey(ctx, "upgrade@example.com")
+		wantStatus(t, "button login without UV", err, 401, "passkey_verification_failed")
+		_, err = c.LoginWithAutofill(ctx)
+		wantStatus(t, "autofill login without UV", err, 401, "passkey_verification_failed")
+		// The passkey logs in once its authenticator verifies the user.
+		a.UserVerified = true
+		s, err := c.LoginWithPasskey(ctx, "upgrade@example.com")
+		if err != nil || s.User.ID != sess.User.ID {
+			t.Fatalf("login with UV: %+v, %v", s, err)
+		}
+		if list, err := c.Passkeys(ctx, s.Token); err != nil || len(list) != 1 || list[0].ID != added.ID {
+			t.Errorf("passkeys: %+v, %v; want only %s", list, err, added.ID)
+		}
+	})
+
+	t.Run("the two settings are apart", func(t *testing.T) {
+		c, _ := configServer(t, func(cfg *selfhosted.Config) {
+			cfg.UserVerification = protocol.VerificationPreferred
+			cfg.ConditionalCreateUserVerification = protocol.VerificationRequired
+		})
+		sess, err := c.SignUpOrLogin(ctx, "apart@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := c.Authenticator()
+		a.UserVerified = false
+		a.UserPresent = false
+		cer, err := c.StartConditionalAppend(ctx, sess.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.FinishAppend(ctx, sess.Token, create(t, a, cer.Options))
+		wantStatus(t, "conditional create without UV, required", err, 400, "passkey_verification_failed")
+		a.UserPresent = true
+		if _, err := c.AppendPasskey(ctx, sess.Token); err != nil {
+			t.Errorf("plain append without UV, preferred: %v", err)
+		}
+	})
+
+	if _, err := selfhosted.New(selfhosted.Config{
+		RPID: "example.com", Origins: []string{"https://example.com"}, Store: memstore.New(), OTPSender: e2e.NewMailbox(),
+		ConditionalCreateUserVerification: "sometimes",
+	}); err == nil || !strings.Contains(err.Error(), `Config.ConditionalCreateUserVerification "sometimes" is not required, preferred or discouraged`) {
+		t.Errorf("bad ConditionalCreateUserVerification: %v", err)
+	}
+}
+
+// create answers creation options with a, failing the test if it cannot.
+func create(t *testing.T, a *passkeystest.Authenticator, options json.RawMessage) []byte {
+	t.Helper()
+	att, err := a.Create(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return att
 }

@@ -121,6 +121,22 @@ type Config struct {
 	// authenticator must check its user (PIN, biometrics). "preferred"
 	// accepts responses without the UV flag.
 	UserVerification protocol.UserVerificationRequirement
+	// ConditionalCreateUserVerification is the user-verification
+	// requirement of a conditional create (passkey/append/start with
+	// "mediation":"conditional", the automatic passkey upgrade) and of it
+	// only: its options carry it and its finish holds the response to it.
+	// Default: UserVerification. WebAuthn L3 (§5.1.3) has the browser
+	// either verify the user or fail with a ConstraintError when a
+	// conditional create requires it, so "required" loses nothing with a
+	// browser that follows the spec; some password managers create the
+	// passkey without verifying and return the UV flag clear, which
+	// "required" refuses (the passkey then stays on the device, unknown
+	// here). "preferred" accepts those. It relaxes nothing else: the
+	// session that asks for the create proves the user, every other
+	// ceremony (plain append, button and autofill login) keeps
+	// UserVerification, so a passkey made without verification still has
+	// to verify the user at each login.
+	ConditionalCreateUserVerification protocol.UserVerificationRequirement
 	// Attestation is the attestation conveyance preference. Default "none".
 	Attestation protocol.ConveyancePreference
 
@@ -217,6 +233,13 @@ func New(c Config) (*Engine, error) {
 	case protocol.VerificationRequired, protocol.VerificationPreferred, protocol.VerificationDiscouraged:
 	default:
 		return nil, fmt.Errorf("selfhosted: Config.UserVerification %q is not required, preferred or discouraged", c.UserVerification)
+	}
+	switch c.ConditionalCreateUserVerification {
+	case "":
+		c.ConditionalCreateUserVerification = c.UserVerification
+	case protocol.VerificationRequired, protocol.VerificationPreferred, protocol.VerificationDiscouraged:
+	default:
+		return nil, fmt.Errorf("selfhosted: Config.ConditionalCreateUserVerification %q is not required, preferred or discouraged", c.ConditionalCreateUserVerification)
 	}
 	for _, f := range []struct {
 		name  string
