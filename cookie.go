@@ -183,13 +183,22 @@ func (j *cookieJar) token(r *http.Request) (string, bool) {
 	return "", false
 }
 
+// bearerRequest reports whether r has an Authorization header with the
+// Bearer scheme. Only such a request skips the cross-origin check: a page
+// can add that header to a cross-origin request only after a CORS
+// preflight, and it carries no ambient credential. Any other scheme
+// (Basic, Digest, Negotiate) may be one the browser adds by itself, to a
+// cross-site form post too, on a site behind HTTP authentication.
+func bearerRequest(r *http.Request) bool {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Bearer")
+}
+
 // checkOrigin refuses an unsafe request that a browser sent from a page
 // of an origin that is not configured. It runs for requests that are
 // authenticated by the cookie or that set it (the login endpoints, where
 // a forged request would sign the victim into the attacker's account),
-// never for requests with an Authorization header: a page can only add
-// that header to a cross-origin request after a CORS preflight, and it
-// carries no ambient credential.
+// never for requests with a Bearer token (see bearerRequest).
 //
 // Why the combination is sound: http.CrossOriginProtection lets an unsafe
 // request through when (a) Sec-Fetch-Site is same-origin or none, (b) the

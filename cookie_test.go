@@ -356,6 +356,30 @@ func TestCookieLoginCSRFRefused(t *testing.T) {
 	}
 }
 
+// A browser adds the HTTP authentication of a site behind Basic (or
+// Digest, Negotiate) authentication to cross-site form posts by itself:
+// such an Authorization header is an ambient credential like the cookie,
+// so a login from another origin that carries one is still a login CSRF
+// and refused; only a Bearer token, which a page can send only after a
+// CORS preflight, skips the cross-origin check.
+func TestCookieLoginCSRFWithBrowserAuthRefused(t *testing.T) {
+	r := newCookieRig(t, nil)
+	if a := r.do("POST", "/auth/signUpOrLogin", `{"email":"mallory@example.com"}`, sameOrigin); a.status != 200 {
+		t.Fatalf("code request: %d %s", a.status, a.body)
+	}
+	code, _ := r.mail.Last("mallory@example.com")
+	body := `{"email":"mallory@example.com","otp":"` + code + `"}`
+	for _, auth := range []string{"Basic c3RhZ2luZzpzZWNyZXQ=", "Negotiate YIIGhgYJKoZIhvcSAQICAQBuggZ1", "Digest username=\"staging\""} {
+		a := r.do("POST", "/auth/signUpOrLogin", body, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site", "Authorization": auth})
+		if a.status != 403 || a.code() != "cross_origin_request" || a.cookie(passkeys.DefaultCookieName) != nil {
+			t.Errorf("cross-site code check with Authorization %q: %d %s %q", auth, a.status, a.body, a.header.Values("Set-Cookie"))
+		}
+	}
+	if a := r.do("POST", "/auth/signUpOrLogin", body, with(sameOrigin, "Authorization", "Basic c3RhZ2luZzpzZWNyZXQ=")); a.status != 200 || a.cookie(passkeys.DefaultCookieName) == nil {
+		t.Errorf("the code from the page itself behind Basic authentication: %d %s", a.status, a.body)
+	}
+}
+
 // Bearer-authenticated requests carry no ambient credential and are not
 // subject to the cross-origin check; with a token and a cookie, the token
 // wins.

@@ -70,8 +70,8 @@ func New(opts Options) (*Handler, error) {
 // ServeHTTP routes the request. Unknown paths get 404 and known paths with
 // another method 405, both as problem+json. Every response carries
 // X-Content-Type-Options: nosniff. With [Options.CORS], CORS preflights
-// are answered first; with [Options.Cookie], an unsafe request without an
-// Authorization header must pass the cross-origin check
+// are answered first; with [Options.Cookie], an unsafe request without a
+// Bearer token in its Authorization header must pass the cross-origin check
 // ([ErrCrossOriginRequest]) before it reaches an endpoint.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -120,7 +120,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		h.errors.write(w, r, ErrMethodNotAllowed.Withf("Use %s.", strings.Join(allow, " or ")))
 		return
 	}
-	if h.cookie != nil && r.Header.Get("Authorization") == "" {
+	if h.cookie != nil && !bearerRequest(r) {
 		if err := h.cookie.checkOrigin(r); err != nil {
 			h.errors.write(w, r, err)
 			return
