@@ -45,6 +45,23 @@ type signUpOrLoginRequest struct {
 	OTP   *string `json:"otp"`
 }
 
+// decodeEmailCode reads the body of signUpOrLogin and changeEmail,
+// {"email"} or {"email","otp"}: the email normalised (and named for the
+// request's log line), the code, when there is one, six digits.
+func (h *Handler) decodeEmailCode(w http.ResponseWriter, r *http.Request) (req signUpOrLoginRequest, email string, err error) {
+	if err := h.decodeJSON(w, r, &req); err != nil {
+		return req, "", err
+	}
+	if email, err = normalizeEmail(req.Email); err != nil {
+		return req, "", err
+	}
+	h.about(r, email)
+	if req.OTP != nil && !isOTP(*req.OTP) {
+		return req, "", ErrInvalidRequest.With("otp must be the 6 digits from the email.", nil)
+	}
+	return req, email, nil
+}
+
 type otpSentResponse struct {
 	OTPSent          bool  `json:"otpSent"`
 	ExpiresInSeconds int64 `json:"expiresInSeconds"`
@@ -64,17 +81,9 @@ func (h *Handler) signUpOrLogin(r *http.Request, w http.ResponseWriter) (any, er
 	if h.opts.DisableOTP {
 		return nil, errOTPDisabled
 	}
-	var req signUpOrLoginRequest
-	if err := h.decodeJSON(w, r, &req); err != nil {
-		return nil, err
-	}
-	email, err := normalizeEmail(req.Email)
+	req, email, err := h.decodeEmailCode(w, r)
 	if err != nil {
 		return nil, err
-	}
-	h.about(r, email)
-	if req.OTP != nil && !isOTP(*req.OTP) {
-		return nil, ErrInvalidRequest.With("otp must be the 6 digits from the email.", nil)
 	}
 	c := h.client(r)
 	if err := h.limit(r, "ip:"+ipKey(c.RemoteAddr), h.opts.IPLimit); err != nil {

@@ -230,17 +230,9 @@ func (h *Handler) changeEmail(r *http.Request, w http.ResponseWriter) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	var req signUpOrLoginRequest
-	if err := h.decodeJSON(w, r, &req); err != nil {
-		return nil, err
-	}
-	email, err := normalizeEmail(req.Email)
+	req, email, err := h.decodeEmailCode(w, r)
 	if err != nil {
 		return nil, err
-	}
-	h.about(r, email)
-	if req.OTP != nil && !isOTP(*req.OTP) {
-		return nil, ErrInvalidRequest.With("otp must be the 6 digits from the email.", nil)
 	}
 	if err := h.recent(r); err != nil {
 		return nil, err
