@@ -212,38 +212,23 @@ async function busy(button, fn) {
 
 // The page keeps at most one passkey request pending without a prompt:
 // the autofill of the email field while signed out, or the silent
-// upgrade after a code sign-in. The browser refuses any other passkey
-// request while one is pending (OperationError), and a pending upgrade
-// keeps it from applying Signal API calls, so it is ended first.
+// upgrade after a code sign-in. The client module ends it itself before a
+// request with a prompt and before passing signals to the browser (which
+// refuses a second request while one is pending, and applies no signal
+// while a conditional create waits), and holds a new one back while a
+// prompt is open. The page ends its own when it leaves the step it
+// belongs to.
 
 let conditional = null; // { controller, done, upgrade } while a request is pending
-let modal = 0; // passkey ceremonies with a prompt now running
-let conditionalWanted = false; // startConditional was called while one ran
 
-// stopConditional aborts the pending request and waits until the browser
-// has let go of it, so that another ceremony may start.
+// stopConditional aborts the pending request and waits until its handler
+// is done.
 async function stopConditional() {
   const c = conditional;
   if (!c) return;
   conditional = null;
   c.controller.abort();
   await c.done;
-}
-
-// exclusive runs fn, a passkey ceremony with a prompt, once the pending
-// request has ended; no request without a prompt starts until fn is done.
-async function exclusive(fn) {
-  modal++;
-  try {
-    await stopConditional();
-    return await fn();
-  } finally {
-    modal--;
-    if (modal === 0 && conditionalWanted) {
-      conditionalWanted = false;
-      startConditional();
-    }
-  }
 }
 
 // hold keeps a pending request started by run(signal), a promise that
@@ -265,10 +250,6 @@ function startConditional() {
   if (conditional?.upgrade) {
     // A conditional create left pending by upgradeSilently: end it first.
     stopConditional().then(startConditional);
-    return;
-  }
-  if (modal > 0) {
-    conditionalWanted = true;
     return;
   }
   if (!conditionalAvailable || conditional || ui.signin.hidden || ui.emailForm.hidden) return;
@@ -353,19 +334,16 @@ ui.passkeyLogin.addEventListener('click', () => busy(ui.passkeyLogin, async () =
   const email = enteredEmail();
   if (!email) return;
   say(ui.emailMsg, '');
-  await exclusive(async () => {
-    if (ui.signin.hidden) return; // the autofill signed in meanwhile
-    try {
-      const session = await client.signInWithPasskey(email);
-      if (!session) {
-        await sendCode(email, `There is no passkey for ${email} yet, so we sent a code to your email instead.`);
-        return;
-      }
-      await signedIn(session, 'Signed in with your passkey.');
-    } catch (err) {
-      sayFailure(ui.emailMsg, err, 'login');
+  try {
+    const session = await client.signInWithPasskey(email);
+    if (!session) {
+      await sendCode(email, `There is no passkey for ${email} yet, so we sent a code to your email instead.`);
+      return;
     }
-  });
+    await signedIn(session, 'Signed in with your passkey.');
+  } catch (err) {
+    sayFailure(ui.emailMsg, err, 'login');
+  }
 }));
 
 ui.otpForm.addEventListener('submit', (event) => {
@@ -402,8 +380,7 @@ ui.otpForm.addEventListener('submit', (event) => {
 // backend without it (400 not_supported) or a password manager that
 // declines just leave the page as it is. A passkey it adds appears in the
 // list. The request may stay pending as long as the password manager
-// likes; it is kept like an autofill request, so that stopConditional ends
-// it before any other ceremony. The outcome is left in the page's
+// likes; the client ends it before any other ceremony. The outcome is left in the page's
 // data-upgrade attribute (unsupported, waiting, added or declined), for
 // tests.
 function upgradeSilently() {
@@ -412,8 +389,8 @@ function upgradeSilently() {
     done('unsupported');
     return;
   }
-  if (modal > 0 || ui.account.hidden) {
-    done('declined'); // a passkey ceremony runs already, or the person signed out
+  if (ui.account.hidden) {
+    done('declined'); // the person signed out meanwhile
     return;
   }
   hold(async (signal) => {
@@ -547,10 +524,9 @@ function node(tag, props = {}, ...children) {
   return n;
 }
 
-// loadPasskeys lists the account's passkeys; the client passes the
-// list's signals to the browser, so a pending upgrade is ended first.
+// loadPasskeys lists the account's passkeys (the client passes the
+// list's signals to the browser).
 async function loadPasskeys() {
-  await stopConditional();
   const passkeys = await client.listPasskeys();
   passkeyCount = passkeys.length;
   ui.passkeyList.replaceChildren(...passkeys.map(passkeyItem));
@@ -677,13 +653,11 @@ async function renamePasskey(p, input, back) {
 }
 
 // deletePasskey deletes p; the client passes the passkeys left to the
-// browser (signalAllAcceptedCredentials), so a pending upgrade is ended
-// first.
+// browser (signalAllAcceptedCredentials).
 async function deletePasskey(p) {
   say(ui.accountMsg, '');
   say(ui.passkeyMsg, '');
   await recently(`delete the passkey ${p.name}`, ui.passkeyList, ui.passkeyMsg, async () => {
-    await stopConditional();
     await client.deletePasskey(p.id);
     await loadPasskeys();
     say(ui.passkeyMsg, 'Passkey deleted. Your device may still offer it; you can remove it in your password manager.', 'ok');
@@ -695,20 +669,18 @@ async function deletePasskey(p) {
 ui.addPasskey.addEventListener('click', () => busy(ui.addPasskey, async () => {
   say(ui.accountMsg, '');
   say(ui.passkeyMsg, '');
-  await exclusive(async () => {
-    try {
-      const passkey = await client.addPasskey();
-      await loadPasskeys();
-      say(ui.passkeyMsg, `Passkey added: ${passkey.name}. Next time, sign in with it instead of a code.`, 'ok');
-      await loadActivity();
-    } catch (err) {
-      if (err?.code === 'append_not_allowed') {
-        say(ui.passkeyMsg, 'Adding a passkey is not available for this account right now.', 'info');
-        return;
-      }
-      accountError(err, ui.passkeyMsg);
+  try {
+    const passkey = await client.addPasskey();
+    await loadPasskeys();
+    say(ui.passkeyMsg, `Passkey added: ${passkey.name}. Next time, sign in with it instead of a code.`, 'ok');
+    await loadActivity();
+  } catch (err) {
+    if (err?.code === 'append_not_allowed') {
+      say(ui.passkeyMsg, 'Adding a passkey is not available for this account right now.', 'info');
+      return;
     }
-  });
+    accountError(err, ui.passkeyMsg);
+  }
 }));
 
 // ---- Recent sign-in -----------------------------------------------------
@@ -790,18 +762,16 @@ ui.reauthPasskey.addEventListener('click', () => busy(ui.reauthPasskey, async ()
   const r = reauth;
   if (!r || !me) return;
   say(ui.reauthMsg, `Sign in with your passkey to ${r.what}.`, 'info');
-  await exclusive(async () => {
-    try {
-      const session = await anonymous.signInWithPasskey(me.email);
-      if (!session) {
-        await sendReauthCode(`There is no passkey for ${me.email} any more, so we sent a code to your email instead.`);
-        return;
-      }
-      await reauthenticated(session);
-    } catch (err) {
-      sayFailure(ui.reauthMsg, err, 'login');
+  try {
+    const session = await anonymous.signInWithPasskey(me.email);
+    if (!session) {
+      await sendReauthCode(`There is no passkey for ${me.email} any more, so we sent a code to your email instead.`);
+      return;
     }
-  });
+    await reauthenticated(session);
+  } catch (err) {
+    sayFailure(ui.reauthMsg, err, 'login');
+  }
 }));
 
 // sendReauthCode sends a one-time code to the account's email and shows
