@@ -52,19 +52,7 @@ func TestCorbadoDeletedAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectRefused(t, "append finish", r.do("POST", "/passkey/append/finish", map[string]json.RawMessage{"attestationResponse": att}, token), "unauthorized", gone)
-	for _, tc := range []struct {
-		name, path string
-		options    rigResponse
-	}{
-		{"login finish", "/passkey/login/finish", login},
-		{"mediation finish", "/passkey/mediation/finish", mediation},
-	} {
-		resp, err := auth.Get(tc.options.object("assertionOptions"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		expectRefused(t, tc.name, r.do("POST", tc.path, map[string]json.RawMessage{"assertionResponse": resp}, ""), "unauthorized", gone)
-	}
+	r.expectLoginsRefused(auth, login, mediation, gone)
 	if res := r.do("POST", "/passkey/login/start", map[string]string{"email": email}, ""); res.status != 200 || res.body["loginAllow"] != false {
 		t.Errorf("login start for the deleted account: %d %s", res.status, res.raw)
 	}

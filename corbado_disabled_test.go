@@ -57,6 +57,26 @@ func expectRefused(t *testing.T, what string, res rigResponse, code, detail stri
 	}
 }
 
+// expectLoginsRefused finishes the button login and the conditional one
+// started in login and mediation with auth's assertions, and checks that
+// each is refused by expectRefused as unauthorized with detail.
+func (r *corbadoRig) expectLoginsRefused(auth *passkeystest.Authenticator, login, mediation rigResponse, detail string) {
+	r.t.Helper()
+	for _, tc := range []struct {
+		name, path string
+		options    rigResponse
+	}{
+		{"login finish", "/passkey/login/finish", login},
+		{"mediation finish", "/passkey/mediation/finish", mediation},
+	} {
+		resp, err := auth.Get(tc.options.object("assertionOptions"))
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		expectRefused(r.t, tc.name, r.do("POST", tc.path, map[string]json.RawMessage{"assertionResponse": resp}, ""), "unauthorized", detail)
+	}
+}
+
 // A disabled Corbado user gets no session and no passkey, whichever way
 // they come: the emulator refuses the finishes, as its starts do.
 func TestCorbadoDisabledUser(t *testing.T) {
@@ -119,19 +139,7 @@ func TestCorbadoPasskeyLoginChecksStatus(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"userID":"`+id+`","status":"disabled","updated":"2030-01-02T03:04:05","updatedMs":1893553445000}`)
 	})
-	for _, tc := range []struct {
-		name, path string
-		options    rigResponse
-	}{
-		{"login", "/passkey/login/finish", login},
-		{"mediation", "/passkey/mediation/finish", mediation},
-	} {
-		resp, err := auth.Get(tc.options.object("assertionOptions"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		expectRefused(t, tc.name, r.do("POST", tc.path, map[string]json.RawMessage{"assertionResponse": resp}, ""), "unauthorized", "This account is disabled.")
-	}
+	r.expectLoginsRefused(auth, login, mediation, "This account is disabled.")
 	if n := gets.Load(); n != 2 {
 		t.Errorf("the status was looked up %d times, want 2", n)
 	}
