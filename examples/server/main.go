@@ -221,26 +221,11 @@ func nativeConfig(origins, androidApps, appleApps, related []string) (passkeys.W
 			return wk, fmt.Errorf("-origin %q is an Android app's origin: give the app as -android-app PACKAGE:FINGERPRINT instead", o)
 		}
 	}
-	index := map[string]int{}
-	for _, v := range androidApps {
-		pkg, fp, ok := strings.Cut(v, ":")
-		if !ok || strings.Contains(v, "://") {
-			return wk, fmt.Errorf("-android-app %q must be PACKAGE:FINGERPRINT, such as com.example.app:AB:CD:… (the SHA-256 signing-certificate fingerprint the Play Console shows)", v)
-		}
-		if err := nativeapp.CheckPackageName(pkg); err != nil {
-			return wk, fmt.Errorf("-android-app %q: package %q %s", v, pkg, err)
-		}
-		if _, err := nativeapp.ParseFingerprint(fp); err != nil {
-			return wk, fmt.Errorf("-android-app %q: fingerprint %q %s", v, fp, err)
-		}
-		i, seen := index[pkg]
-		if !seen {
-			i = len(wk.AndroidApps)
-			index[pkg] = i
-			wk.AndroidApps = append(wk.AndroidApps, passkeys.AndroidApp{PackageName: pkg})
-		}
-		wk.AndroidApps[i].Fingerprints = append(wk.AndroidApps[i].Fingerprints, fp)
+	apps, err := nativeapp.ParseAndroidAppFlags("-android-app", androidApps)
+	if err != nil {
+		return wk, err
 	}
+	wk.AndroidApps = apps
 	for _, id := range appleApps {
 		if err := nativeapp.CheckAppleAppID(id); err != nil {
 			return wk, fmt.Errorf("-apple-app-id %q %s", id, err)

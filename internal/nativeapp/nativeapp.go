@@ -214,3 +214,33 @@ func CheckRelatedOrigins(field string, origins []string) error {
 	}
 	return nil
 }
+
+// ParseAndroidAppFlags reads the values of a repeatable command-line flag
+// (named flag, such as "-android-app") of the form PACKAGE:FINGERPRINT,
+// one certificate each, and merges the fingerprints of one package into
+// one app, in the order given. Errors quote the value and name the flag.
+// The commands of examples/ share it.
+func ParseAndroidAppFlags(flag string, values []string) ([]AndroidApp, error) {
+	var apps []AndroidApp
+	index := map[string]int{}
+	for _, v := range values {
+		pkg, fp, ok := strings.Cut(v, ":")
+		if !ok || strings.Contains(v, "://") {
+			return nil, fmt.Errorf("%s %q must be PACKAGE:FINGERPRINT, such as com.example.app:AB:CD:… (the SHA-256 signing-certificate fingerprint the Play Console shows)", flag, v)
+		}
+		if err := CheckPackageName(pkg); err != nil {
+			return nil, fmt.Errorf("%s %q: package %q %s", flag, v, pkg, err)
+		}
+		if _, err := ParseFingerprint(fp); err != nil {
+			return nil, fmt.Errorf("%s %q: fingerprint %q %s", flag, v, fp, err)
+		}
+		i, seen := index[pkg]
+		if !seen {
+			i = len(apps)
+			index[pkg] = i
+			apps = append(apps, AndroidApp{PackageName: pkg})
+		}
+		apps[i].Fingerprints = append(apps[i].Fingerprints, fp)
+	}
+	return apps, nil
+}

@@ -3,6 +3,7 @@ package nativeapp
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,26 @@ func TestChecks(t *testing.T) {
 		if CheckAppleAppID(bad) == nil {
 			t.Errorf("CheckAppleAppID(%q) accepted", bad)
 		}
+	}
+}
+
+func TestParseAndroidAppFlags(t *testing.T) {
+	a := strings.Repeat("AB:", 31) + "AB"
+	b := strings.Repeat("cd:", 31) + "cd"
+	apps, err := ParseAndroidAppFlags("-android-app", []string{"com.example.app:" + a, "com.example.other:" + b, "com.example.app:" + b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []AndroidApp{{"com.example.app", []string{a, b}}, {"com.example.other", []string{b}}}
+	if fmt.Sprint(apps) != fmt.Sprint(want) {
+		t.Errorf("apps %v, want %v", apps, want)
+	}
+	for _, v := range []string{"com.example.app", "https://example.com:" + a, "app:" + a, "com.example.app:AB:CD"} {
+		if _, err := ParseAndroidAppFlags("-android-app", []string{v}); err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("-android-app %q", v)) {
+			t.Errorf("%q: error %v, want one naming the flag and the value", v, err)
+		}
+	}
+	if apps, err := ParseAndroidAppFlags("-android-app", nil); err != nil || apps != nil {
+		t.Errorf("no values: %v, %v", apps, err)
 	}
 }
