@@ -1,6 +1,7 @@
 package selfhosted
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,7 +31,8 @@ func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, 
 	if err != nil {
 		return passkeys.User{}, verificationFailed(err)
 	}
-	_, session, err := e.takeCeremony(ctx, parsed.Response.CollectedClientData.Challenge, CeremonyMediation)
+	challenge, handle := parsed.Response.CollectedClientData.Challenge, parsed.Response.UserHandle
+	session, pre, preloaded, err := e.takeMediation(ctx, challenge, handle)
 	if err != nil {
 		return passkeys.User{}, err
 	}
@@ -41,8 +43,19 @@ func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, 
 		wu      *waUser
 		loadErr error // the store's answer, which go-webauthn would make a bad request
 	)
-	_, cred, err := e.wa.ValidatePasskeyLogin(func(_, handle []byte) (webauthn.User, error) {
-		u, err := e.loadUser(ctx, UserKey{Handle: handle})
+	_, cred, err := e.wa.ValidatePasskeyLogin(func(_, h []byte) (webauthn.User, error) {
+		var (
+			u   *waUser
+			err error
+		)
+		switch {
+		case preloaded && bytes.Equal(h, handle) && pre == nil:
+			err = ErrNotFound
+		case preloaded && bytes.Equal(h, handle):
+			u = pre
+		default:
+			u, err = e.loadUser(ctx, UserKey{Handle: h})
+		}
 		if err != nil {
 			loadErr = err
 			return nil, err
@@ -60,4 +73,23 @@ func (e *Engine) FinishMediation(ctx context.Context, response json.RawMessage, 
 		return passkeys.User{}, verificationFailed(err)
 	}
 	return e.loggedIn(ctx, wu, cred, parsed)
+}
+
+// takeMediation takes an autofill login's ceremony and, when the store is
+// a [CeremonyWithHandleUserStore] and the response names a user handle,
+// reads the user of that handle in the same round trip: preloaded is then
+// true and wu that user, nil when no user has the handle. Otherwise the
+// user is left for go-webauthn's handler to load.
+func (e *Engine) takeMediation(ctx context.Context, challenge string, handle []byte) (s webauthn.SessionData, wu *waUser, preloaded bool, err error) {
+	ts, ok := e.cfg.Store.(CeremonyWithHandleUserStore)
+	if !ok || challenge == "" || len(handle) == 0 {
+		_, s, err = e.takeCeremony(ctx, challenge, CeremonyMediation)
+		return s, nil, false, err
+	}
+	c, rec, recs, err := ts.TakeCeremonyWithHandleUser(ctx, challenge, handle, e.now())
+	if _, s, err = e.checkCeremony(c, err, CeremonyMediation); err != nil || rec.ID == "" {
+		return s, nil, err == nil, err
+	}
+	wu, err = newWAUser(rec, recs)
+	return s, wu, err == nil, err
 }

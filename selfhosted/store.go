@@ -282,3 +282,23 @@ type CeremonyWithUserStore interface {
 	// is the zero UserRecord (empty ID) with no credentials.
 	TakeCeremonyWithUser(ctx context.Context, challenge string, now time.Time) (Ceremony, UserRecord, []CredentialRecord, error)
 }
+
+// CeremonyWithHandleUserStore is an optional capability of a [Store]:
+// taking a ceremony and reading the user a user handle names in one round
+// trip. An autofill (mediation) login's finish learns its user from the
+// handle the authenticator returned, not from the ceremony, and reads that
+// user right after taking the ceremony; pgstore does both in one
+// statement, so an autofill finish costs two round trips instead of three.
+// The engine uses it when the store has it and calls TakeCeremony and
+// UserWithCredentials otherwise. storetest checks it when a store
+// implements it. It must be safe for concurrent use.
+type CeremonyWithHandleUserStore interface {
+	// TakeCeremonyWithHandleUser takes the ceremony as TakeCeremony does,
+	// with the same atomicity and the same ErrNotFound, and returns with it
+	// the user whose Handle is handle and that user's credentials, as
+	// UserWithCredentials(UserKey{Handle: handle}) returns them. When no
+	// user has that handle the ceremony is still taken and the user is the
+	// zero UserRecord (empty ID) with no credentials. The ceremony's own
+	// UserID plays no part.
+	TakeCeremonyWithHandleUser(ctx context.Context, challenge string, handle []byte, now time.Time) (Ceremony, UserRecord, []CredentialRecord, error)
+}

@@ -47,8 +47,14 @@ func Run(ctx context.Context, s selfhosted.Store, u selfhosted.UserRecord, now t
 			return fmt.Errorf("put ceremony: %w", err)
 		}
 		take := func() error { _, err := s.TakeCeremony(ctx, c.Challenge, now); return err }
-		if ts, ok := s.(selfhosted.CeremonyWithUserStore); ok && i%2 == 1 {
+		if ts, ok := s.(selfhosted.CeremonyWithUserStore); ok && i%3 == 1 {
 			take = func() error { _, _, _, err := ts.TakeCeremonyWithUser(ctx, c.Challenge, now); return err }
+		}
+		if ts, ok := s.(selfhosted.CeremonyWithHandleUserStore); ok && i%3 == 2 {
+			take = func() error {
+				_, _, _, err := ts.TakeCeremonyWithHandleUser(ctx, c.Challenge, u.Handle, now)
+				return err
+			}
 		}
 		if err := take(); err != nil {
 			return fmt.Errorf("take ceremony: %w", err)

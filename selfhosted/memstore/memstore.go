@@ -296,6 +296,31 @@ func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Tim
 	return c, nil
 }
 
+var _ selfhosted.CeremonyWithHandleUserStore = (*Store)(nil)
+
+// TakeCeremonyWithHandleUser implements
+// [selfhosted.CeremonyWithHandleUserStore] under one hold of the lock.
+func (s *Store) TakeCeremonyWithHandleUser(ctx context.Context, challenge string, handle []byte, now time.Time) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
+	if err := s.lock(ctx); err != nil {
+		return selfhosted.Ceremony{}, selfhosted.UserRecord{}, nil, err
+	}
+	defer s.mu.Unlock()
+	c, ok := s.ceremonies[challenge]
+	if !ok || !c.ExpiresAt.After(now) {
+		return selfhosted.Ceremony{}, selfhosted.UserRecord{}, nil, selfhosted.ErrNotFound
+	}
+	delete(s.ceremonies, challenge)
+	id, ok := s.userByHandle[string(handle)]
+	if !ok || len(handle) == 0 {
+		return c, selfhosted.UserRecord{}, nil, nil
+	}
+	u, err := s.user(id)
+	if err != nil {
+		return c, selfhosted.UserRecord{}, nil, nil
+	}
+	return c, u, s.userCredentials(id), nil
+}
+
 // PutOTP implements [selfhosted.OTPStore]. It also drops every code that
 // has expired at o.CreatedAt.
 func (s *Store) PutOTP(ctx context.Context, o selfhosted.OTPRecord, keepIfCreatedAfter time.Time) (bool, error) {

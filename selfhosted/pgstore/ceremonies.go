@@ -61,14 +61,28 @@ func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Tim
 // data-modifying WITH, joined to the user it names and their credentials
 // as UserWithCredentials reads them. No row means no live ceremony.
 func (s *Store) TakeCeremonyWithUser(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
+	return s.takeCeremonyJoined(ctx, "u.id = c.user_id", challenge, now)
+}
+
+// TakeCeremonyWithHandleUser implements
+// [selfhosted.CeremonyWithHandleUserStore] with one statement, as
+// TakeCeremonyWithUser does, joined to the user whose handle is handle
+// (through the users' unique handle index) instead of the ceremony's user.
+func (s *Store) TakeCeremonyWithHandleUser(ctx context.Context, challenge string, handle []byte, now time.Time) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
+	return s.takeCeremonyJoined(ctx, "u.handle = $3", challenge, now, handle)
+}
+
+// takeCeremonyJoined takes the ceremony and reads, in the same statement,
+// the user that join (a condition on u and c) names with their credentials.
+func (s *Store) takeCeremonyJoined(ctx context.Context, join, challenge string, now time.Time, args ...any) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
 	rows, err := s.pool.Query(ctx, s.sql(`WITH c AS (
 			DELETE FROM {schema}.ceremonies WHERE challenge = $1 AND expires_at > $2
 			RETURNING kind, user_id, session, expires_at)
 		SELECT c.kind, c.user_id, c.session, c.expires_at, u.id, u.email, u.handle, u.created_at,
 			cr.id, cr.name, cr.data, cr.sign_count, cr.backup_state, cr.created_at, cr.last_used_at
-		FROM c LEFT JOIN {schema}.users u ON u.id = c.user_id
+		FROM c LEFT JOIN {schema}.users u ON `+join+`
 			LEFT JOIN {schema}.credentials cr ON cr.user_id = u.id
-		ORDER BY cr.created_at, cr.id`), challenge, now)
+		ORDER BY cr.created_at, cr.id`), append([]any{challenge, now}, args...)...)
 	if err != nil {
 		return selfhosted.Ceremony{}, selfhosted.UserRecord{}, nil, storeErr("take ceremony with user", err)
 	}

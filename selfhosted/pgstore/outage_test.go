@@ -397,6 +397,20 @@ func (c *cutter) TakeCeremonyWithUser(ctx context.Context, challenge string, now
 	return cer, u, creds, err
 }
 
+// TakeCeremonyWithHandleUser is TakeCeremonyWithUser for an autofill
+// login, which takes its ceremony and reads the user by handle in one
+// statement.
+func (c *cutter) TakeCeremonyWithHandleUser(ctx context.Context, challenge string, handle []byte, now time.Time) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
+	cer, u, creds, err := c.Store.TakeCeremonyWithHandleUser(ctx, challenge, handle, now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.afterTake && err == nil {
+		c.afterTake = false
+		c.p.cut()
+	}
+	return cer, u, creds, err
+}
+
 func (c *cutter) RecordCredentialUse(ctx context.Context, u selfhosted.CredentialUse) error {
 	c.mu.Lock()
 	if c.beforeWrite {
@@ -432,7 +446,7 @@ func TestOutageBetweenTakeAndFinish(t *testing.T) {
 	}{
 		{"the statement after the take fails", "login", true, false},
 		{"counter write-back fails", "login", false, true},
-		{"autofill: user load fails after the take", "mediation", true, false},
+		{"autofill: the statement after the take fails", "mediation", true, false},
 		{"autofill: counter write-back fails", "mediation", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

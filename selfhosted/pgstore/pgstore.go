@@ -66,11 +66,12 @@ type Store struct {
 }
 
 var (
-	_ selfhosted.Store                 = (*Store)(nil)
-	_ selfhosted.UserByIDStore         = (*Store)(nil)
-	_ selfhosted.CredentialByIDStore   = (*Store)(nil)
-	_ selfhosted.CeremonyWithUserStore = (*Store)(nil)
-	_ passkeys.Limiter                 = (*Store)(nil)
+	_ selfhosted.Store                       = (*Store)(nil)
+	_ selfhosted.UserByIDStore               = (*Store)(nil)
+	_ selfhosted.CredentialByIDStore         = (*Store)(nil)
+	_ selfhosted.CeremonyWithUserStore       = (*Store)(nil)
+	_ selfhosted.CeremonyWithHandleUserStore = (*Store)(nil)
+	_ passkeys.Limiter                       = (*Store)(nil)
 )
 
 // Option configures [Open] and [New].

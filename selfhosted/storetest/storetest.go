@@ -27,7 +27,8 @@
 // them; a store without them is read through UserWithCredentials and
 // CredentialsByUser instead.
 // The optional [selfhosted.CeremonyWithUserStore] is checked under
-// CeremonyWithUser when a store implements it.
+// CeremonyWithUser when a store implements it, and
+// [selfhosted.CeremonyWithHandleUserStore] under CeremonyWithHandleUser.
 // The optional [selfhosted.SessionStore] is checked when a store
 // implements it, with its expiries driven by the times the suite passes. The optional [selfhosted.AccountStore]
 // (DeleteUser, UpdateUserEmail) is checked under Accounts when a store
@@ -108,6 +109,7 @@ func RunHarness(t *testing.T, h Harness) {
 	t.Run("UserWithCredentials", func(t *testing.T) { testUserWithCredentials(t, newStore) })
 	t.Run("Ceremonies", func(t *testing.T) { testCeremonies(t, newStore) })
 	t.Run("CeremonyWithUser", func(t *testing.T) { testCeremonyWithUser(t, newStore) })
+	t.Run("CeremonyWithHandleUser", func(t *testing.T) { testCeremonyWithHandleUser(t, newStore) })
 	t.Run("OTPs", func(t *testing.T) { testOTPs(t, newStore) })
 	t.Run("Races", func(t *testing.T) { testRaces(t, newStore) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, newStore) })
