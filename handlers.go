@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/passkeyready/passkeys/internal/hints"
+	"github.com/passkeyready/passkeys/internal/loginmemo"
 	"github.com/passkeyready/passkeys/internal/mailaddr"
 )
 
@@ -302,14 +303,17 @@ func (h *Handler) finishLogin(r *http.Request, w http.ResponseWriter, m Method, 
 	if err != nil {
 		return nil, err
 	}
-	u, err := finish(r.Context(), resp, h.client(r))
+	// The backend may keep the account it read in the context, so that
+	// the signals below do not read it again.
+	ctx := loginmemo.With(r.Context())
+	u, err := finish(ctx, resp, h.client(r))
 	if err != nil {
 		return nil, err
 	}
 	h.signedIn(r, u, m, false)
 	v, err := h.issue(r, w, u, m, nil)
 	if sr, ok := v.(sessionResponse); ok && err == nil {
-		sr.Signals = h.signals(r.Context(), u)
+		sr.Signals = h.signals(ctx, u)
 		return sr, nil
 	}
 	return v, err

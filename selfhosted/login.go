@@ -10,6 +10,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/loginmemo"
 )
 
 // StartLogin implements [passkeys.Backend]. Unknown emails and accounts
@@ -114,5 +115,6 @@ func (e *Engine) loggedIn(ctx context.Context, wu *waUser, cred *webauthn.Creden
 	case err != nil:
 		return passkeys.User{}, err
 	}
+	loginmemo.Put(ctx, wu.rec.ID, wu) // for Signals, which the handler calls next
 	return wu.public(), nil
 }

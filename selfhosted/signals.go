@@ -6,6 +6,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/internal/loginmemo"
 )
 
 var _ passkeys.SignalBackend = (*Engine)(nil)
@@ -14,9 +15,14 @@ var _ passkeys.SignalBackend = (*Engine)(nil)
 // of every passkey of the account and its WebAuthn name and display name
 // (its email, as in the creation options), on the engine's RP ID.
 func (e *Engine) Signals(ctx context.Context, u passkeys.User) (passkeys.Signals, error) {
-	wu, err := e.sessionUser(ctx, u)
-	if err != nil {
-		return passkeys.Signals{}, err
+	// Right after a login the handler asks for the account the login
+	// read; the set of its passkeys is the one the login checked.
+	wu, ok := loginmemoUser(ctx, u.ID)
+	if !ok {
+		var err error
+		if wu, err = e.sessionUser(ctx, u); err != nil {
+			return passkeys.Signals{}, err
+		}
 	}
 	accepted := protocol.NewSignalAllAcceptedCredentials(e.cfg.RPID, wu)
 	details := protocol.NewSignalCurrentUserDetails(e.cfg.RPID, wu)
@@ -42,4 +48,15 @@ func (u *waUser) WebAuthnCredentialIDs() [][]byte {
 		ids = append(ids, r.ID)
 	}
 	return ids
+}
+
+// loginmemoUser is the account a login finish of this request read for
+// userID, if any ([loginmemo]).
+func loginmemoUser(ctx context.Context, userID string) (*waUser, bool) {
+	v, ok := loginmemo.Take(ctx, userID)
+	if !ok {
+		return nil, false
+	}
+	wu, ok := v.(*waUser)
+	return wu, ok
 }
