@@ -14,12 +14,8 @@ import (
 func (e *Emulator) identifierDelete(userID, id string) (any, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.users[userID]; !ok {
-		return nil, doesNotExist("userID")
-	}
-	i, ok := e.identifiers[id]
-	if !ok || i.UserID != userID {
-		return nil, doesNotExist("identifierID")
+	if _, err := e.userIdentifier(userID, id); err != nil {
+		return nil, err
 	}
 	delete(e.identifiers, id)
 	return e.generic(http.StatusOK), nil

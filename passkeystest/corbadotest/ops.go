@@ -168,12 +168,9 @@ func (e *Emulator) identifierUpdate(userID, id string, body []byte) (any, error)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.users[userID]; !ok {
-		return nil, doesNotExist("userID")
-	}
-	i, ok := e.identifiers[id]
-	if !ok || i.UserID != userID {
-		return nil, doesNotExist("identifierID")
+	i, err := e.userIdentifier(userID, id)
+	if err != nil {
+		return nil, err
 	}
 	i.Status = req.Status
 	return *i, nil
@@ -710,4 +707,19 @@ func oneOf(s string, options ...string) bool { return slices.Contains(options, s
 // decodeB64 decodes base64url with or without padding.
 func decodeB64(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+// userIdentifier finds identifier id of user userID, as Corbado's
+// identifier operations do: an unknown user is "userID: does not exist",
+// an identifier that is not this user's "identifierID: does not exist".
+// The caller holds e.mu.
+func (e *Emulator) userIdentifier(userID, id string) (*corbadoapi.Identifier, error) {
+	if _, ok := e.users[userID]; !ok {
+		return nil, doesNotExist("userID")
+	}
+	i, ok := e.identifiers[id]
+	if !ok || i.UserID != userID {
+		return nil, doesNotExist("identifierID")
+	}
+	return i, nil
 }
