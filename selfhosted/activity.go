@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/passkeyready/passkeys"
@@ -86,16 +87,18 @@ var ActivityKinds = []passkeys.EventKind{
 // whichever backend keeps it. It keeps the kind, time, method, a detail (the passkey's name, or the
 // event's reason for code_failed, rate_limited and session_revoked), the
 // client's IP and its user agent, cleaned as the sessions list cleans it;
-// never an email address, code, token or challenge. A failed append is
-// logged to logger (slog.Default() when nil) with the kind and the
-// error, and the event is lost. Hand it to [passkeys.Options.Events],
+// never an email address, code, token or challenge. A failed write loses
+// its event; the first of a run of failures is logged to logger
+// (slog.Default() when nil) at ERROR with the kind and the error, the
+// next write that works logs at WARN how many events were lost
+// (events_lost), and the failures between are not logged. Hand it to [passkeys.Options.Events],
 // beside other sinks through [passkeys.MultiSink], and to
 // [passkeys.Options.Activity], which serves GET account/activity.
 func NewActivitySink(store ActivityStore, logger *slog.Logger) *ActivitySink {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &ActivitySink{store, logger}
+	return &ActivitySink{store: store, logger: logger}
 }
 
 // ActivitySink records security events in an [ActivityStore] and lists
@@ -103,6 +106,28 @@ func NewActivitySink(store ActivityStore, logger *slog.Logger) *ActivitySink {
 type ActivitySink struct {
 	store  ActivityStore
 	logger *slog.Logger
+	// failing is set from a failed write to the next one that works;
+	// lost counts the events lost meanwhile.
+	failing atomic.Bool
+	lost    atomic.Uint64
+}
+
+// failed logs a failed write at ERROR when it starts a run of failures;
+// the failures after it are only counted, and the next write that works
+// logs at WARN how many events were lost, so that an outage of the store
+// gives two lines and not one per event.
+func (a *ActivitySink) failed(ctx context.Context, op string, e passkeys.Event, err error) {
+	a.lost.Add(1)
+	if a.failing.CompareAndSwap(false, true) {
+		a.logger.Log(ctx, slog.LevelError, "passkeys: activity: "+op, "kind", string(e.Kind), "err", err)
+	}
+}
+
+// worked ends a run of failures.
+func (a *ActivitySink) worked(ctx context.Context) {
+	if a.failing.Load() && a.failing.CompareAndSwap(true, false) {
+		a.logger.Log(ctx, slog.LevelWarn, "passkeys: activity: recording again", "events_lost", a.lost.Swap(0))
+	}
 }
 
 var (
@@ -134,8 +159,10 @@ func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
 		// events of the account that were still queued then, nor for an
 		// account kept elsewhere (Corbado).
 		if err := a.store.DeleteActivity(ctx, e.User.ID); err != nil {
-			a.logger.Log(ctx, slog.LevelError, "passkeys: activity: delete", "kind", string(e.Kind), "err", err)
+			a.failed(ctx, "delete", e, err)
+			return
 		}
+		a.worked(ctx)
 		return
 	}
 	if !slices.Contains(ActivityKinds, e.Kind) {
@@ -150,7 +177,7 @@ func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
 		u, err := users.UserByEmail(ctx, e.Email)
 		if err != nil {
 			if !errors.Is(err, ErrNotFound) {
-				a.logger.Log(ctx, slog.LevelError, "passkeys: activity: read user", "kind", string(e.Kind), "err", err)
+				a.failed(ctx, "read user", e, err)
 			}
 			return
 		}
@@ -174,6 +201,8 @@ func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
 		r.Detail = clean(e.Reason, 64)
 	}
 	if err := a.store.AppendActivity(ctx, r, e.Time); err != nil {
-		a.logger.Log(ctx, slog.LevelError, "passkeys: activity: append", "kind", string(e.Kind), "err", err)
+		a.failed(ctx, "append", e, err)
+		return
 	}
+	a.worked(ctx)
 }

@@ -1,6 +1,11 @@
 package selfhosted_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,5 +85,49 @@ func TestActivitySinkAccountDeleted(t *testing.T) {
 	}
 	if l, err := store.ActivityByUser(ctx, "usr_corbado2", now, 50); err != nil || len(l) != 1 {
 		t.Errorf("records of the other account: %+v, %v; want its login", l, err)
+	}
+}
+
+// failingActivity fails every write while down is set.
+type failingActivity struct {
+	selfhosted.ActivityStore
+	down bool
+}
+
+func (f *failingActivity) AppendActivity(ctx context.Context, r selfhosted.ActivityRecord, now time.Time) error {
+	if f.down {
+		return errors.New("store down")
+	}
+	return f.ActivityStore.AppendActivity(ctx, r, now)
+}
+
+// A run of failed appends is one ERROR line; the next append that works
+// logs at WARN how many events were lost.
+func TestActivitySinkLogsAnOutageOnce(t *testing.T) {
+	ctx := t.Context()
+	var logs bytes.Buffer
+	store := &failingActivity{ActivityStore: memstore.New(), down: true}
+	sink := selfhosted.NewActivitySink(store, slog.New(slog.NewTextHandler(&logs, nil)))
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	login := passkeys.Event{Kind: passkeys.EventLogin, Time: now, User: passkeys.User{ID: "u1"}, Method: passkeys.MethodOTP}
+	for range 3 {
+		sink.HandleEvent(ctx, login)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), `msg="passkeys: activity: append" kind=login err="store down"`) {
+		t.Errorf("%d ERROR lines for three failed appends, want one:\n%s", n, logs.String())
+	}
+	store.down = false
+	sink.HandleEvent(ctx, login)
+	sink.HandleEvent(ctx, login)
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 || !strings.Contains(logs.String(), "events_lost=3") {
+		t.Errorf("after the store came back: %d WARN lines, want one with events_lost=3:\n%s", n, logs.String())
+	}
+	if l, _ := store.ActivityByUser(ctx, "u1", now, 50); len(l) != 2 {
+		t.Errorf("%d records stored, want the two appended after the outage", len(l))
+	}
+	store.down = true
+	sink.HandleEvent(ctx, login)
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 2 {
+		t.Errorf("a new outage: %d ERROR lines in all, want two:\n%s", n, logs.String())
 	}
 }
