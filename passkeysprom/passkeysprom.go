@@ -14,6 +14,8 @@
 //	rate_limited_total{limit}                       requests refused by a limit
 //	codes_sent_total{purpose}                       one-time codes emailed
 //	events_dropped_total                            events the full queue dropped
+//	emails_total{kind,outcome,code}                 emails sent or failed, through
+//	                                                [Metrics.Sender] and [Metrics.Notifier]
 //
 // Every label value comes from a fixed set (the handler's routes, its
 // methods, kinds and reason categories, HTTP statuses and problem codes);
@@ -39,6 +41,7 @@ type Metrics struct {
 	events      *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
 	codesSent   *prometheus.CounterVec
+	emails      *prometheus.CounterVec
 }
 
 var _ passkeys.EventSink = (*Metrics)(nil)
@@ -70,8 +73,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "passkeys_codes_sent_total",
 			Help: "One-time codes sent by email, by purpose (sign_in, email_change).",
 		}, []string{"purpose"}),
+		emails: newEmails(),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.events, m.rateLimited, m.codesSent} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.events, m.rateLimited, m.codesSent, m.emails} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

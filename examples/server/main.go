@@ -288,6 +288,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	corbado, err := corbadoBackend(getenv, store, logger)
+	if err != nil {
+		return err
+	}
+	trail := activityTrail(store, corbado != nil, logger)
+	obs, err := newObservability(c, logger, stderr, sender, trail)
+	if err != nil {
+		return err
+	}
 	engine, err := selfhosted.New(selfhosted.Config{
 		RPID:           c.rpID,
 		Origins:        c.origins,
@@ -295,20 +304,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		AppleAppIDs:    c.wellKnown.AppleAppIDs,
 		RelatedOrigins: c.wellKnown.RelatedOrigins,
 		Store:          store,
-		OTPSender:      sender,
+		OTPSender:      obs.sender,
 		OTPKey:         derive(secret, "passkeys otp key"),
 		Clock:          now,
 	})
 	if err != nil {
 		return err
 	}
-	backend, err := corbadoBackend(getenv, store, logger)
-	if err != nil {
-		return err
-	}
-	name := "corbado"
-	if backend == nil {
-		backend, name = engine, "self-hosted"
+	var backend passkeys.Backend = engine
+	name := "self-hosted"
+	if corbado != nil {
+		backend, name = corbado, "corbado"
 	}
 	opts := passkeys.Options{Backend: backend, JWTKey: secret, Logger: logger, Limiter: limiter, MaxBodyBytes: c.limits.maxBodyBytes, Clock: now}
 	if c.sessions == "store" {
@@ -328,11 +334,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	opts.CORS.Origins = c.cors
 	if c.startRate != 0 {
 		opts.StartLimit = passkeys.Rate{Events: c.startRate, Per: time.Minute}
-	}
-	trail := activityTrail(store, name == "corbado", logger)
-	obs, err := newObservability(c, logger, stderr, sender, trail)
-	if err != nil {
-		return err
 	}
 	opts.Events = obs.sink
 	if trail != nil {

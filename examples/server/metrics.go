@@ -22,15 +22,19 @@ import (
 // GET /auth/account/activity (trail), a security notice when a passkey is
 // added or removed or the email changes (emailed by the SMTP sender of
 // -smtp, printed to stderr like the codes without it), and Prometheus
-// metrics when -metrics-addr is set.
+// metrics when -metrics-addr is set, which count the emails sent and
+// failed through sender as well.
 type observability struct {
-	sink    passkeys.EventSink
+	sink passkeys.EventSink
+	// sender is the code sender for the engine: the one given, counted by
+	// the metrics when there are any.
+	sender  passkeys.OTPSender
 	metrics *passkeysprom.Metrics
 	reg     *prometheus.Registry
 }
 
 func newObservability(c config, logger *slog.Logger, stderr io.Writer, sender passkeys.OTPSender, trail *selfhosted.ActivitySink) (*observability, error) {
-	o := &observability{}
+	o := &observability{sender: sender}
 	notifier, ok := sender.(passkeys.Notifier)
 	if !ok {
 		notifier = &passkeys.DevelopmentNotifier{W: stderr}
@@ -39,7 +43,6 @@ func newObservability(c config, logger *slog.Logger, stderr io.Writer, sender pa
 	if trail != nil {
 		sinks = append(sinks, trail)
 	}
-	sinks = append(sinks, passkeys.NewSecurityNotifications(notifier, logger))
 	if c.metricsAddr != "" {
 		o.reg = prometheus.NewRegistry()
 		o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -49,7 +52,9 @@ func newObservability(c config, logger *slog.Logger, stderr io.Writer, sender pa
 		}
 		o.metrics = m
 		sinks = append(sinks, m)
+		o.sender, notifier = m.Sender(sender), m.Notifier(notifier)
 	}
+	sinks = append(sinks, passkeys.NewSecurityNotifications(notifier, logger))
 	o.sink = passkeys.MultiSink(sinks...)
 	return o, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -125,5 +126,62 @@ func TestExampleServerMailsSecurityNotices(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "DEVELOPMENT ONLY notice") {
 		t.Error("the notice was printed as well as mailed")
+	}
+}
+
+// TestExampleServerCountsEmails: with -smtp and -metrics-addr, /metrics
+// counts the code and the notice the SMTP server took as sent, and a code
+// it refused (550) as failed with the problem code of the 502 the request
+// got; the refused address is not stored and appears nowhere in /metrics.
+func TestExampleServerCountsEmails(t *testing.T) {
+	mc := startMailCatcher(t)
+	base, stderr := startServer(t, map[string]string{"PASSKEYS_MAIL_FROM": "Demo <demo@example.com>"},
+		"-smtp", "smtp://"+mc.addr, "-smtp-insecure-plaintext-localhost", "-metrics-addr", "127.0.0.1:0")
+	m := metricsLine.FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no metrics address in the server output:\n%s", stderr)
+	}
+	if text := scrape(t, m[1]); strings.Contains(text, "passkeys_emails_total{") {
+		t.Fatalf("emails counted before any was sent:\n%s", text)
+	}
+	c := passkeystest.NewClient(base+"/auth", passkeystest.ClientOptions{Authenticator: passkeystest.New("http://localhost:3000")})
+	const email = "counted@example.org"
+	if _, err := c.RequestCode(t.Context(), email); err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile(`(?m)^\s+(\d{6})\s*$`).FindStringSubmatch(mc.messages()[0])
+	if code == nil {
+		t.Fatalf("no code in %q", mc.messages())
+	}
+	s, err := c.SubmitCode(t.Context(), email, code[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AppendPasskey(t.Context(), s.Token); err != nil {
+		t.Fatal(err)
+	}
+	const bounced = "nobody@bounce.example.net"
+	_, err = c.RequestCode(t.Context(), bounced)
+	var pe *passkeystest.Error
+	if !errors.As(err, &pe) || pe.Status != http.StatusBadGateway || !strings.Contains(string(pe.Body), `"upstream_error"`) {
+		t.Fatalf("code to a refused address: %v, want 502 upstream_error", err)
+	}
+	text := scrape(t, m[1]) // waits for the events, and so for the notice
+	for _, want := range []string{
+		`passkeys_emails_total{code="",kind="code",outcome="sent"} 1`,
+		`passkeys_emails_total{code="",kind="notice",outcome="sent"} 1`,
+		`passkeys_emails_total{code="upstream_error",kind="code",outcome="failed"} 1`,
+		`passkeys_codes_sent_total{purpose="sign_in"} 1`,
+		`passkeys_requests_total{code="upstream_error",endpoint="/signUpOrLogin",method="POST",status="502"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(text, "bounce.example.net") || strings.Contains(text, email) {
+		t.Error("/metrics holds an email address")
+	}
+	if n := len(mc.messages()); n != 2 {
+		t.Errorf("the SMTP server took %d messages, want the code and the notice", n)
 	}
 }

@@ -14,7 +14,9 @@ import (
 )
 
 // mailCatcher is an SMTP server on 127.0.0.1 without TLS, like a
-// development mail catcher; it keeps every message.
+// development mail catcher; it keeps every message. It refuses every
+// recipient at bounce.example.net with a permanent 550, as a server does an
+// unknown mailbox.
 type mailCatcher struct {
 	addr string
 	mu   sync.Mutex
@@ -48,7 +50,12 @@ type catcherSession struct{ mc *mailCatcher }
 func (catcherSession) Reset()                               {}
 func (catcherSession) Logout() error                        { return nil }
 func (catcherSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (catcherSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (catcherSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if strings.HasSuffix(to, "@bounce.example.net") {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox"}
+	}
+	return nil
+}
 func (s *catcherSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
