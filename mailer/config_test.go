@@ -37,6 +37,17 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"bad language tag", mailer.Config{URL: "smtp://mail.example.com", From: "a@example.com", Translations: map[string]mailer.Translation{"en": mailer.English, "not a tag!": mailer.German}}, "BCP 47"},
 		{"template that fails", mailer.Config{URL: "smtp://mail.example.com", From: "a@example.com", Subject: bad}, "subject template"},
 		{"empty subject", mailer.Config{URL: "smtp://mail.example.com", From: "a@example.com", Subject: empty}, "subject is empty"},
+		{"notice template that fails", mailer.Config{URL: "smtp://mail.example.com", From: "a@example.com", NoticeText: bad}, "notice text template"},
+		{"notice HTML template that fails", mailer.Config{URL: "smtp://mail.example.com", From: "a@example.com",
+			NoticeHTML: htmltemplate.Must(htmltemplate.New("h").Parse("{{.Notice.NoSuchField}}"))}, "notice HTML template"},
+		{"no notice translations", mailer.Config{URL: "smtp://mail.example.com", From: "a@example.com", NoticeTranslations: map[string]mailer.NoticeTranslation{}}, "NoticeTranslations is empty"},
+		{"notice fallback missing", mailer.Config{URL: "smtp://mail.example.com", From: "a@example.com", NoticeTranslations: map[string]mailer.NoticeTranslation{"de": mailer.GermanNotices}}, "NoticeTranslations has an entry for neither"},
+		{"bad notice language tag", mailer.Config{URL: "smtp://mail.example.com", From: "a@example.com", NoticeTranslations: map[string]mailer.NoticeTranslation{"en": mailer.EnglishNotices, "not a tag!": mailer.GermanNotices}}, "Config.NoticeTranslations key"},
+		{"empty notice subject", mailer.Config{URL: "smtp://mail.example.com", From: "a@example.com", NoticeTranslations: map[string]mailer.NoticeTranslation{"en": func() mailer.NoticeTranslation {
+			n := mailer.EnglishNotices
+			n.PasskeyRemovedSubject = " "
+			return n
+		}()}}, "subject of passkey_removed is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := mailer.New(tc.c)
@@ -118,4 +129,49 @@ func TestHostTemplatesAndTranslations(t *testing.T) {
 		t.Errorf("html %q, want %q", r.HTML, want)
 	}
 	var _ passkeys.OTPMessageSender = s
+}
+
+// A host replaces the notice templates and adds a notice language: the
+// notice is written in the request's language among the notice
+// translations (even one the code emails lack), with the host's
+// templates, the passkey's name escaped in the HTML part; a language
+// without a notice translation falls back to DefaultLanguage's.
+func TestHostNoticeTemplatesAndTranslations(t *testing.T) {
+	notices := mailer.DefaultNoticeTranslations()
+	fr := mailer.EnglishNotices
+	fr.PasskeyAddedSubject = "Une clé d'accès a été ajoutée à votre compte"
+	fr.PasskeyAdded = "Une nouvelle clé d'accès, %q, a été ajoutée."
+	notices["fr"] = fr
+	s, err := mailer.New(mailer.Config{
+		URL: "smtp://mail.example.com", From: "a@example.com", NoticeTranslations: notices, DefaultLanguage: "de",
+		Translations: map[string]mailer.Translation{"de": mailer.German, "en": mailer.English, "es": mailer.English},
+		NoticeText:   texttemplate.Must(texttemplate.New("t").Parse("[Acme {{.Lang}}] {{.Intro}} / {{.Notice.Kind}} / {{.Device}}")),
+		NoticeHTML:   htmltemplate.Must(htmltemplate.New("h").Parse(`<html lang="{{.Lang}}"><p>{{.Subject}}</p><p>{{.Notice.PasskeyName}}</p></html>`)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := passkeys.SecurityNotice{Kind: passkeys.EventPasskeyAdded, To: "alice@example.org", PasskeyName: "<b>Key</b>",
+		Client: passkeys.Client{AcceptLanguage: "fr-CH, en;q=0.5", UserAgent: firefox}}
+	r, err := s.RenderNotice(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Lang != "fr" || r.Subject != fr.PasskeyAddedSubject {
+		t.Errorf("lang %q subject %q, want fr and %q", r.Lang, r.Subject, fr.PasskeyAddedSubject)
+	}
+	if want := `[Acme fr] Une nouvelle clé d'accès, "<b>Key</b>", a été ajoutée. / passkey_added / Firefox on Windows`; r.Text != want {
+		t.Errorf("text %q, want %q", r.Text, want)
+	}
+	if want := `<html lang="fr"><p>` + htmltemplate.HTMLEscapeString(fr.PasskeyAddedSubject) + `</p><p>&lt;b&gt;Key&lt;/b&gt;</p></html>`; r.HTML != want {
+		t.Errorf("html %q, want %q", r.HTML, want)
+	}
+	// Spanish has code emails here but no notice words: DefaultLanguage.
+	n.Client.AcceptLanguage = "es"
+	if r, err := s.RenderNotice(n); err != nil || r.Lang != "de" || r.Subject != mailer.GermanNotices.PasskeyAddedSubject {
+		t.Errorf("es: %q %q, %v; want the German notice", r.Lang, r.Subject, err)
+	}
+	if _, err := s.RenderNotice(passkeys.SecurityNotice{Kind: passkeys.EventLogin, To: "alice@example.org"}); err == nil {
+		t.Error("RenderNotice of a login: no error")
+	}
 }

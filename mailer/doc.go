@@ -31,6 +31,13 @@
 // [Config.Translations] (English and German built in), English when none
 // matches.
 //
+// The security notices of [Sender.Notify] work alike: [Config.NoticeText]
+// and [Config.NoticeHTML] (defaults [DefaultNoticeText],
+// [DefaultNoticeHTML]) are executed with a [NoticeData], in the language
+// that best matches among [Config.NoticeTranslations]. [New] renders
+// every template in every language once, so one that cannot render is an
+// error there.
+//
 // # Errors
 //
 // A failed send is a [*passkeys.Error]: 503 unavailable when a retry may

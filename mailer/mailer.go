@@ -79,6 +79,20 @@ type Config struct {
 	// DefaultLanguage is the key of Translations used when no language of
 	// the request matches. Default "en".
 	DefaultLanguage string
+	// NoticeText and NoticeHTML replace the templates of the security
+	// notices ([Sender.Notify]; defaults [DefaultNoticeText],
+	// [DefaultNoticeHTML]). Each is executed with a [NoticeData]; the
+	// subject is the translation's subject of the notice's kind.
+	NoticeText *texttemplate.Template
+	NoticeHTML *htmltemplate.Template
+	// NoticeTranslations maps BCP 47 language tags to the words of the
+	// security notices. Default: [DefaultNoticeTranslations], English and
+	// German. A notice is written in the best match of the request's
+	// Accept-Language, else in DefaultLanguage when it has an entry here,
+	// else in "en", which must then have one. New renders every notice
+	// kind in every language once, so a template or translation that
+	// cannot render is an error there.
+	NoticeTranslations map[string]NoticeTranslation
 	// Clock gives the Date header. Default time.Now.
 	Clock func() time.Time
 }

@@ -2,10 +2,12 @@ package mailer_test
 
 import (
 	"context"
+	htmltemplate "html/template"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	texttemplate "text/template"
 	"time"
 
 	"github.com/passkeyready/passkeys"
@@ -116,5 +118,28 @@ func TestSecurityNoticeThroughTheHandler(t *testing.T) {
 	p := parse(t, msgs[0].data)
 	if p.subject != "Ihrem Konto wurde ein Passkey hinzugefügt" || !strings.Contains(p.text, pk.Name) || !strings.Contains(p.text, "127.0.0.1") {
 		t.Errorf("notice %q:\n%s", p.subject, p.text)
+	}
+}
+
+// The host's notice templates are what goes over SMTP.
+func TestNotifyWithHostTemplatesOverSMTP(t *testing.T) {
+	ts := startServer(t, serverOpts{startTLS: true, user: testUser, pass: testPass})
+	s := newSender(t, "smtp", ts.addr, mailer.Config{Username: testUser, Password: testPass,
+		NoticeText: texttemplate.Must(texttemplate.New("t").Parse("Acme security: {{.Intro}}")),
+		NoticeHTML: htmltemplate.Must(htmltemplate.New("h").Parse("<p>Acme security: {{.Intro}}</p>")),
+	})
+	err := s.Notify(t.Context(), passkeys.SecurityNotice{Kind: passkeys.EventPasskeyRemoved, To: "alice@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := ts.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("server got %d messages, want one", len(msgs))
+	}
+	p := parse(t, msgs[0].data)
+	want := "Acme security: " + mailer.EnglishNotices.PasskeyRemoved
+	if p.subject != mailer.EnglishNotices.PasskeyRemovedSubject || strings.TrimSpace(p.text) != want ||
+		strings.TrimSpace(p.html) != "<p>"+want+"</p>" {
+		t.Errorf("subject %q\ntext %q\nhtml %q\nwant the host's templates with %q", p.subject, p.text, p.html, want)
 	}
 }

@@ -147,10 +147,28 @@ type templates struct {
 	keys          []string       // keys[i] is the map key of tags[i]
 	matcher       language.Matcher
 	codeInSubject bool
+	// The security notices' templates and translations.
+	noticeText  *texttemplate.Template
+	noticeHTML  *htmltemplate.Template
+	notices     map[string]NoticeTranslation
+	noticeLangs languages
 }
 
 func newTemplates(c Config) (*templates, error) {
-	t := &templates{subject: c.Subject, text: c.Text, html: c.HTML, codeInSubject: c.CodeInSubject}
+	t := &templates{subject: c.Subject, text: c.Text, html: c.HTML, codeInSubject: c.CodeInSubject,
+		noticeText: c.NoticeText, noticeHTML: c.NoticeHTML}
+	if t.noticeText == nil {
+		t.noticeText = DefaultNoticeText()
+	}
+	if t.noticeHTML == nil {
+		t.noticeHTML = DefaultNoticeHTML()
+	}
+	t.notices = maps.Clone(c.NoticeTranslations)
+	if t.notices == nil {
+		t.notices = DefaultNoticeTranslations()
+	} else if len(t.notices) == 0 {
+		return nil, errors.New("mailer: Config.NoticeTranslations is empty; leave it nil for the built-in ones")
+	}
 	if t.subject == nil {
 		t.subject = DefaultSubject()
 	}
@@ -183,6 +201,20 @@ func newTemplates(c Config) (*templates, error) {
 		t.keys = append(t.keys, k)
 	}
 	t.matcher = language.NewMatcher(t.tags)
+	noticeDef := def
+	if _, ok := t.notices[noticeDef]; !ok {
+		noticeDef = "en"
+		if _, ok := t.notices[noticeDef]; !ok {
+			return nil, fmt.Errorf("mailer: Config.NoticeTranslations has an entry for neither Config.DefaultLanguage %q nor \"en\"", def)
+		}
+	}
+	var err error
+	if t.noticeLangs, err = newLanguages("NoticeTranslations", slices.Collect(maps.Keys(t.notices)), noticeDef); err != nil {
+		return nil, err
+	}
+	if err := t.checkNotices(); err != nil {
+		return nil, err
+	}
 	// Render every language once, so a template or translation that cannot
 	// render fails New rather than a request.
 	for _, k := range keys {
