@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -52,6 +53,18 @@ func (e *DuplicateError) Error() string {
 // duplicates, and the decoder's error for data that is not a sequence of
 // JSON values; it does not validate anything else.
 func CheckDuplicates(data []byte) error {
+	if json.Valid(data) {
+		// One valid value, every request body that is accepted: walk its
+		// bytes, allocating only for the member names.
+		w := walker{data: data}
+		return w.value()
+	}
+	return checkStream(data)
+}
+
+// checkStream is CheckDuplicates through encoding/json's tokenizer, for a
+// sequence of values or invalid JSON, whose error it returns.
+func checkStream(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	for {
@@ -156,6 +169,190 @@ func escape(name string) string {
 			b.WriteString("~1")
 		default:
 			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// walker finds duplicate members in one value that json.Valid accepted, so
+// it checks no syntax. path holds the reference tokens of the objects and
+// arrays it is in, for the error.
+type walker struct {
+	data []byte
+	i    int
+	path []segment
+}
+
+// segment is a JSON Pointer reference token: a member name, or the index
+// of an array element when index >= 0.
+type segment struct {
+	name  string
+	index int
+}
+
+// smallObject is how many members of an object are compared pairwise
+// with strings.EqualFold before the walker switches to a map of folded
+// names, so that an object of many members costs no more than linear time.
+const smallObject = 16
+
+func (w *walker) space() {
+	for w.i < len(w.data) {
+		switch w.data[w.i] {
+		case ' ', '\t', '\n', '\r':
+			w.i++
+		default:
+			return
+		}
+	}
+}
+
+// value walks the value at w.i (after white space) and what it holds.
+func (w *walker) value() error {
+	w.space()
+	switch w.data[w.i] {
+	case '{':
+		return w.object()
+	case '[':
+		return w.array()
+	case '"':
+		w.str()
+	default: // a number, true, false or null
+		for w.i < len(w.data) {
+			switch w.data[w.i] {
+			case ',', ']', '}', ' ', '\t', '\n', '\r':
+				return nil
+			}
+			w.i++
+		}
+	}
+	return nil
+}
+
+// str skips the string at w.i and returns its content's bounds, and
+// whether it is plain: printable ASCII without escapes, the same once
+// decoded.
+func (w *walker) str() (start, end int, plain bool) {
+	w.i++ // the opening quote
+	start, plain = w.i, true
+	for {
+		switch c := w.data[w.i]; {
+		case c == '"':
+			end = w.i
+			w.i++
+			return start, end, plain
+		case c == '\\':
+			plain = false
+			w.i += 2 // a \uXXXX's digits follow as plain bytes
+		case c >= utf8.RuneSelf:
+			plain = false
+			w.i++
+		default:
+			w.i++
+		}
+	}
+}
+
+// name decodes the member name at w.i as encoding/json does.
+func (w *walker) name() string {
+	start, end, plain := w.str()
+	if plain {
+		return string(w.data[start:end])
+	}
+	var name string
+	_ = json.Unmarshal(w.data[start-1:end+1], &name) // valid, as json.Valid said
+	return name
+}
+
+func (w *walker) object() error {
+	w.i++ // {
+	w.space()
+	if w.data[w.i] == '}' {
+		w.i++
+		return nil
+	}
+	var (
+		names  []string          // the first smallObject names, as written
+		folded map[string]string // folded name -> name as written, past smallObject
+	)
+	for {
+		w.space()
+		name := w.name()
+		first, dup := "", false
+		if folded == nil {
+			for _, n := range names {
+				if strings.EqualFold(n, name) { // FoldName(n) == FoldName(name)
+					first, dup = n, true
+					break
+				}
+			}
+			if names = append(names, name); len(names) > smallObject {
+				folded = make(map[string]string, 2*smallObject)
+				for _, n := range names {
+					if _, ok := folded[FoldName(n)]; !ok {
+						folded[FoldName(n)] = n
+					}
+				}
+			}
+		} else {
+			f := FoldName(name)
+			if first, dup = folded[f]; !dup {
+				folded[f] = name
+			}
+		}
+		if dup {
+			e := &DuplicateError{Name: first, Path: w.pointer()}
+			if first != name {
+				e.Other = name
+			}
+			return e
+		}
+		w.space()
+		w.i++ // :
+		w.path = append(w.path, segment{name: name, index: -1})
+		if err := w.value(); err != nil {
+			return err
+		}
+		w.path = w.path[:len(w.path)-1]
+		w.space()
+		c := w.data[w.i]
+		w.i++ // the comma, or the end
+		if c == '}' {
+			return nil
+		}
+	}
+}
+
+func (w *walker) array() error {
+	w.i++ // [
+	w.space()
+	if w.data[w.i] == ']' {
+		w.i++
+		return nil
+	}
+	for n := 0; ; n++ {
+		w.path = append(w.path, segment{index: n})
+		if err := w.value(); err != nil {
+			return err
+		}
+		w.path = w.path[:len(w.path)-1]
+		w.space()
+		c := w.data[w.i]
+		w.i++ // the comma, or the end
+		if c == ']' {
+			return nil
+		}
+	}
+}
+
+// pointer is the JSON Pointer of the value the walker is in.
+func (w *walker) pointer() string {
+	var b strings.Builder
+	for _, s := range w.path {
+		b.WriteByte('/')
+		if s.index >= 0 {
+			b.WriteString(strconv.Itoa(s.index))
+		} else {
+			b.WriteString(escape(s.name))
 		}
 	}
 	return b.String()

@@ -1,6 +1,7 @@
 package strictjson
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -81,4 +82,53 @@ func FuzzCheckDuplicates(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = CheckDuplicates(data) // must not panic
 	})
+}
+
+// FuzzWalkerMatchesDecoder: on one valid value, the byte walker finds
+// what encoding/json's tokenizer finds: no duplicate, or the same one.
+func FuzzWalkerMatchesDecoder(f *testing.F) {
+	for _, s := range []string{
+		`{"otp":"1","otp":null}`, `{"a":[{"b":1}]}`, `{"\u0061":1,"a":2}`, `[]`, ` {"x/y~":{"k":1,"K":1}} `,
+		`{"kty":1,"\u212aty":2}`, `{"a\xffb":1,"a\ufffdb":2}`, `[1,-2.5e3,true,false,null,"s",{"":0,"":1}]`,
+		`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"A":18}`,
+		`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"Q":18}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		w := walker{data: data}
+		got, want := w.value(), checkStream(data)
+		var g, d *DuplicateError
+		switch {
+		case got == nil && want == nil:
+		case errors.As(got, &g) && errors.As(want, &d) && *g == *d:
+		default:
+			t.Fatalf("walker: %v; decoder: %v", got, want)
+		}
+	})
+}
+
+// BenchmarkCheckDuplicates checks a passkey login's finish body, by the
+// byte walker CheckDuplicates uses on one valid value and by the decoder.
+func BenchmarkCheckDuplicates(b *testing.B) {
+	body := []byte(`{"assertionResponse":{"id":"q2Vv2nQ6m5yYk3yJg0r0Fw","rawId":"q2Vv2nQ6m5yYk3yJg0r0Fw","type":"public-key",` +
+		`"response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoiYWJjIiwib3JpZ2luIjoiaHR0cDovL2xvY2FsaG9zdDozMDAwIn0",` +
+		`"authenticatorData":"SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ","signature":"MEUCIQDx","userHandle":"dXNlci0x"},` +
+		`"clientExtensionResults":{},"authenticatorAttachment":"platform"}}`)
+	for _, bc := range []struct {
+		name  string
+		check func([]byte) error
+	}{{"CheckDuplicates", CheckDuplicates}, {"decoder", checkStream}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bc.check(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
