@@ -1,6 +1,8 @@
 // Package hotpath runs the store calls of the engine's request hot path
 // (login start and finish by button and by autofill, append finish, a
-// guarded request's session check) against a selfhosted store, so that a
+// guarded request's session check, and on a store with the audit trail
+// the event recorded per request, the activity list and the deletion of
+// a user's records) against a selfhosted store, so that a
 // store's tests can look at the query plan of every statement those calls
 // run.
 package hotpath
@@ -15,7 +17,9 @@ import (
 )
 
 // Seed adds n users through the store's API, each with one or two
-// credentials (every other user has two), and returns the last user.
+// credentials (every other user has two) and, when the store is a
+// selfhosted.ActivityStore, one or two activity records, and returns the
+// last user.
 func Seed(ctx context.Context, s selfhosted.Store, n int, now time.Time) (selfhosted.UserRecord, error) {
 	var u selfhosted.UserRecord
 	for i := range n {
@@ -23,9 +27,14 @@ func Seed(ctx context.Context, s selfhosted.Store, n int, now time.Time) (selfho
 		if err := s.CreateUser(ctx, u); err != nil {
 			return u, err
 		}
-		for range 1 + i%2 {
+		for j := range 1 + i%2 {
 			if err := s.AddCredential(ctx, selfhosted.CredentialRecord{ID: random(16), UserID: u.ID, Name: "seed", Data: random(200), CreatedAt: now}); err != nil {
 				return u, err
+			}
+			if as, ok := s.(selfhosted.ActivityStore); ok {
+				if err := as.AppendActivity(ctx, activity(u.ID, now.Add(-time.Duration(n-i+j)*time.Minute)), now); err != nil {
+					return u, err
+				}
 			}
 		}
 	}
@@ -92,7 +101,28 @@ func Run(ctx context.Context, s selfhosted.Store, u selfhosted.UserRecord, now t
 			}
 		}
 	}
+	// The audit trail: a record per security event (enough for the purge
+	// in passing to run), GET account/activity, and deleting the records
+	// with the account.
+	if as, ok := s.(selfhosted.ActivityStore); ok {
+		for i := range 20 {
+			if err := as.AppendActivity(ctx, activity(u.ID, now.Add(time.Duration(i)*time.Millisecond)), now); err != nil {
+				return fmt.Errorf("append activity: %w", err)
+			}
+		}
+		if list, err := as.ActivityByUser(ctx, u.ID, now.Add(time.Second), 50); err != nil || len(list) == 0 {
+			return fmt.Errorf("activity by user: %d records, %v", len(list), err)
+		}
+		if err := as.DeleteActivity(ctx, u.ID); err != nil {
+			return fmt.Errorf("delete activity: %w", err)
+		}
+	}
 	return nil
+}
+
+// activity is a login record of userID at at.
+func activity(userID string, at time.Time) selfhosted.ActivityRecord {
+	return selfhosted.ActivityRecord{UserID: userID, Kind: "login", At: at, Method: "passkey", IP: "192.0.2.1", UserAgent: "hotpath"}
 }
 
 func random(n int) []byte {

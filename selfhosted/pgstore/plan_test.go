@@ -32,8 +32,8 @@ func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.Trace
 
 func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-// TestHotPathPlans runs the engine's hot-path store calls on a schema of a
-// few thousand users, records every statement they run, and fails when the
+// TestHotPathPlans runs the engine's hot-path store calls (the audit
+// trail's among them) on a schema of a few thousand users, records every statement they run, and fails when the
 // EXPLAIN of one of them (with the arguments it ran with, sequential scans
 // switched off so that a table too small to need an index still shows
 // whether one serves) scans a table or hashes a whole index. The plans are
@@ -60,7 +60,7 @@ func TestHotPathPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, s.sql(`ANALYZE {schema}.users; ANALYZE {schema}.credentials`)); err != nil {
+	if _, err := pool.Exec(ctx, s.sql(`ANALYZE {schema}.users; ANALYZE {schema}.credentials; ANALYZE {schema}.activity`)); err != nil {
 		t.Fatal(err)
 	}
 	rec.mu.Lock()
@@ -75,6 +75,16 @@ func TestHotPathPlans(t *testing.T) {
 	}
 	if len(rec.seen) < 10 {
 		t.Fatalf("only %d distinct statements recorded", len(rec.seen))
+	}
+	// The audit trail's insert, trim, purge, list and delete-by-user.
+	n := 0
+	for q := range rec.seen {
+		if strings.Contains(q, ".activity") {
+			n++
+		}
+	}
+	if n < 5 {
+		t.Errorf("%d distinct statements on the activity table, want its five", n)
 	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/passkeyready/passkeys/internal/hotpath"
 )
 
-// TestHotPathPlans runs the engine's hot-path store calls on a database of
-// a few thousand users, records every statement they run, and fails when
+// TestHotPathPlans runs the engine's hot-path store calls (the audit
+// trail's among them) on a database of a few thousand users, records every statement they run, and fails when
 // the plan of one of them (EXPLAIN QUERY PLAN, with the arguments it ran
 // with) scans a table or sorts in a temporary B-tree. The plans are logged
 // (go test -v) as the proof.
@@ -55,6 +55,10 @@ func TestHotPathPlans(t *testing.T) {
 	if len(seen) < 10 {
 		t.Fatalf("only %d distinct statements recorded", len(seen))
 	}
+	// The audit trail's insert, trim, purge, list and delete-by-user.
+	if n := activityStatements(seen); n < 5 {
+		t.Errorf("%d distinct statements on the activity table, want its five", n)
+	}
 	for _, st := range seen {
 		rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+st.query, st.args...)
 		if err != nil {
@@ -79,6 +83,17 @@ func TestHotPathPlans(t *testing.T) {
 			}
 		}
 	}
+}
+
+// activityStatements counts the keys of seen that name the activity table.
+func activityStatements[V any](seen map[string]V) int {
+	n := 0
+	for q := range seen {
+		if strings.Contains(q, "activity") {
+			n++
+		}
+	}
+	return n
 }
 
 func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
