@@ -8,12 +8,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passkeyready/passkeys/internal/hints"
 )
 
 func FuzzDecodeRequest(f *testing.F) {
 	for _, s := range []string{
 		`{"email":"a@example.com"}`, `{"email":"a@example.com","otp":"123456"}`, `{}`, ``, `{"email":`,
 		`{"assertionResponse":{"id":"x","response":{}}}`, `{"assertionResponse":"{\"id\":1}"}`, `[1]`, `{} {}`, `null`,
+		`{"email":"a@example.com","hints":["hybrid","security-key"]}`, `{"hints":["client-device","client-device"]}`,
+		`{"hints":[]}`, `{"hints":null}`, `{"hints":"hybrid"}`, `{"hints":[1]}`, `{"hints":["platform"]}`,
 	} {
 		f.Add(s)
 	}
@@ -35,6 +39,21 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 			if again, err := normalizeEmail(e); err != nil || again != e {
 				t.Fatalf("normalizeEmail not idempotent: %q -> %q, %v", e, again, err)
+			}
+		}
+		var ls loginStartRequest
+		r = httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if h.decodeJSON(httptest.NewRecorder(), r, &ls) == nil {
+			got, err := parseHints(ls.Hints)
+			var e *Error
+			switch {
+			case err != nil && (!errors.As(err, &e) || e.Status != 400 || e.Code != "invalid_request"):
+				t.Fatalf("parseHints(%s) = %v, want a 400 invalid_request", ls.Hints, err)
+			case err == nil && ls.Hints == nil && got != nil:
+				t.Fatalf("no hints member gave hints %q", got)
+			case err == nil && ls.Hints != nil && hints.Check(got) != nil:
+				t.Fatalf("parseHints(%s) accepted %q", ls.Hints, got)
 			}
 		}
 		var lf loginFinishRequest
