@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/passkeyready/passkeys/selfhosted"
@@ -23,23 +24,31 @@ const (
 		WHERE user_id = ?1 AND at > ?2 ORDER BY at DESC, seq DESC LIMIT ?3`
 )
 
-// AppendActivity implements [selfhosted.ActivityStore]: it inserts r,
-// then deletes the user's records beyond the newest ActivityMaxPerUser.
-// On every purgeEvery-th call of this Store it first deletes up to
-// purgeLimit records older than ActivityMaxAge at now.
+// appendActivitySQL are the statements of AppendActivity's transaction.
+var appendActivitySQL = []string{purgeActivitySQL, insertActivitySQL, trimActivitySQL}
+
+// AppendActivity implements [selfhosted.ActivityStore]: in one
+// transaction it inserts r, then deletes the user's records beyond the
+// newest ActivityMaxPerUser. On every purgeEvery-th call of this Store it
+// first deletes up to purgeLimit records older than ActivityMaxAge at now,
+// in the same transaction. Its first statement writes, so the transaction
+// takes the write lock at once and waits out the busy timeout for it.
 func (s *Store) AppendActivity(ctx context.Context, r selfhosted.ActivityRecord, now time.Time) error {
-	if s.activityPuts.Add(1)%purgeEvery == 1 {
-		if _, err := s.exec(ctx, purgeActivitySQL, micros(now.Add(-selfhosted.ActivityMaxAge)), purgeLimit); err != nil {
-			return storeErr("purge activity", err)
+	purge := s.activityPuts.Add(1)%purgeEvery == 1
+	return s.inTx(ctx, "append activity", appendActivitySQL, func(tx *sql.Tx) error {
+		if purge {
+			if _, err := s.txExec(ctx, tx, purgeActivitySQL, micros(now.Add(-selfhosted.ActivityMaxAge)), purgeLimit); err != nil {
+				return storeErr("purge activity", err)
+			}
 		}
-	}
-	if _, err := s.exec(ctx, insertActivitySQL, r.UserID, r.Kind, micros(r.At), r.Method, r.Detail, r.IP, r.UserAgent); err != nil {
-		return storeErr("append activity", err)
-	}
-	if _, err := s.exec(ctx, trimActivitySQL, r.UserID, selfhosted.ActivityMaxPerUser); err != nil {
-		return storeErr("trim activity", err)
-	}
-	return nil
+		if _, err := s.txExec(ctx, tx, insertActivitySQL, r.UserID, r.Kind, micros(r.At), r.Method, r.Detail, r.IP, r.UserAgent); err != nil {
+			return storeErr("append activity", err)
+		}
+		if _, err := s.txExec(ctx, tx, trimActivitySQL, r.UserID, selfhosted.ActivityMaxPerUser); err != nil {
+			return storeErr("trim activity", err)
+		}
+		return nil
+	})
 }
 
 // DeleteActivity implements [selfhosted.ActivityStore].

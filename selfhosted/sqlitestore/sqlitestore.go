@@ -187,6 +187,46 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return st.QueryContext(ctx, args...)
 }
 
+// inTx runs fn in a transaction and commits it, or rolls it back when fn
+// or the commit fails. fn runs its statements, which must be among
+// queries, through txExec; inTx prepares them first, since with one
+// connection (as Open keeps) the transaction holds the only one. The
+// first statement should write, so that the transaction takes the write
+// lock before it reads: a transaction that reads first may find, when it
+// comes to write, that another connection wrote in between, and fails
+// with SQLITE_BUSY without waiting.
+func (s *Store) inTx(ctx context.Context, op string, queries []string, fn func(tx *sql.Tx) error) error {
+	for _, q := range queries {
+		if _, err := s.stmt(ctx, q); err != nil {
+			return storeErr(op, err)
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return storeErr(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback() // fn's error is the one to report
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return storeErr(op, err)
+	}
+	return nil
+}
+
+// txExec runs query, which changes rows and which inTx prepared, in tx.
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if traceStatement != nil {
+		traceStatement(query, args)
+	}
+	st, ok := s.stmts.Load(query)
+	if !ok {
+		return nil, fmt.Errorf("statement not prepared for the transaction: %s", query)
+	}
+	return tx.StmtContext(ctx, st.(*sql.Stmt)).ExecContext(ctx, args...)
+}
+
 // row is what a query for one row returns: a *sql.Row, or errRow when the
 // statement could not be prepared.
 type row interface{ Scan(dest ...any) error }
