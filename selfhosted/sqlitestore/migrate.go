@@ -77,6 +77,42 @@ var migrations = []string{
 	) STRICT;
 	CREATE INDEX activity_by_user ON activity (user_id, at, seq);
 	CREATE INDEX activity_by_age ON activity (at);`,
+	// Ceremonies and sessions WITHOUT ROWID: the primary key is the
+	// table's own B-tree instead of an index beside a rowid table, so each
+	// insert and delete writes one B-tree fewer.
+	`CREATE TABLE ceremonies_v4 (
+		challenge  TEXT PRIMARY KEY NOT NULL,
+		kind       TEXT NOT NULL,
+		user_id    TEXT NOT NULL,
+		session    BLOB,
+		expires_at INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID;
+	INSERT INTO ceremonies_v4 SELECT challenge, kind, user_id, session, expires_at FROM ceremonies;
+	DROP TABLE ceremonies;
+	ALTER TABLE ceremonies_v4 RENAME TO ceremonies;
+	CREATE INDEX ceremonies_by_expiry ON ceremonies (expires_at);
+	CREATE TABLE sessions_v4 (
+		id               TEXT PRIMARY KEY NOT NULL,
+		token_hash       BLOB NOT NULL,
+		user_id          TEXT NOT NULL,
+		email            TEXT NOT NULL,
+		created_at       INTEGER NOT NULL,
+		last_seen_at     INTEGER NOT NULL,
+		expires_at       INTEGER NOT NULL,
+		idle_expires_at  INTEGER NOT NULL,
+		user_agent       TEXT NOT NULL,
+		ip               TEXT NOT NULL,
+		auth_method      TEXT NOT NULL,
+		authenticated_at INTEGER,
+		new_user         INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID;
+	INSERT INTO sessions_v4 SELECT id, token_hash, user_id, email, created_at, last_seen_at, expires_at,
+		idle_expires_at, user_agent, ip, auth_method, authenticated_at, new_user FROM sessions;
+	DROP TABLE sessions;
+	ALTER TABLE sessions_v4 RENAME TO sessions;
+	CREATE UNIQUE INDEX sessions_token_hash ON sessions (token_hash);
+	CREATE INDEX sessions_by_user ON sessions (user_id, created_at, id);
+	CREATE INDEX sessions_by_end ON sessions (min(expires_at, idle_expires_at));`,
 }
 
 // migrate applies the migrations db lacks, all in one IMMEDIATE

@@ -269,3 +269,56 @@ func TestStatementsPreparedOnceClosedByClose(t *testing.T) {
 		t.Errorf("%d statements left after Close, want 0", n)
 	}
 }
+
+// TestWithoutRowidMigrationKeepsRows opens a database at the schema before
+// ceremonies and sessions became WITHOUT ROWID tables, stores one of each,
+// and checks that the rebuild keeps them whole and their indexes serve.
+func TestWithoutRowidMigrationKeepsRows(t *testing.T) {
+	ctx, path := t.Context(), filepath.Join(t.TempDir(), "passkeys.db")
+	full := migrations
+	withMigrations(t, slices.Clip(full[:3]))
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := selfhosted.Ceremony{Challenge: "chal", Kind: selfhosted.CeremonyLogin, UserID: "alice", Session: []byte{1, 2, 0, 3}, ExpiresAt: day0.Add(time.Minute)}
+	if err := s.PutCeremony(ctx, c, day0); err != nil {
+		t.Fatal(err)
+	}
+	sess := selfhosted.SessionRecord{
+		ID: "sid", TokenHash: bytes.Repeat([]byte{7}, 32), UserID: "alice", Email: "alice@example.com",
+		CreatedAt: day0, LastSeenAt: day0, ExpiresAt: day0.Add(time.Hour), IdleExpiresAt: day0.Add(time.Hour),
+		UserAgent: "ua", IP: "192.0.2.1", AuthMethod: "passkey", AuthenticatedAt: day0,
+	}
+	if err := s.CreateSession(ctx, sess, day0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	migrations = full
+	s, err = Open(path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	for _, table := range []string{"ceremonies", "sessions"} {
+		var sql string
+		if err := s.db.QueryRowContext(ctx, "SELECT sql FROM sqlite_schema WHERE name = ?", table).Scan(&sql); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(sql, "WITHOUT ROWID") {
+			t.Errorf("%s after migration: %s", table, sql)
+		}
+	}
+	if got, err := s.SessionByTokenHash(ctx, sess.TokenHash, day0); err != nil || fmt.Sprint(got) != fmt.Sprint(sess) {
+		t.Errorf("session after migration = %+v, %v; want %+v", got, err, sess)
+	}
+	if got, err := s.TakeCeremony(ctx, "chal", day0); err != nil || fmt.Sprint(got) != fmt.Sprint(c) {
+		t.Errorf("ceremony after migration = %+v, %v; want %+v", got, err, c)
+	}
+	if err := s.PutCeremony(ctx, c, day0); err != nil {
+		t.Errorf("PutCeremony after migration: %v", err)
+	}
+}
