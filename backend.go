@@ -145,7 +145,8 @@ type Backend interface {
 	// FinishAppend verifies the attestation response of a ceremony that u
 	// started and stores the new passkey. A response that fails
 	// verification, or belongs to another user's ceremony, is
-	// [ErrVerificationFailed].
+	// [ErrVerificationFailed], with an [Error.Reason] when a category
+	// applies (see [Error.WithReason]).
 	FinishAppend(ctx context.Context, u User, response json.RawMessage, c Client) (Passkey, error)
 
 	// StartLogin begins a passkey login for the account with this email,

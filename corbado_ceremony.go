@@ -122,7 +122,7 @@ func (c *Corbado) started(ctx context.Context, st ceremonyState, options string,
 	return out, nil
 }
 
-var errCorbadoCeremony = ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil)
+var errCorbadoCeremony = ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil).WithReason(ReasonCeremony)
 
 // takeCeremony consumes the ceremony named by the challenge inside the
 // response's clientDataJSON. A ceremony of another kind is consumed too

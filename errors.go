@@ -42,8 +42,41 @@ type Error struct {
 	// [ErrUnknownCredential], which the client sent and may pass to
 	// PublicKeyCredential.signalUnknownCredential.
 	CredentialID string
+	// Reason, when set, sorts the failure into a category for the
+	// handler's events (the Reason of an [EventVerificationFailed]) and
+	// so for metrics: for passkey_verification_failed one of
+	// [ReasonCeremony], [ReasonOrigin], [ReasonKey], [ReasonCounter] and
+	// [ReasonDuplicate]; unset is [ReasonInvalid]. It is never sent to the
+	// client, and the public Detail may change without changing it. Set
+	// it with [Error.WithReason]; [Error.With] keeps it.
+	Reason string
 	// Err is the internal cause. It is logged, never written to a client.
 	Err error
+}
+
+// The categories of a passkey verification failure, for [Error.Reason]
+// and the Reason of an [EventVerificationFailed].
+const (
+	// ReasonCeremony: the ceremony is unknown, expired or already used.
+	ReasonCeremony = "ceremony"
+	// ReasonOrigin: the response was made for another site.
+	ReasonOrigin = "origin"
+	// ReasonKey: the public key is malformed, of an unsupported kind or
+	// too weak.
+	ReasonKey = "key"
+	// ReasonCounter: the signature counter went backwards.
+	ReasonCounter = "counter"
+	// ReasonDuplicate: the passkey is already registered.
+	ReasonDuplicate = "duplicate"
+	// ReasonInvalid: any other failed check, such as the signature.
+	ReasonInvalid = "invalid"
+)
+
+// WithReason returns a copy of e with Reason set to reason.
+func (e *Error) WithReason(reason string) *Error {
+	c := *e
+	c.Reason = reason
+	return &c
 }
 
 func (e *Error) Error() string {
@@ -159,14 +192,14 @@ func UnknownCredential(id []byte, cause error) *Error {
 // status than the [*Error] it was given: on a route that needs a session,
 // 401 means only that the session (or its account) is not valid, so a
 // passkey that fails verification there is [ErrAppendVerificationFailed]
-// (400), with the detail and cause it had. Every other error keeps its
+// (400), with the detail, reason and cause it had. Every other error keeps its
 // own Status, which is what the client gets.
 func onSessionRoute(err error) error {
 	var e *Error
 	if !errors.As(err, &e) || e.Code != ErrVerificationFailed.Code || e.Status == ErrAppendVerificationFailed.Status {
 		return err
 	}
-	return ErrAppendVerificationFailed.With(e.Detail, e.Err)
+	return ErrAppendVerificationFailed.With(e.Detail, e.Err).WithReason(e.Reason)
 }
 
 // asError turns any error into an *Error: an *Error anywhere in the chain is

@@ -71,7 +71,9 @@ const (
 	// (signature counter went backwards), "duplicate" (passkey already
 	// registered), "unknown_credential" (a login with a passkey no account
 	// owns, answered with [ErrUnknownCredential]) or "invalid" (any other
-	// failed check, such as the signature).
+	// failed check, such as the signature). It is the [Error.Reason] the
+	// backend gave the failure ("invalid" when it gave none), never read
+	// from the public detail.
 	EventVerificationFailed EventKind = "verification_failed"
 )
 
@@ -517,24 +519,14 @@ func ceremonyOf(path string) string {
 	}
 }
 
-// verificationReason sorts a verification failure into the categories of
-// EventVerificationFailed by its public detail, which both backends take
-// from a fixed set of messages.
+// verificationReason is the category of a verification failure for
+// EventVerificationFailed: the Reason its backend gave it, else
+// ReasonInvalid. The public detail plays no part.
 func verificationReason(e *Error) string {
-	d := strings.ToLower(e.Detail)
-	switch {
-	case strings.Contains(d, "ceremony"):
-		return "ceremony"
-	case strings.Contains(d, "another web site"):
-		return "origin"
-	case strings.Contains(d, "public key"):
-		return "key"
-	case strings.Contains(d, "counter"):
-		return "counter"
-	case strings.Contains(d, "already registered"):
-		return "duplicate"
+	if e.Reason != "" {
+		return e.Reason
 	}
-	return "invalid"
+	return ReasonInvalid
 }
 
 // limitClass is the Reason of a rate_limited event: the key's class, the

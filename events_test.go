@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -637,5 +638,58 @@ func TestRequestIDInProblemAndLog(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
 		t.Errorf("log %q lacks request_id %s", logs.String(), id)
+	}
+}
+
+// reasonBackend fails every login finish with err.
+type reasonBackend struct {
+	passkeys.Backend
+	err error
+}
+
+func (b reasonBackend) FinishLogin(context.Context, json.RawMessage, passkeys.Client) (passkeys.User, error) {
+	return passkeys.User{}, b.err
+}
+
+// The reason of a verification_failed event is the backend's
+// Error.Reason, whatever the public detail says; without one it is
+// invalid. Reason is never sent.
+func TestVerificationReasonFromError(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"origin, reworded", passkeys.ErrVerificationFailed.With("Wrong site.", nil).WithReason(passkeys.ReasonOrigin), "origin"},
+		{"counter, wrapped", fmt.Errorf("engine: %w", passkeys.ErrVerificationFailed.WithReason(passkeys.ReasonCounter).With("", errors.New("cause"))), "counter"},
+		{"no reason, a detail that once meant origin", passkeys.ErrVerificationFailed.With("The passkey response was made for another web site.", nil), "invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			h, err := passkeys.New(passkeys.Options{Backend: reasonBackend{err: tc.err}, JWTKey: make([]byte, 32), Events: rec,
+				Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest(http.MethodPost, "/passkey/login/finish", strings.NewReader(`{"assertionResponse":{"id":"AQID","type":"public-key"}}`))
+			r.Header.Set("Content-Type", "application/json")
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusUnauthorized || strings.Contains(w.Body.String(), `"reason"`) || !strings.Contains(w.Body.String(), `"passkey_verification_failed"`) {
+				t.Errorf("answer %d %s; want 401 passkey_verification_failed without a reason", w.Code, w.Body)
+			}
+			if err := h.FlushEvents(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range rec.take() {
+				if e.Kind == passkeys.EventVerificationFailed {
+					got = append(got, e.Reason)
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("verification_failed reasons %v, want [%s]", got, tc.want)
+			}
+		})
 	}
 }

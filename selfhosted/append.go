@@ -121,7 +121,7 @@ func (e *Engine) FinishAppend(ctx context.Context, u passkeys.User, response jso
 	}
 	err = e.cfg.Store.AddCredential(ctx, rec)
 	if errors.Is(err, ErrDuplicate) {
-		return passkeys.Passkey{}, passkeys.ErrVerificationFailed.With("This passkey is already registered.", err)
+		return passkeys.Passkey{}, passkeys.ErrVerificationFailed.With("This passkey is already registered.", err).WithReason(passkeys.ReasonDuplicate)
 	}
 	if err != nil {
 		return passkeys.Passkey{}, err

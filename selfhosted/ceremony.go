@@ -24,7 +24,7 @@ func (e *Engine) putCeremony(ctx context.Context, kind CeremonyKind, userID stri
 	}, now)
 }
 
-var errCeremony = passkeys.ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil)
+var errCeremony = passkeys.ErrVerificationFailed.With("The passkey ceremony is unknown, expired or already used; start again.", nil).WithReason(passkeys.ReasonCeremony)
 
 // takeCeremony consumes the ceremony named by the challenge in the
 // response's clientDataJSON. A ceremony of another kind than kinds is

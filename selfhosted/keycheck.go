@@ -76,7 +76,7 @@ const (
 )
 
 // errBadKey is what a client sees when its passkey's public key is refused.
-var errBadKey = passkeys.ErrVerificationFailed.With("The passkey's public key is malformed, of an unsupported kind or too weak.", nil)
+var errBadKey = passkeys.ErrVerificationFailed.With("The passkey's public key is malformed, of an unsupported kind or too weak.", nil).WithReason(passkeys.ReasonKey)
 
 // checkPublicKey validates a credential public key before it is stored (and
 // a stored one before it is used): cose is the COSE_Key from the attested

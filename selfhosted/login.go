@@ -16,6 +16,9 @@ import (
 // StartLogin implements [passkeys.Backend]. Unknown emails and accounts
 // without passkeys get Allow false. The options carry the request's hints,
 // or else [Config.LoginHints].
+// errCounter refuses a login whose signature counter did not advance.
+var errCounter = passkeys.ErrVerificationFailed.With("The passkey's signature counter went backwards; it may have been cloned.", nil).WithReason(passkeys.ReasonCounter)
+
 func (e *Engine) StartLogin(ctx context.Context, email string, c passkeys.Client) (passkeys.LoginStart, error) {
 	wu, err := e.loadUser(ctx, UserKey{Email: email})
 	if errors.Is(err, ErrNotFound) {
@@ -101,15 +104,14 @@ func (e *Engine) loggedIn(ctx context.Context, wu *waUser, cred *webauthn.Creden
 	}
 	count := parsed.Response.AuthenticatorData.Counter
 	if (rec.SignCount != 0 || count != 0) && count <= rec.SignCount {
-		return passkeys.User{}, passkeys.ErrVerificationFailed.With("The passkey's signature counter went backwards; it may have been cloned.",
-			fmt.Errorf("counter %d after %d", count, rec.SignCount))
+		return passkeys.User{}, errCounter.With("", fmt.Errorf("counter %d after %d", count, rec.SignCount))
 	}
 	err := e.cfg.Store.RecordCredentialUse(ctx, CredentialUse{
 		ID: cred.ID, SignCount: count, BackupState: parsed.Response.AuthenticatorData.Flags.HasBackupState(), UsedAt: e.now(),
 	})
 	switch {
 	case errors.Is(err, ErrCounterRegressed):
-		return passkeys.User{}, passkeys.ErrVerificationFailed.With("The passkey's signature counter went backwards; it may have been cloned.", err)
+		return passkeys.User{}, errCounter.With("", err)
 	case errors.Is(err, ErrNotFound):
 		return passkeys.User{}, verificationFailed(err)
 	case err != nil:

@@ -97,7 +97,7 @@ func (s originSet) addRelated(rpID string, origins, related []string) error {
 
 // errOrigin is what a client sees when its clientDataJSON names an origin
 // the engine does not serve.
-var errOrigin = passkeys.ErrVerificationFailed.With("The passkey response was made for another web site.", nil)
+var errOrigin = passkeys.ErrVerificationFailed.With("The passkey response was made for another web site.", nil).WithReason(passkeys.ReasonOrigin)
 
 // checkOrigin checks a ceremony's clientDataJSON before go-webauthn reads
 // it: one JSON object, no member name twice in it or in any object nested

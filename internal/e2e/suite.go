@@ -701,7 +701,8 @@ func testCeremonyKinds(t *testing.T, setup Setup) {
 }
 
 func testCounterRegression(t *testing.T, setup Setup) {
-	s := newServer(t, setup, nil)
+	log := &eventLog{}
+	s := newServer(t, setup, func(o *passkeys.Options) { o.Events = log })
 	ctx := t.Context()
 	a := s.signUp("clone@example.com")
 	check(t, "add passkey", s.addPasskey(a), 200, "")
@@ -719,6 +720,20 @@ func testCounterRegression(t *testing.T, setup Setup) {
 	stale := uint32(0)
 	_, err = s.finish("mediation", assertion(t, a.auth, s.mediationOptions(), passkeystest.Tamper{SignCount: &stale}))
 	check(t, "counter reset to zero", err, 401, "passkey_verification_failed")
+	// The events name the counter (the backend's Error.Reason); Corbado
+	// says only that it refused the response.
+	reason := passkeys.ReasonCounter
+	if s.upstreamOrigins {
+		reason = passkeys.ReasonInvalid
+	}
+	var failed []string
+	for _, line := range log.take(t, s.handler) {
+		if strings.HasPrefix(line, "verification_failed ") {
+			failed = append(failed, line)
+		}
+	}
+	wantLines(t, "verification failures", failed,
+		"verification_failed /passkey/login/finish login "+reason, "verification_failed /passkey/mediation/finish autofill "+reason)
 	if err := a.auth.SetSignCount(id, 10); err != nil {
 		t.Fatal(err)
 	}
