@@ -56,13 +56,17 @@ type Refunder interface {
 // flood of keys of one class cannot crowd out another. A bucket that has
 // refilled completely is forgotten (that changes nothing); up to three
 // are dropped per call, oldest first, so the cost of a call stays
-// logarithmic in the number held. A bucket that is not full is never
-// dropped: when a new key arrives in a class holding 65,536 buckets none
-// of which has refilled, Allow refuses it, with a retryAfter until the
-// soonest of them refills, and records nothing. The trade-off: a flood of
-// fresh keys can make new keys of that class wait (fail closed), but it
-// can never give an existing key a fresh bucket. Keys already held keep
-// being counted normally.
+// logarithmic in the number held. A new key is never refused for want of
+// room: when it arrives in a class holding 65,536 buckets none of which
+// has refilled, the bucket that will refill soonest, the one closest to
+// full, is dropped to make room for it. That forgets the least there is
+// to forget: a bucket is dropped only while every other bucket of its
+// class refills later than it, so to give a key that is n tokens short
+// of full a fresh bucket, a flood of fresh keys must first drain 65,535
+// other buckets of its class by more than n tokens each, more than
+// 65,535 × n events (for keys of one Rate); a flood of fresh keys used
+// once each only ever drops buckets at most one token short of full.
+// Keys held keep being counted normally.
 type MemoryLimiter struct {
 	clock   func() time.Time
 	maxKeys int // per class
@@ -115,9 +119,10 @@ func (m *MemoryLimiter) Allow(_ context.Context, key string, r Rate) (bool, time
 	b := c.byKey[key]
 	if b == nil {
 		if len(c.heap) >= m.maxKeys {
-			// Full, and the purge found nothing refilled: the soonest
-			// bucket refills after now.
-			return false, time.Duration(c.heap[0].full - now), nil
+			// Full, and the purge found nothing refilled: make room by
+			// dropping the bucket that refills soonest, the one whose
+			// loss forgets the least.
+			c.remove(c.heap[0])
 		}
 		b = &bucket{key: key, full: now}
 		c.byKey[key] = b

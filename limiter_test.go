@@ -3,6 +3,7 @@ package passkeys
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -27,9 +28,9 @@ func TestMemoryLimiterDropsRefilledBuckets(t *testing.T) {
 	}
 }
 
-// A full class refuses new keys until its soonest bucket refills, keeps
-// counting the keys it holds, and leaves other classes alone.
-func TestMemoryLimiterFullClassFailsClosed(t *testing.T) {
+// A full class takes a new key by dropping the bucket closest to full,
+// keeps counting the keys it holds, and leaves other classes alone.
+func TestMemoryLimiterFullClassDropsClosestToFull(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := t0
@@ -44,32 +45,55 @@ func TestMemoryLimiterFullClassFailsClosed(t *testing.T) {
 			}
 		}
 	}
-	// otpcheck:0 is full again at t0+2h, the soonest.
-	ok, wait, err := l.Allow(ctx, "otpcheck:new", r)
-	if ok || err != nil || wait != 2*time.Hour-99*time.Second {
-		t.Errorf("Allow(otpcheck:new) in a full class = %t, %v, %v; want refused for 2h-99s", ok, wait, err)
+	held := func(key string) bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.class(key).byKey[key] != nil
 	}
-	if ok, wait, _ := l.Allow(ctx, "otpcheck:0", r); ok || wait != time.Hour-99*time.Second {
-		t.Errorf("Allow(otpcheck:0), drained, in a full class = %t, %v; want refused for 1h-99s", ok, wait)
+	// otpcheck:0 is full again at t0+2h, the soonest: it makes room.
+	for i := range 2 {
+		if ok, wait, err := l.Allow(ctx, "otpcheck:new", r); !ok || wait != 0 || err != nil {
+			t.Errorf("Allow(otpcheck:new) #%d in a full class = %t, %v, %v; want allowed", i+1, ok, wait, err)
+		}
+	}
+	if held("otpcheck:0") || !held("otpcheck:1") || !held("otpcheck:new") {
+		t.Errorf("after a new key in a full class: otpcheck:0 held %t, otpcheck:1 %t, otpcheck:new %t; want false, true, true",
+			held("otpcheck:0"), held("otpcheck:1"), held("otpcheck:new"))
+	}
+	if n := l.held(); n != l.maxKeys {
+		t.Errorf("%d buckets held, want %d", n, l.maxKeys)
+	}
+	// Keys held are counted as before: otpcheck:99 is drained.
+	if ok, wait, _ := l.Allow(ctx, "otpcheck:99", r); ok || wait != time.Hour {
+		t.Errorf("Allow(otpcheck:99), drained, in a full class = %t, %v; want refused for 1h", ok, wait)
 	}
 	if ok, _, _ := l.Allow(ctx, "email:new", r); !ok {
 		t.Error("Allow(email:new) refused: a full class crowded out another")
 	}
-	// Half-refilled buckets are still not dropped.
-	now = t0.Add(time.Hour + 99*time.Second)
-	if ok, _, _ := l.Allow(ctx, "otpcheck:new", r); ok {
-		t.Error("Allow(otpcheck:new) allowed while no bucket of its class had refilled")
+	if n := len(l.classes["email"].byKey); n != 1 {
+		t.Errorf("%d email buckets held, want 1", n)
 	}
-	if ok, _, _ := l.Allow(ctx, "otpcheck:99", r); !ok {
-		t.Error("Allow(otpcheck:99), a held key with a token back, refused")
+	// A stream of keys used once each: the first drops otpcheck:1, the
+	// bucket closest to full; each one after it is a token short where
+	// the others held are two, so it drops the one before it, and the
+	// drained buckets stay.
+	now = t0.Add(100 * time.Second)
+	for i := range 3 * l.maxKeys {
+		key := fmt.Sprint("otpcheck:once-", i)
+		if ok, wait, _ := l.Allow(ctx, key, r); !ok {
+			t.Fatalf("Allow(%s) refused (wait %v) in a full class", key, wait)
+		}
+		if i > 0 && held(fmt.Sprint("otpcheck:once-", i-1)) {
+			t.Fatalf("otpcheck:once-%d still held after otpcheck:once-%d", i-1, i)
+		}
 	}
-	// At t0+2h otpcheck:0 has refilled: it is forgotten, making room.
-	now = t0.Add(2 * time.Hour)
-	if ok, wait, _ := l.Allow(ctx, "otpcheck:new", r); !ok {
-		t.Errorf("Allow(otpcheck:new) refused (wait %v) after a bucket of its class refilled", wait)
+	if held("otpcheck:1") {
+		t.Error("otpcheck:1, the bucket closest to full, still held")
 	}
-	if n := len(l.classes["otpcheck"].byKey); n != l.maxKeys {
-		t.Errorf("%d otpcheck buckets held, want %d", n, l.maxKeys)
+	for i := 2; i < l.maxKeys; i++ {
+		if ok, wait, _ := l.Allow(ctx, fmt.Sprint("otpcheck:", i), r); ok || wait <= 0 {
+			t.Fatalf("Allow(otpcheck:%d), drained, after a stream of keys used once = %t, %v; want refused", i, ok, wait)
+		}
 	}
 	// When everything held has refilled at once, each new key finds room,
 	// though a call drops only a few of them.
@@ -78,6 +102,67 @@ func TestMemoryLimiterFullClassFailsClosed(t *testing.T) {
 		if ok, wait, _ := l.Allow(ctx, fmt.Sprint("otpcheck:later-", i), r); !ok {
 			t.Fatalf("Allow(otpcheck:later-%d) refused (wait %v) with every bucket of its class refilled", i, wait)
 		}
+	}
+}
+
+// What it costs to give a drained key a fresh bucket by flooding its full
+// class: buckets drained by fewer tokens than the victim are dropped
+// before it, however many; it is dropped only once every other bucket of
+// the class is drained by at least as many tokens as it, later (cap-1) × n
+// events for a victim n tokens short. The README quotes this figure.
+func TestMemoryLimiterFloodCost(t *testing.T) {
+	ctx := context.Background()
+	for _, n := range []int{2, 5, 10, 100} {
+		t.Run(fmt.Sprint(n, " tokens"), func(t *testing.T) {
+			t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+			now := t0
+			l := NewMemoryLimiter(func() time.Time { return now })
+			l.maxKeys = 100
+			r := Rate{Events: 10, Per: time.Hour, Burst: n} // a token is 6 minutes
+			const victim = "otpfail:victim@example.com"
+			held := func() bool {
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				return l.class(victim).byKey[victim] != nil
+			}
+			drain := func(key string, k int) {
+				t.Helper()
+				for i := range k {
+					if ok, wait, err := l.Allow(ctx, key, r); !ok || err != nil {
+						t.Fatalf("Allow(%s) #%d = %t, %v, %v; want allowed", key, i+1, ok, wait, err)
+					}
+				}
+			}
+			drain(victim, n)
+
+			// Any number of fresh keys drained by n-1 tokens.
+			now = t0.Add(time.Second)
+			for i := range 5 * l.maxKeys {
+				drain(fmt.Sprint("otpfail:lighter-", i), n-1)
+			}
+			if ok, wait, _ := l.Allow(ctx, victim, r); ok || wait != 6*time.Minute-time.Second {
+				t.Errorf("victim after %d fresh keys drained by %d = %t, %v; want refused for 6m-1s", 5*l.maxKeys, n-1, ok, wait)
+			}
+
+			// cap-1 fresh keys drained by n, later: the victim is now the
+			// bucket closest to full, but it stays until one more new key.
+			now = t0.Add(2 * time.Second)
+			events := 0
+			for i := range l.maxKeys - 1 {
+				drain(fmt.Sprint("otpfail:heavier-", i), n)
+				events += n
+			}
+			if !held() {
+				t.Fatalf("victim dropped with %d other buckets as drained as it", l.maxKeys-1)
+			}
+			drain("otpfail:last", 1)
+			if held() {
+				t.Errorf("victim still held after %d buckets more drained than it and a new key", l.maxKeys-1)
+			}
+			if want := (l.maxKeys - 1) * n; events != want {
+				t.Errorf("the flood took %d events, want %d", events, want)
+			}
+		})
 	}
 }
 
@@ -147,26 +232,40 @@ func (m *MemoryLimiter) held() int {
 }
 
 // The cost of a call stays logarithmic when a class is full: a new key
-// that is refused, and one that replaces a refilled bucket.
+// that drops the bucket closest to full (none has refilled), and one
+// that replaces a refilled bucket. Setup also reports the memory a full
+// class holds per bucket, with 35-byte keys ("otpfail:" and a 27-byte
+// address).
 func BenchmarkMemoryLimiterFullClass(b *testing.B) {
 	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := NewMemoryLimiter(func() time.Time { return now })
 	r := Rate{Events: 10, Per: time.Hour, Burst: 10}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
 	for i := range limiterMaxKeys {
-		l.Allow(ctx, fmt.Sprint("otpcheck:", i), r)
+		l.Allow(ctx, fmt.Sprintf("otpfail:user-%010d@example.com", i), r)
 	}
-	b.Run("refused", func(b *testing.B) {
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perBucket := float64(after.HeapAlloc-before.HeapAlloc) / limiterMaxKeys
+	b.Run("dropping", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
-			if ok, _, _ := l.Allow(ctx, fmt.Sprint("otpcheck:new-", i), r); ok {
-				b.Fatal("allowed")
+			if ok, _, _ := l.Allow(ctx, fmt.Sprintf("otpfail:next-%08d@example.com", i), r); !ok {
+				b.Fatal("refused")
 			}
 		}
+		b.ReportMetric(perBucket, "B/bucket")
 	})
 	b.Run("replacing", func(b *testing.B) {
+		// Keys whose token takes 100ms, so that the clock stays far from
+		// the end of UnixNano however many iterations run.
+		fast := Rate{Events: 10, Per: time.Second, Burst: 10}
+		now = now.Add(time.Hour)
 		for i := 0; b.Loop(); i++ {
-			now = now.Add(time.Hour) // everything held has refilled
-			if ok, _, _ := l.Allow(ctx, fmt.Sprint("otpcheck:next-", i), r); !ok {
+			now = now.Add(100 * time.Millisecond) // everything held has refilled
+			if ok, _, _ := l.Allow(ctx, fmt.Sprintf("otpfail:more-%08d@example.com", i), fast); !ok {
 				b.Fatal("refused")
 			}
 		}

@@ -12,7 +12,10 @@ import (
 func otpFailureKey(email string) string { return "otpfail:" + email }
 
 // errOTPFailures answers a code check for an address past its failure
-// bound.
+// bound. With the shipped limiters that is the only cause: neither
+// refuses a key it holds no bucket for (MemoryLimiter makes room in a
+// full class by dropping the bucket closest to full; pgstore has no
+// cap), so an address no wrong code was tried for is never told this.
 var errOTPFailures = ErrTooManyAttempts.With("Too many wrong codes were tried for this email address, so code sign-in is paused for it. Sign in with a passkey instead, which still works, or try again after the time in Retry-After.", nil)
 
 // checkOTP runs check, one code check for the canonical address email,

@@ -53,11 +53,16 @@ type Harness struct {
 	// FloodKeys, when positive, adds the subtest Flood: it drains a few
 	// victim keys, makes one call on each of FloodKeys fresh keys of the
 	// victims' class ("otpcheck:") and as many of another ("email:"),
-	// then checks that every victim is still drained, and that once the
-	// flood's buckets have refilled a new key is allowed again. For a
-	// limiter that caps the keys it holds, make it well past the cap (the
-	// suite runs MemoryLimiter with 80,000); the subtest makes about
-	// 2×FloodKeys calls. Zero skips it.
+	// then checks that every flood call was allowed (a fresh key is never
+	// refused, however many keys are held), that every victim is still
+	// drained, that a new key of each class gets its whole burst at once
+	// while the flood's buckets are still short, and that once they have
+	// refilled the victims have too. For a limiter that caps the keys it
+	// holds, make it well past the cap (the suite runs MemoryLimiter with
+	// 80,000): such a limiter must make room by forgetting buckets that
+	// lose less than the victims' (MemoryLimiter drops the one closest to
+	// full), neither refusing new keys nor dropping drained ones. The
+	// subtest makes about 2×FloodKeys calls. Zero skips it.
 	FloodKeys int
 }
 
@@ -327,7 +332,8 @@ func RunHarness(t *testing.T, h Harness) {
 }
 
 // flood drains victim keys of two classes, makes one call on each of n
-// fresh keys of each class, and checks that no victim got a fresh bucket.
+// fresh keys of each class, and checks that no fresh key was refused, no
+// victim got a fresh bucket and a new key is served at once.
 func flood(t *testing.T, start func(*testing.T) (passkeys.Limiter, *testclock.Clock), n int) {
 	l, c := start(t)
 	r := passkeys.Rate{Events: 10, Per: time.Hour, Burst: 10}
@@ -339,15 +345,26 @@ func flood(t *testing.T, start func(*testing.T) (passkeys.Limiter, *testclock.Cl
 		wantAllowed(t, l, v, r, r.Burst)
 		wantRefused(t, l, v, r, 6*time.Minute)
 	}
-	for _, class := range []string{"otpcheck", "email"} {
+	classes := []string{"otpcheck", "email"}
+	for _, class := range classes {
+		refused, first := 0, ""
 		for i := range n {
 			key := fmt.Sprintf("%s:flood-%d@example.com", class, i)
-			if _, _, err := l.Allow(t.Context(), key, r); err != nil {
+			ok, _, err := l.Allow(t.Context(), key, r)
+			if err != nil {
 				t.Fatalf("Allow(%q) in the flood: %v", key, err)
+			}
+			if !ok {
+				if refused++; first == "" {
+					first = key
+				}
 			}
 			if i == n/2 {
 				c.Advance(time.Second) // not enough to refill anything
 			}
+		}
+		if refused > 0 {
+			t.Errorf("%d of %d fresh %s keys refused on their first call, the first %q: a flood of fresh keys locks new keys out", refused, n, class, first)
 		}
 	}
 	for _, v := range victims {
@@ -357,10 +374,15 @@ func flood(t *testing.T, start func(*testing.T) (passkeys.Limiter, *testclock.Cl
 			t.Errorf("Allow(%q) after the flood: refused with wait %v, want (0, 6m]", v, wait)
 		}
 	}
-	// Once every bucket has refilled, a limiter that refused new keys
-	// during the flood takes them again.
+	// The flood's buckets are a token short each and none has refilled:
+	// a new key of each class still gets its whole burst.
+	for _, class := range classes {
+		wantAllowed(t, l, class+":new-during-the-flood@example.com", r, r.Burst)
+	}
+	// Once every bucket has refilled, new keys and victims are served in
+	// full again.
 	c.Advance(time.Hour)
-	for _, class := range []string{"otpcheck", "email"} {
+	for _, class := range classes {
 		wantAllowed(t, l, class+":after-the-flood@example.com", r, 1)
 	}
 	for _, v := range victims {
