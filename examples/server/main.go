@@ -149,6 +149,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.smtp.url == "" && (c.smtp.from != "" || c.smtp.plaintextLocalhost) {
 		return c, errors.New("-mail-from and -smtp-insecure-plaintext-localhost need -smtp")
 	}
+	if c.smtp.url != "" && c.smtp.from == "" {
+		return c, errors.New("-smtp needs -mail-from (PASSKEYS_MAIL_FROM), the sender of the code emails, e.g. 'Example <no-reply@example.com>'")
+	}
 	switch {
 	case c.store == "":
 		c.store = "sqlite"

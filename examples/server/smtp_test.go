@@ -101,7 +101,7 @@ func TestExampleServerSMTPFlags(t *testing.T) {
 		want string
 	}{
 		{"from without url", []string{"-mail-from", "a@example.com"}, "need -smtp"},
-		{"url without from", []string{"-smtp", "smtp://user:s3cr3t@mail.example.com"}, "Config.From is required"},
+		{"url without from", []string{"-smtp", "smtp://user:s3cr3t@mail.example.com"}, "-smtp needs -mail-from"},
 		{"plaintext to a remote host", []string{"-smtp", "smtp://user:s3cr3t@mail.example.com:25", "-mail-from", "a@example.com", "-smtp-insecure-plaintext-localhost"}, "localhost"},
 		{"bad url", []string{"-smtp", "smtp://user:s3cr3t%zz@mail.example.com", "-mail-from", "a@example.com"}, "-smtp"},
 	} {
