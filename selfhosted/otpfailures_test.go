@@ -3,6 +3,7 @@ package selfhosted_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -278,4 +279,74 @@ type allowOnly struct{}
 
 func (allowOnly) Allow(context.Context, string, passkeys.Rate) (bool, time.Duration, error) {
 	return true, 0, nil
+}
+
+// A flood of wrong checks on junk addresses, one each, past the memory
+// limiter's 65,536 buckets per class, neither locks new addresses out of
+// code sign-in nor lifts the bound of an address that used it up: the
+// limiter makes room by dropping the buckets closest to full, the junk
+// ones. Before, every new address got 429 for up to 7.2 hours.
+func TestOTPFailureBoundFloodOfJunkAddresses(t *testing.T) {
+	if raceDetector {
+		// 70,000 sequential requests take minutes under -race; the
+		// limiter's own flood test (TestMemoryLimiterConformance) runs
+		// there.
+		t.Skip("70,000 sequential requests: run without -race")
+	}
+	clock := e2e.NewClock()
+	mail := passkeystest.NewMailbox()
+	e, err := selfhosted.New(selfhosted.Config{
+		RPID: e2e.RPID, Origins: []string{e2e.Origin}, Store: memstore.New(), OTPSender: mail, Clock: clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := passkeys.New(passkeys.Options{
+		Backend: e, JWTKey: []byte("failure bound tests' session key, 32+ bytes"), Clock: clock.Now,
+		OTPCheckLimit: passkeys.Rate{Events: 10, Per: time.Minute, Burst: 10}, // as in otpRig
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(http.StripPrefix("/auth", h))
+	t.Cleanup(ts.Close)
+	r := &otpRig{t: t, h: h, url: ts.URL + "/auth", clock: clock, mail: mail}
+
+	const victim = "victim@example.com"
+	code := r.fail("/signUpOrLogin", "", victim, 100)
+	wantBound(t, "the victim's right code after 100 failures",
+		r.post("/signUpOrLogin", "", map[string]string{"email": victim, "otp": code}))
+
+	// The flood, straight into the handler to keep it quick: 70,000 junk
+	// addresses, one wrong check each, from as many IPv6 /64 networks as
+	// the default IPLimit (60 a minute) needs, with the clock standing
+	// still so that nothing refills.
+	const flood = 70_000
+	for i := range flood {
+		body := fmt.Sprintf(`{"email":"junk-%d@example.net","otp":"123456"}`, i)
+		req := httptest.NewRequest(http.MethodPost, "/signUpOrLogin", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = fmt.Sprintf("[2001:db8:%x:%x::1]:4000", i/60/0x10000, i/60%0x10000)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized {
+			t.Fatalf("junk check #%d: %d %s; want 401 otp_invalid", i+1, w.Code, w.Body)
+		}
+	}
+
+	// A new address is served: a wrong code is judged (401, not 429) and
+	// the right one signs it up.
+	const fresh = "newcomer@example.com"
+	code = r.newCode("/signUpOrLogin", "", fresh)
+	if a := r.post("/signUpOrLogin", "", map[string]string{"email": fresh, "otp": wrong(code)}); a.status != http.StatusUnauthorized || a.code != "otp_invalid" {
+		t.Errorf("a new address's wrong code after the flood: %+v; want 401 otp_invalid", a)
+	}
+	if a := r.post("/signUpOrLogin", "", map[string]string{"email": fresh, "otp": code}); a.status != http.StatusOK {
+		t.Errorf("a new address's right code after the flood: %+v; want 200", a)
+	}
+	// The victim's bound survived the flood.
+	code = r.newCode("/signUpOrLogin", "", victim)
+	wantBound(t, "the victim's right code after the flood",
+		r.post("/signUpOrLogin", "", map[string]string{"email": victim, "otp": code}))
 }
