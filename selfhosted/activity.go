@@ -32,9 +32,9 @@ type ActivityRecord struct {
 	At   time.Time
 	// Method is how the user signed in (login, sign_up); empty otherwise.
 	Method string
-	// Detail is the kind's detail: the passkey's name (passkey_added,
-	// passkey_removed), the reason (code_failed, rate_limited,
-	// session_revoked); empty otherwise.
+	// Detail is the kind's detail: the passkey's name (passkey_added;
+	// passkey_removed events carry only the passkey's ID), the reason
+	// (code_failed, rate_limited, session_revoked); empty otherwise.
 	Detail string
 	// IP and UserAgent describe the client; UserAgent is display-safe
 	// (no control or format characters) and at most 512 bytes.
