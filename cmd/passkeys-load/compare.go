@@ -20,14 +20,15 @@ import (
 	"time"
 )
 
-// parseCompare reads -compare: distinct stores among memory, sqlite and
-// postgres, and checks the flags they need.
+// parseCompare reads -compare: distinct stores among memory, sqlite,
+// sqlite-single (SQLite with the example server's -sqlite-single-process)
+// and postgres, and checks the flags they need.
 func parseCompare(s string, c config) ([]string, error) {
 	var stores []string
 	for name := range strings.SplitSeq(s, ",") {
 		switch {
-		case name != "memory" && name != "sqlite" && name != "postgres":
-			return nil, fmt.Errorf("-compare %q: stores are memory, sqlite and postgres", s)
+		case name != "memory" && name != "sqlite" && name != "sqlite-single" && name != "postgres":
+			return nil, fmt.Errorf("-compare %q: stores are memory, sqlite, sqlite-single and postgres", s)
 		case slices.Contains(stores, name):
 			return nil, fmt.Errorf("-compare %q names %s twice", s, name)
 		}
@@ -91,10 +92,12 @@ func runOnServer(ctx context.Context, c config, store, dir string, stdout io.Wri
 		return nil, err
 	}
 	defer logFile.Close()
-	args := []string{"-addr", "127.0.0.1:0", "-origin", c.origin, "-start-limit", "-1", "-store", store}
+	args := []string{"-addr", "127.0.0.1:0", "-origin", c.origin, "-start-limit", "-1", "-store", strings.TrimSuffix(store, "-single")}
 	switch store {
 	case "sqlite":
 		args = append(args, "-db", filepath.Join(dir, "load.db"))
+	case "sqlite-single":
+		args = append(args, "-db", filepath.Join(dir, "load.db"), "-sqlite-single-process")
 	case "postgres":
 		key := make([]byte, 32)
 		rand.Read(key)

@@ -130,7 +130,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.runID, "run-id", "", "names this run's accounts load-<run-id>-<n>@example.com; default random")
 	fs.StringVar(&c.login, "login", "button", "login kind: button (login start with the email) or autofill (mediation start, no email)")
 	fs.DurationVar(&c.warmup, "warmup", 0, "load run before the measured one, not counted; memory samples start after it")
-	compare := fs.String("compare", "", "stores to compare, e.g. memory,sqlite,postgres: start -server once per store and round on a free loopback port (-target, -otp-log and -pid are then ignored) and print each store's throughput as a share of the first's")
+	compare := fs.String("compare", "", "stores to compare, e.g. memory,sqlite,postgres (sqlite-single: SQLite with -sqlite-single-process): start -server once per store and round on a free loopback port (-target, -otp-log and -pid are then ignored) and print each store's throughput as a share of the first's")
 	fs.StringVar(&c.server, "server", "", "with -compare: the example server binary (go build -o /tmp/pk-server ./examples/server)")
 	fs.StringVar(&c.postgres, "postgres", "", "with -compare postgres: the DSN the server is started with")
 	fs.IntVar(&c.rounds, "rounds", 3, "with -compare: rounds, each running every store once in turn; the table gives medians")

@@ -160,7 +160,7 @@ func TestCompare(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	stores, args := "memory,sqlite", []string{}
+	stores, args := "memory,sqlite,sqlite-single", []string{}
 	if dsn := os.Getenv("PASSKEYS_TEST_POSTGRES_DSN"); dsn != "" {
 		stores, args = stores+",postgres", []string{"-postgres", dsn}
 	}

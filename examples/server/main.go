@@ -61,6 +61,7 @@ type config struct {
 	jwtSecret   string
 	postgres    string
 	store       string // "sqlite", "postgres" or "memory"
+	sqliteAlone bool   // sqlitestore.Options.SingleProcess
 	startRate   int
 	sessions    string   // "store" or "jwt"
 	cookie      bool     // cookie sessions for the -origin pages
@@ -115,6 +116,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.jwtSecret, "jwt-secret", env("PASSKEYS_JWT_SECRET", ""), "demo JWT key, at least 32 bytes (PASSKEYS_JWT_SECRET); default: generated and kept next to the database")
 	fs.StringVar(&c.postgres, "postgres", env("PASSKEYS_POSTGRES", ""), "PostgreSQL DSN; use PostgreSQL instead of SQLite, for several instances (PASSKEYS_POSTGRES)")
 	fs.StringVar(&c.store, "store", env("PASSKEYS_STORE", ""), "store: sqlite (-db), postgres (-postgres) or memory: FOR MEASUREMENT ONLY, every account, passkey and session is lost when the process exits (PASSKEYS_STORE); default: postgres when -postgres is set, sqlite otherwise")
+	fs.BoolVar(&c.sqliteAlone, "sqlite-single-process", envBool(getenv, "PASSKEYS_SQLITE_SINGLE_PROCESS"), "SQLite only: lock the -db file for this process alone and keep ceremonies in progress in memory, which a restart loses (sqlitestore.Options.SingleProcess) (PASSKEYS_SQLITE_SINGLE_PROCESS=true)")
 	fs.IntVar(&c.startRate, "start-limit", envInt(getenv, "PASSKEYS_START_LIMIT", 0), "passkey login/mediation starts allowed per minute per client IP; 0 = library default (600), -1 = unlimited, e.g. for a load test from one address (PASSKEYS_START_LIMIT)")
 	fs.StringVar(&c.sessions, "sessions", env("PASSKEYS_SESSIONS", "store"), "session system: store (revocable sessions kept in the database) or jwt (the demo JWT, not revocable) (PASSKEYS_SESSIONS)")
 	fs.BoolVar(&c.cookie, "cookie", envBool(getenv, "PASSKEYS_COOKIE"), "keep the session in an HttpOnly cookie for the -origin pages, with a cross-origin check on unsafe requests (PASSKEYS_COOKIE=true)")
@@ -164,6 +166,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("-store must be sqlite, postgres or memory, got %q", c.store)
 	case c.store != "postgres" && c.postgres != "":
 		return c, fmt.Errorf("-postgres is set but -store is %s", c.store)
+	}
+	if c.sqliteAlone && c.store != "sqlite" {
+		return c, fmt.Errorf("-sqlite-single-process is set but -store is %s", c.store)
 	}
 	if c.wellKnown, err = nativeConfig(c.origins, androidApps.values, appleApps.values, related.values); err != nil {
 		return c, err
@@ -408,7 +413,7 @@ func openStore(ctx context.Context, c config) (selfhosted.Store, passkeys.Limite
 		}
 		return s, s, s.Close, nil
 	}
-	s, err := sqlitestore.Open(c.db)
+	s, err := sqlitestore.OpenWith(c.db, sqlitestore.Options{SingleProcess: c.sqliteAlone})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -117,6 +118,23 @@ func TestExampleServerFlow(t *testing.T) {
 	flow(t, "dev@example.com", nil, nil, "-db", db)
 	if b, err := os.ReadFile(db + ".jwt-secret"); err != nil || len(b) < 64 {
 		t.Errorf("development key file: %v (%d bytes)", err, len(b))
+	}
+}
+
+// TestExampleServerSQLiteSingleProcess runs the same flow with
+// -sqlite-single-process, and checks that the database file is locked
+// while the server runs.
+func TestExampleServerSQLiteSingleProcess(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "passkeys.db")
+	flow(t, "alone@example.com", nil, nil, "-db", db, "-sqlite-single-process")
+	other, err := sql.Open("sqlite", db+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var n int
+	if err := other.QueryRow("SELECT count(*) FROM users").Scan(&n); err == nil {
+		t.Errorf("another connection read the database of a -sqlite-single-process server (%d users)", n)
 	}
 }
 
@@ -302,6 +320,9 @@ func TestExampleServerStoreFlag(t *testing.T) {
 		{[]string{"-store", "postgres"}, "-store postgres needs -postgres"},
 		{[]string{"-store", "memory", "-postgres", "postgres://x"}, "-postgres is set but -store is memory"},
 		{[]string{"-store", "redis"}, "-store must be sqlite, postgres or memory"},
+		{[]string{"-sqlite-single-process"}, "sqlite"},
+		{[]string{"-store", "memory", "-sqlite-single-process"}, "-sqlite-single-process is set but -store is memory"},
+		{[]string{"-postgres", "postgres://x", "-sqlite-single-process"}, "-sqlite-single-process is set but -store is postgres"},
 	} {
 		c, err := parseConfig(tc.args, func(string) string { return "" }, io.Discard)
 		if err != nil {

@@ -31,13 +31,20 @@ import (
 // (wal-pages/op, with automatic checkpoints off for the run).
 //
 //	go test -run XXX -bench Login -benchmem ./selfhosted/sqlitestore/
+//
+// The SingleProcess variants open the store with Options.SingleProcess.
 func BenchmarkLogin(b *testing.B) {
-	b.Run("Autofill", func(b *testing.B) {
-		benchLogin(b, "/passkey/mediation/start", "/passkey/mediation/finish", nil)
-	})
-	b.Run("Button", func(b *testing.B) {
-		benchLogin(b, "/passkey/login/start", "/passkey/login/finish", map[string]string{"email": benchEmail})
-	})
+	for _, o := range []struct {
+		name string
+		opts Options
+	}{{"", Options{}}, {"SingleProcess/", Options{SingleProcess: true}}} {
+		b.Run(o.name+"Autofill", func(b *testing.B) {
+			benchLogin(b, o.opts, "/passkey/mediation/start", "/passkey/mediation/finish", nil)
+		})
+		b.Run(o.name+"Button", func(b *testing.B) {
+			benchLogin(b, o.opts, "/passkey/login/start", "/passkey/login/finish", map[string]string{"email": benchEmail})
+		})
+	}
 }
 
 const (
@@ -46,9 +53,9 @@ const (
 	benchEmail  = "bench@example.com"
 )
 
-func benchLogin(b *testing.B, startPath, finishPath string, startBody any) {
+func benchLogin(b *testing.B, opts Options, startPath, finishPath string, startBody any) {
 	path := filepath.Join(b.TempDir(), "bench.db")
-	s, err := Open(path)
+	s, err := OpenWith(path, opts)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,8 +9,12 @@ import (
 
 // PutCeremony implements [selfhosted.CeremonyStore]. On every
 // purgeEvery-th call of this Store it first deletes up to purgeLimit
-// ceremonies expired at now.
+// ceremonies expired at now. With [Options.SingleProcess] the ceremony is
+// kept in memory instead of the database.
 func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time.Time) error {
+	if s.mem != nil {
+		return s.mem.put(ctx, c, now)
+	}
 	if s.ceremonyPuts.Add(1)%purgeEvery == 1 {
 		if _, err := s.exec(ctx,
 			`DELETE FROM ceremonies WHERE challenge IN (
@@ -38,8 +42,12 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time
 }
 
 // TakeCeremony implements [selfhosted.CeremonyStore] with one DELETE ...
-// RETURNING. An expired ceremony is left for PutCeremony to purge.
+// RETURNING, or from memory with [Options.SingleProcess]. An expired
+// ceremony is left for PutCeremony to purge.
 func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, error) {
+	if s.mem != nil {
+		return s.mem.take(ctx, challenge, now)
+	}
 	c := selfhosted.Ceremony{Challenge: challenge}
 	var expires int64
 	err := s.queryRow(ctx,

@@ -42,11 +42,12 @@ const (
 // concurrent use.
 type Store struct {
 	db           *sql.DB
-	ownsDB       bool          // Close closes db: Open opened it
-	stmts        sync.Map      // query text to its *sql.Stmt, prepared on first use
-	ceremonyPuts atomic.Uint64 // PutCeremony calls so far
-	sessionPuts  atomic.Uint64 // CreateSession calls so far
-	activityPuts atomic.Uint64 // AppendActivity calls so far
+	ownsDB       bool           // Close closes db: Open opened it
+	mem          *memCeremonies // the ceremonies with Options.SingleProcess, else nil
+	stmts        sync.Map       // query text to its *sql.Stmt, prepared on first use
+	ceremonyPuts atomic.Uint64  // PutCeremony calls so far
+	sessionPuts  atomic.Uint64  // CreateSession calls so far
+	activityPuts atomic.Uint64  // AppendActivity calls so far
 }
 
 var (
@@ -62,12 +63,50 @@ var (
 // with one connection concurrent requests queue in database/sql instead of
 // opening connections and contending for the file's lock. path is a file
 // name, not a URI, and must not contain '?'. Close the Store to close the
-// database.
-func Open(path string) (*Store, error) {
+// database. Open is OpenWith with the zero Options: several processes may
+// share the file.
+//
+// synchronous=NORMAL in write-ahead-log mode commits without waiting for
+// the disk: a crash of the process loses nothing committed, but a power
+// loss or a crash of the operating system may roll the database back to
+// its last checkpoint (SQLite checkpoints after about 1,000 written
+// pages, some hundred logins), consistent but without the latest
+// commits: sign-ups, passkeys added, sessions issued, and also sign-outs,
+// revoked sessions, used one-time codes and consumed ceremonies, which
+// come back until they expire; a passkey's signature counter may step
+// back to its earlier value.
+func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
+
+// Options configure [OpenWith]. The zero value is what [Open] does.
+type Options struct {
+	// SingleProcess makes this process the only user of the database file
+	// while the store is open, and keeps the ceremonies in progress (the
+	// state between a passkey start and its finish, at most
+	// selfhosted.Config.CeremonyTimeout old) in memory instead of the
+	// database: a login then writes two transactions fewer. The file is
+	// locked exclusively (SQLite's locking_mode=EXCLUSIVE), so another
+	// process, or a second Open in this one, cannot read or write it
+	// until Close; back it up from this process, for example with VACUUM
+	// INTO. A restart or crash loses the ceremonies in progress: a sign-in
+	// or passkey registration started before it fails at its finish (400,
+	// start again); nothing else is lost that Open would keep. Default
+	// false: the ceremonies are in the file and any number of processes
+	// may share it.
+	SingleProcess bool
+}
+
+// OpenWith is [Open] with options.
+func OpenWith(path string, o Options) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
 	}
 	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	if o.SingleProcess {
+		// Set before the first access, so that write-ahead logging keeps
+		// its index in this connection's memory, without shared memory or
+		// file locks per transaction.
+		dsn += "&_pragma=locking_mode(EXCLUSIVE)"
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -84,6 +123,9 @@ func Open(path string) (*Store, error) {
 		return nil, err
 	}
 	s.ownsDB = true
+	if o.SingleProcess {
+		s.mem = newMemCeremonies()
+	}
 	return s, nil
 }
 

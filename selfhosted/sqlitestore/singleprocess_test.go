@@ -1,0 +1,93 @@
+package sqlitestore
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/passkeyready/passkeys"
+	"github.com/passkeyready/passkeys/passkeystest/keepertest"
+	"github.com/passkeyready/passkeys/selfhosted"
+	"github.com/passkeyready/passkeys/selfhosted/storetest"
+)
+
+// openSingle opens a store with Options.SingleProcess on a new file.
+func openSingle(t *testing.T) *Store {
+	t.Helper()
+	s, err := OpenWith(filepath.Join(t.TempDir(), "passkeys.db"), Options{SingleProcess: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+func TestSingleProcessConformance(t *testing.T) {
+	storetest.RunHarness(t, storetest.Harness{
+		NewStore: func(t *testing.T) selfhosted.Store { return openSingle(t) },
+		Count: func(t *testing.T, st selfhosted.Store, kind storetest.Kind) int {
+			s := st.(*Store)
+			if kind == storetest.Ceremonies {
+				if n := rows(t, s, "ceremonies"); n != 0 {
+					t.Errorf("%d ceremonies in the database with SingleProcess", n)
+				}
+				return s.mem.count()
+			}
+			return rows(t, s, string(kind))
+		},
+		PurgeEvery: purgeEvery, PurgeLimit: purgeLimit,
+	})
+}
+
+func TestSingleProcessKeeperConformance(t *testing.T) {
+	keepertest.Run(t, func(t *testing.T) passkeys.CeremonyKeeper { return selfhosted.Keeper(openSingle(t)) })
+}
+
+// TestSingleProcessLocksFile checks that while a SingleProcess store is
+// open no other connection can read the file, and that after Close one
+// can, and finds the accounts but not the ceremonies in progress.
+func TestSingleProcessLocksFile(t *testing.T) {
+	ctx, path := t.Context(), filepath.Join(t.TempDir(), "passkeys.db")
+	s, err := OpenWith(path, Options{SingleProcess: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, alice()); err != nil {
+		t.Fatal(err)
+	}
+	c := selfhosted.Ceremony{Challenge: "chal", Kind: selfhosted.CeremonyLogin, UserID: "alice", ExpiresAt: day0.Add(time.Minute)}
+	if err := s.PutCeremony(ctx, c, day0); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var n int
+	err = other.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n)
+	if !unavailable(err) {
+		t.Errorf("another connection read the file of an open SingleProcess store: %d users, err %v; want SQLITE_BUSY", n, err)
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if u, err := s.UserByID(ctx, "alice"); err != nil || u.Email != alice().Email {
+		t.Errorf("UserByID after a SingleProcess run = %+v, %v; want alice", u, err)
+	}
+	if _, err := s.TakeCeremony(ctx, "chal", day0); err != selfhosted.ErrNotFound {
+		t.Errorf("TakeCeremony of a SingleProcess run's ceremony after reopening: %v, want ErrNotFound", err)
+	}
+}
