@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
@@ -24,7 +26,8 @@ const (
 )
 
 // AppendActivity implements [selfhosted.ActivityStore]: it inserts r,
-// then deletes the user's records beyond the newest ActivityMaxPerUser.
+// then deletes the user's records beyond the newest ActivityMaxPerUser,
+// both in one batch (one round trip, one transaction).
 // On every purgeEvery-th call of this Store it first deletes up to
 // purgeLimit records older than ActivityMaxAge at now that no other call
 // is deleting.
@@ -34,11 +37,22 @@ func (s *Store) AppendActivity(ctx context.Context, r selfhosted.ActivityRecord,
 			return storeErr("purge activity", err)
 		}
 	}
-	if _, err := s.pool.Exec(ctx, s.sql(insertActivitySQL), r.UserID, r.Kind, r.At, r.Method, r.Detail, r.IP, r.UserAgent); err != nil {
+	// One round trip and one commit: a batch runs as one transaction, the
+	// trim seeing the insert.
+	b := &pgx.Batch{}
+	b.Queue(s.sql(insertActivitySQL), r.UserID, r.Kind, r.At, r.Method, r.Detail, r.IP, r.UserAgent)
+	b.Queue(s.sql(trimActivitySQL), r.UserID, selfhosted.ActivityMaxPerUser)
+	res := s.pool.SendBatch(ctx, b)
+	if _, err := res.Exec(); err != nil {
+		res.Close()
 		return storeErr("append activity", err)
 	}
-	if _, err := s.pool.Exec(ctx, s.sql(trimActivitySQL), r.UserID, selfhosted.ActivityMaxPerUser); err != nil {
+	if _, err := res.Exec(); err != nil {
+		res.Close()
 		return storeErr("trim activity", err)
+	}
+	if err := res.Close(); err != nil {
+		return storeErr("append activity", err)
 	}
 	return nil
 }
