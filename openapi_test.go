@@ -107,24 +107,44 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 }
 
-// TestOpenAPIErrorCodes fails when an error code of the package (the Code
-// of an Error literal in its source) is missing from openapi.json's
-// ErrorCode, or ErrorCode or a Problem_<code> schema names one the package
-// does not have.
+// TestOpenAPIErrorCodes fails when an error code of the package or of the
+// self-hosted engine, which answers through the same handler (the Code of
+// an Error literal in their source), is missing from openapi.json's
+// ErrorCode, or ErrorCode or a Problem_<code> schema names one neither
+// has.
 func TestOpenAPIErrorCodes(t *testing.T) {
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	notTest := func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }
+	pkgs, err := parser.ParseDir(fset, ".", notTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	engine, err := parser.ParseDir(fset, "selfhosted", notTest, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := slices.Collect(maps.Values(pkgs["passkeys"].Files))
+	if len(engine["selfhosted"].Files) == 0 {
+		t.Fatal("found no source files of selfhosted")
+	}
+	files = slices.AppendSeq(files, maps.Values(engine["selfhosted"].Files))
 	inSource := map[string]bool{}
-	for _, f := range pkgs["passkeys"].Files {
+	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			lit, ok := n.(*ast.CompositeLit)
 			if !ok {
 				return true
 			}
-			if id, ok := lit.Type.(*ast.Ident); !ok || id.Name != "Error" {
+			switch typ := lit.Type.(type) {
+			case *ast.Ident: // Error, in package passkeys
+				if typ.Name != "Error" {
+					return true
+				}
+			case *ast.SelectorExpr: // passkeys.Error, in selfhosted
+				if x, ok := typ.X.(*ast.Ident); !ok || x.Name != "passkeys" || typ.Sel.Name != "Error" {
+					return true
+				}
+			default:
 				return true
 			}
 			for _, e := range lit.Elts {
