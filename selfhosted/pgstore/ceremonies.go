@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/passkeyready/passkeys/selfhosted"
@@ -61,7 +62,7 @@ func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Tim
 // data-modifying WITH, joined to the user it names and their credentials
 // as UserWithCredentials reads them. No row means no live ceremony.
 func (s *Store) TakeCeremonyWithUser(ctx context.Context, challenge string, now time.Time) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
-	return s.takeCeremonyJoined(ctx, "u.id = c.user_id", challenge, now)
+	return s.takeCeremonyJoined(ctx, takeCeremonyWithUserSQL, challenge, now)
 }
 
 // TakeCeremonyWithHandleUser implements
@@ -69,20 +70,31 @@ func (s *Store) TakeCeremonyWithUser(ctx context.Context, challenge string, now 
 // TakeCeremonyWithUser does, joined to the user whose handle is handle
 // (through the users' unique handle index) instead of the ceremony's user.
 func (s *Store) TakeCeremonyWithHandleUser(ctx context.Context, challenge string, handle []byte, now time.Time) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
-	return s.takeCeremonyJoined(ctx, "u.handle = $3", challenge, now, handle)
+	return s.takeCeremonyJoined(ctx, takeCeremonyWithHandleUserSQL, challenge, now, handle)
 }
 
-// takeCeremonyJoined takes the ceremony and reads, in the same statement,
-// the user that join (a condition on u and c) names with their credentials.
-func (s *Store) takeCeremonyJoined(ctx context.Context, join, challenge string, now time.Time, args ...any) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
-	rows, err := s.pool.Query(ctx, s.sql(`WITH c AS (
+// takeCeremonySQL is the statement of takeCeremonyJoined: the ceremony
+// taken, joined to the user {join} names (a condition on u and c) and
+// their credentials.
+const takeCeremonySQL = `WITH c AS (
 			DELETE FROM {schema}.ceremonies WHERE challenge = $1 AND expires_at > $2
 			RETURNING kind, user_id, session, expires_at)
 		SELECT c.kind, c.user_id, c.session, c.expires_at, u.id, u.email, u.handle, u.created_at,
 			cr.id, cr.name, cr.data, cr.sign_count, cr.backup_state, cr.created_at, cr.last_used_at
-		FROM c LEFT JOIN {schema}.users u ON `+join+`
+		FROM c LEFT JOIN {schema}.users u ON {join}
 			LEFT JOIN {schema}.credentials cr ON cr.user_id = u.id
-		ORDER BY cr.created_at, cr.id`), append([]any{challenge, now}, args...)...)
+		ORDER BY cr.created_at, cr.id`
+
+var (
+	takeCeremonyWithUserSQL       = strings.Replace(takeCeremonySQL, "{join}", "u.id = c.user_id", 1)
+	takeCeremonyWithHandleUserSQL = strings.Replace(takeCeremonySQL, "{join}", "u.handle = $3", 1)
+)
+
+// takeCeremonyJoined takes the ceremony and reads, in the same statement
+// (query, one of the takeCeremony statements), the user it joins with
+// their credentials.
+func (s *Store) takeCeremonyJoined(ctx context.Context, query, challenge string, now time.Time, args ...any) (selfhosted.Ceremony, selfhosted.UserRecord, []selfhosted.CredentialRecord, error) {
+	rows, err := s.pool.Query(ctx, s.sql(query), append([]any{challenge, now}, args...)...)
 	if err != nil {
 		return selfhosted.Ceremony{}, selfhosted.UserRecord{}, nil, storeErr("take ceremony with user", err)
 	}

@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +64,7 @@ type Store struct {
 	sessionPuts  atomic.Uint64 // CreateSession calls so far
 	activityPuts atomic.Uint64 // AppendActivity calls so far
 	allows       atomic.Uint64 // Allow calls so far
+	queries      sync.Map      // statement text with {schema} to the text sql made of it
 }
 
 var (
@@ -158,7 +160,13 @@ func (s *Store) Close() {
 
 // sql returns query with each {schema} replaced by the quoted schema name.
 func (s *Store) sql(query string) string {
-	return strings.ReplaceAll(query, "{schema}", s.schema)
+	// The statements are constants, so the cache holds a few dozen.
+	if q, ok := s.queries.Load(query); ok {
+		return q.(string)
+	}
+	q := strings.ReplaceAll(query, "{schema}", s.schema)
+	s.queries.Store(query, q)
+	return q
 }
 
 // nullTime returns t, or nil (SQL NULL) for the zero time.
