@@ -156,7 +156,12 @@ func (wk *wellKnown) add(path string, v any) {
 func (wk *wellKnown) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	doc, ok := wk.docs[r.URL.Path]
 	if !ok {
-		wk.errors.writeAt(w, r, ErrNotFound.With("Nothing is configured for this well-known document.", nil), slog.LevelDebug)
+		detail := "No well-known document at this path: served are " + WellKnownAssetLinks + ", " + WellKnownAppleAppSA + " and " + WellKnownWebAuthn + ", at the root of the RP ID's host."
+		switch r.URL.Path {
+		case WellKnownAssetLinks, WellKnownAppleAppSA, WellKnownWebAuthn:
+			detail = "Nothing is configured for this well-known document."
+		}
+		wk.errors.writeAt(w, r, ErrNotFound.With(detail, nil), slog.LevelDebug)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -87,6 +87,10 @@ func TestWellKnownDocuments(t *testing.T) {
 		rec := httptest.NewRecorder()
 		wk.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
 		wantProblemRec(t, p, rec, 404, "not_found")
+		// A typo is not told that nothing is configured: it is told the paths.
+		if b := rec.Body.String(); !strings.Contains(b, passkeys.WellKnownAssetLinks) || strings.Contains(b, "Nothing is configured") {
+			t.Errorf("%s: detail %s, want one naming the served paths", p, b)
+		}
 	}
 }
 
@@ -116,6 +120,9 @@ func TestWellKnownUnconfigured(t *testing.T) {
 		rec := httptest.NewRecorder()
 		wk.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
 		wantProblemRec(t, p, rec, 404, "not_found")
+		if b := rec.Body.String(); !strings.Contains(b, "Nothing is configured for this well-known document.") {
+			t.Errorf("%s: detail %s, want that nothing is configured", p, b)
+		}
 	}
 	rec := httptest.NewRecorder()
 	wk.ServeHTTP(rec, httptest.NewRequest("GET", passkeys.WellKnownAppleAppSA, nil))
