@@ -113,7 +113,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.rpID, "rp-id", env("PASSKEYS_RP_ID", "localhost"), "WebAuthn relying party ID (PASSKEYS_RP_ID)")
 	origins := &stringList{values: strings.Split(env("PASSKEYS_ORIGIN", "http://localhost:3000"), ",")}
 	fs.Var(origins, "origin", "allowed origin, repeatable (PASSKEYS_ORIGIN, comma-separated)")
-	fs.StringVar(&c.jwtSecret, "jwt-secret", env("PASSKEYS_JWT_SECRET", ""), "demo JWT key, at least 32 bytes (PASSKEYS_JWT_SECRET); default: generated and kept next to the database")
+	fs.StringVar(&c.jwtSecret, "jwt-secret", env("PASSKEYS_JWT_SECRET", ""), "demo JWT key, at least 32 bytes, from which the OTP key is derived too (PASSKEYS_JWT_SECRET); default: generated and kept next to the database")
 	fs.StringVar(&c.postgres, "postgres", env("PASSKEYS_POSTGRES", ""), "PostgreSQL DSN; use PostgreSQL instead of SQLite, for several instances (PASSKEYS_POSTGRES)")
 	fs.StringVar(&c.store, "store", env("PASSKEYS_STORE", ""), "store: sqlite (-db), postgres (-postgres) or memory: FOR MEASUREMENT ONLY, every account, passkey and session is lost when the process exits (PASSKEYS_STORE); default: postgres when -postgres is set, sqlite otherwise")
 	fs.BoolVar(&c.sqliteAlone, "sqlite-single-process", envBool(getenv, "PASSKEYS_SQLITE_SINGLE_PROCESS"), "SQLite only: lock the -db file for this process alone and keep ceremonies in progress in memory, which a restart loses (sqlitestore.Options.SingleProcess) (PASSKEYS_SQLITE_SINGLE_PROCESS=true)")
