@@ -1117,6 +1117,20 @@ func TestProbeStoreOutage(t *testing.T) {
 	base, stderr := startServer(t, nil, "-db", db)
 	p := probeTarget{"sqlite", base, stderr, stderr}
 	token, _ := p.signUp(t, "outage@example.com")
+	// The audit trail is written after the answer; wait until the sign-up
+	// and login records are in, so that no write of them meets the lock.
+	for tries := 0; ; tries++ {
+		a := p.raw(t, "GET", "/auth/account/activity", nil, token)
+		if a.status != 200 {
+			t.Fatalf("activity: %v", a)
+		}
+		if list, _ := a.doc["activity"].([]any); len(list) >= 2 {
+			break
+		}
+		if tries == 10000 {
+			t.Fatalf("the sign-up's activity records never arrived: %v", a)
+		}
+	}
 
 	other, err := sql.Open("sqlite", db)
 	if err != nil {
