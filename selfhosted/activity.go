@@ -32,9 +32,10 @@ type ActivityRecord struct {
 	At   time.Time
 	// Method is how the user signed in (login, sign_up); empty otherwise.
 	Method string
-	// Detail is the kind's detail: the passkey's name (passkey_added;
-	// passkey_removed events carry only the passkey's ID), the reason
-	// (code_failed, rate_limited, session_revoked); empty otherwise.
+	// Detail is the kind's detail: the passkey's name (passkey_added; the
+	// new name for passkey_renamed; passkey_removed events carry only the
+	// passkey's ID), the reason (code_failed, rate_limited,
+	// session_revoked); empty otherwise.
 	Detail string
 	// IP and UserAgent describe the client; UserAgent is display-safe
 	// (no control or format characters) and at most 512 bytes.
@@ -72,7 +73,7 @@ type ActivityStore interface {
 // ActivityKinds are the event kinds [NewActivitySink] stores: the
 // security events that concern one user.
 var ActivityKinds = []passkeys.EventKind{
-	passkeys.EventSignUp, passkeys.EventLogin, passkeys.EventPasskeyAdded, passkeys.EventPasskeyRemoved,
+	passkeys.EventSignUp, passkeys.EventLogin, passkeys.EventPasskeyAdded, passkeys.EventPasskeyRenamed, passkeys.EventPasskeyRemoved,
 	passkeys.EventSessionRevoked, passkeys.EventEmailChanged, passkeys.EventCodeFailed, passkeys.EventRateLimited,
 }
 
@@ -195,7 +196,7 @@ func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
 		UserAgent: clean(displayText(e.Client.UserAgent), maxUserAgent),
 	}
 	switch e.Kind {
-	case passkeys.EventPasskeyAdded, passkeys.EventPasskeyRemoved:
+	case passkeys.EventPasskeyAdded, passkeys.EventPasskeyRenamed, passkeys.EventPasskeyRemoved:
 		r.Detail = clean(displayText(e.PasskeyName), 256)
 	case passkeys.EventCodeFailed, passkeys.EventRateLimited, passkeys.EventSessionRevoked:
 		r.Detail = clean(e.Reason, 64)

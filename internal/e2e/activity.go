@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,18 @@ func testAccountActivity(t *testing.T, setup Setup) {
 	if _, err := a.c.LoginWithPasskey(ctx, a.email); err != nil {
 		t.Fatal(err)
 	}
+	// A backend that renames passkeys records the new name.
+	addedName := pk.Name
+	var renamed []string
+	steps := []int{3, 2, 1, 0, 0}
+	if _, ok := s.backend.(passkeys.PasskeyRenamer); ok {
+		env.Clock.Advance(time.Second)
+		r := s.do(http.MethodPatch, "/auth/passkeys/"+pk.ID, map[string]string{"name": "Work laptop"}, a.token)
+		expect(t, "rename passkey", r, 200, "")
+		renamed = []string{"passkey_renamed Work laptop"}
+		pk.Name = "Work laptop"
+		steps = []int{4, 3, 2, 1, 0, 0}
+	}
 	env.Clock.Advance(time.Second)
 	check(t, "delete passkey", a.c.DeletePasskey(ctx, a.token, pk.ID), 204, "")
 	env.Clock.Advance(time.Second)
@@ -96,13 +109,14 @@ func testAccountActivity(t *testing.T, setup Setup) {
 	if len(got) > 0 && got[0] != removed {
 		removed += " " + pk.Name // a backend that knows the removed passkey's name
 	}
-	wantLines(t, "the user's activity", got, removed, "login passkey", "passkey_added "+pk.Name, "login otp", "sign_up otp")
+	want := append(append([]string{removed}, renamed...), "login passkey", "passkey_added "+addedName, "login otp", "sign_up otp")
+	wantLines(t, "the user's activity", got, want...)
 	list, err := a.c.Activity(ctx, a.token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) == 5 {
-		for i, step := range []int{3, 2, 1, 0, 0} {
+	if len(list) == len(steps) {
+		for i, step := range steps {
 			if want := start.Add(time.Duration(step) * time.Second); !list[i].At.Equal(want) {
 				t.Errorf("record %d (%s) at %v, want %v", i, list[i].Kind, list[i].At, want)
 			}
