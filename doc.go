@@ -12,12 +12,14 @@
 //	POST   passkey/mediation/finish {"assertionResponse"}  log in
 //	GET    passkeys                          (session) list the user's passkeys
 //	DELETE passkeys/{id}                     (session, recent) delete one of them
+//	PATCH  passkeys/{id}            {"name"}             (session) rename one of them (PasskeyRenamer)
 //	POST   logout                   {}       (session) end the presented session
 //	GET    sessions                          (session) list the user's sessions
-//	DELETE sessions/{id}                     (session) end one of them
+//	DELETE sessions/{id}                     (session; recent for another one) end one of them
 //	GET    account                           (session) the user, passkeys and sessions
 //	DELETE account                           (session, recent) delete the account
 //	POST   account/email            {"email"[,"otp"]} (session, recent) change the email
+//	GET    account/activity                  (session) the user's recent security events (Options.Activity)
 //	GET    openapi.json                      this API's OpenAPI 3.1 description
 //	GET    client.js                         the browser client module
 //	GET    client.d.ts                       its TypeScript declarations
