@@ -58,6 +58,7 @@ import (
 	"github.com/passkeyready/passkeys"
 	"github.com/passkeyready/passkeys/internal/hints"
 	"github.com/passkeyready/passkeys/internal/nativeapp"
+	"github.com/passkeyready/passkeys/internal/weborigin"
 )
 
 // Config configures an [Engine]. Fields marked required have no default.
@@ -338,6 +339,11 @@ func validateRP(rpID string, origins []string) error {
 	for _, o := range origins {
 		if strings.HasPrefix(o, nativeapp.AndroidOriginPrefix) {
 			return fmt.Errorf("selfhosted: Config.Origins entry %q is an Android app's origin: list the app in Config.AndroidApps (package name and signing-certificate fingerprint) instead", o)
+		}
+		// The form first, so that "https://Example.com" is told it must be
+		// lower-case rather than that it is not on RPID.
+		if err := weborigin.Check(o); err != nil {
+			return fmt.Errorf("selfhosted: Config.Origins entry %q %s", o, err)
 		}
 		u, err := url.Parse(o)
 		if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {

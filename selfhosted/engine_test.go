@@ -121,6 +121,8 @@ func TestNewValidates(t *testing.T) {
 		{"no origins", func(c *selfhosted.Config) { c.Origins = nil }, "Config.Origins is required"},
 		{"origin with path", func(c *selfhosted.Config) { c.Origins = []string{"https://example.com/app"} }, "scheme://host"},
 		{"origin off RPID", func(c *selfhosted.Config) { c.Origins = []string{"https://example.org"} }, "not on RPID"},
+		{"origin in upper case", func(c *selfhosted.Config) { c.Origins = []string{"https://Example.com"} }, "must be lower-case"},
+		{"origin with the default port", func(c *selfhosted.Config) { c.Origins = []string{"https://example.com:443"} }, "default port 443"},
 		{"origin lookalike", func(c *selfhosted.Config) { c.Origins = []string{"https://evilexample.com"} }, "not on RPID"},
 		{"plain http", func(c *selfhosted.Config) { c.Origins = []string{"http://example.com"} }, "https"},
 		{"no store", func(c *selfhosted.Config) { c.Store = nil }, "Config.Store"},
