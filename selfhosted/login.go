@@ -13,12 +13,12 @@ import (
 	"github.com/passkeyready/passkeys/internal/loginmemo"
 )
 
-// StartLogin implements [passkeys.Backend]. Unknown emails and accounts
-// without passkeys get Allow false. The options carry the request's hints,
-// or else [Config.LoginHints].
 // errCounter refuses a login whose signature counter did not advance.
 var errCounter = passkeys.ErrVerificationFailed.With("The passkey's signature counter went backwards; it may have been cloned.", nil).WithReason(passkeys.ReasonCounter)
 
+// StartLogin implements [passkeys.Backend]. Unknown emails and accounts
+// without passkeys get Allow false. The options carry the request's hints,
+// or else [Config.LoginHints].
 func (e *Engine) StartLogin(ctx context.Context, email string, c passkeys.Client) (passkeys.LoginStart, error) {
 	wu, err := e.loadUser(ctx, UserKey{Email: email})
 	if errors.Is(err, ErrNotFound) {
