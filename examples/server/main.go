@@ -364,7 +364,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	tcp, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("-addr: %w", err)
 	}
 	ln := newConnLimit(tcp, c.limits.maxConns)
 	wkOpts := c.wellKnown

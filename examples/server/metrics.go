@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -87,7 +88,7 @@ func (o *observability) serveMetrics(ctx context.Context, c config, auth *passke
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("-metrics-addr: %w", err)
 	}
 	mux := http.NewServeMux()
 	scrape := promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{})

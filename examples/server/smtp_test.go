@@ -119,3 +119,31 @@ func TestExampleServerSMTPFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleServerListenErrorsNameTheFlag: an address that is taken is
+// a startup error naming the flag that gave it, so that a busy metrics or
+// profile port is not mistaken for the public one.
+func TestExampleServerListenErrorsNameTheFlag(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	busy := taken.Addr().String()
+	for _, flag := range []string{"-addr", "-metrics-addr", "-pprof-addr"} {
+		t.Run(flag, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			args := []string{"-addr", "127.0.0.1:0", "-db", t.TempDir() + "/x.db"}
+			if flag == "-addr" {
+				args[1] = busy
+			} else {
+				args = append(args, flag, busy)
+			}
+			err := run(ctx, args, func(string) string { return "" }, io.Discard, nil)
+			if err == nil || !strings.HasPrefix(err.Error(), flag+": ") {
+				t.Fatalf("run with %s %s taken: %v; want an error that starts with %q", flag, busy, err, flag+": ")
+			}
+		})
+	}
+}
