@@ -134,12 +134,51 @@ func clientDataOrigin(clientDataJSON []byte) (string, *string, error) {
 	// Nested objects (tokenBinding, whatever a client adds) are held to the
 	// rule too: go-webauthn decodes them with encoding/json, keeping the
 	// last of two members.
-	if err := strictjson.CheckDuplicates(clientDataJSON); err != nil {
-		var dup *strictjson.DuplicateError
-		if errors.As(err, &dup) {
-			return "", nil, fmt.Errorf("clientDataJSON has member %q twice", dup.Name)
-		}
+	err := strictjson.CheckDuplicates(clientDataJSON)
+	if dup := (*strictjson.DuplicateError)(nil); errors.As(err, &dup) {
+		return "", nil, fmt.Errorf("clientDataJSON has member %q twice", dup.Name)
 	}
+	if err == nil && json.Valid(clientDataJSON) {
+		return clientDataMembers(clientDataJSON)
+	}
+	return clientDataDecoded(clientDataJSON)
+}
+
+// clientDataMembers is clientDataOrigin on one valid JSON value without
+// duplicate members: it reads the object's members in place.
+func clientDataMembers(clientDataJSON []byte) (string, *string, error) {
+	var origin, pkg *string
+	isObject, err := strictjson.Members(clientDataJSON, func(name string, value []byte) error {
+		switch name {
+		case "androidPackageName":
+			var p string
+			if json.Unmarshal(value, &p) != nil {
+				return errors.New("clientDataJSON androidPackageName is not a string")
+			}
+			pkg = &p
+		case "origin":
+			var o string
+			if value[0] != '"' || json.Unmarshal(value, &o) != nil {
+				return errors.New("clientDataJSON origin is not a string")
+			}
+			origin = &o
+		}
+		return nil
+	})
+	switch {
+	case !isObject:
+		return "", nil, errors.New("clientDataJSON is not a JSON object")
+	case err != nil:
+		return "", nil, err
+	case origin == nil:
+		return "", nil, errors.New("clientDataJSON has no origin")
+	}
+	return *origin, pkg, nil
+}
+
+// clientDataDecoded is clientDataOrigin through encoding/json's tokenizer,
+// for input that is not one valid value, whose faults it names.
+func clientDataDecoded(clientDataJSON []byte) (string, *string, error) {
 	dec := json.NewDecoder(bytes.NewReader(clientDataJSON))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return "", nil, errors.New("clientDataJSON is not a JSON object")

@@ -166,3 +166,38 @@ func TestFoldName(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzClientDataMembers holds the in-place reading of a valid
+// clientDataJSON to the tokenizer's: the same origin, package name and
+// error.
+//
+//	go test ./selfhosted -run '^$' -fuzz FuzzClientDataMembers -fuzztime 1m
+func FuzzClientDataMembers(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"webauthn.get","challenge":"abc","origin":"https://example.com","crossOrigin":false}`,
+		`{"origin":"https:\/\/example.com","androidPackageName":"com.example.app"}`,
+		`{"origin":"https://example.com","androidPackageName":null}`,
+		`{"origin":"https://example.com","androidPackageName":7}`,
+		`{"Origin":"https://example.com"}`,
+		`{"origin":["https://example.com"]}`,
+		`{"origin":null}`,
+		`{"a":{"origin":"x"},"origin":"https://example.com"}`,
+		` {"origin":"https://example.com"} `,
+		`["origin"]`,
+		`"origin"`,
+		`{}`,
+		`{"\u006frigin":"https://example.com","x":[1,{"y":2}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, cd []byte) {
+		if strictjson.CheckDuplicates(cd) != nil || !json.Valid(cd) {
+			return
+		}
+		o1, p1, err1 := clientDataMembers(cd)
+		o2, p2, err2 := clientDataDecoded(cd)
+		if o1 != o2 || (p1 == nil) != (p2 == nil) || (p1 != nil && *p1 != *p2) || fmt.Sprint(err1) != fmt.Sprint(err2) {
+			t.Fatalf("%q: in place %q, %v, %v; tokenizer %q, %v, %v", cd, o1, p1, err1, o2, p2, err2)
+		}
+	})
+}

@@ -178,9 +178,46 @@ func escape(name string) string {
 // it checks no syntax. path holds the reference tokens of the objects and
 // arrays it is in, for the error.
 type walker struct {
-	data []byte
-	i    int
-	path []segment
+	data    []byte
+	i       int
+	path    []segment
+	noCheck bool // only skip values: Members
+}
+
+// Members calls fn with the name (decoded as encoding/json decodes it) and
+// the raw value of each member of the object data holds, in order, and
+// returns fn's first error. data must be one value json.Valid accepts;
+// isObject is false, and fn never called, when that value is not an
+// object. It reads no duplicate: run CheckDuplicates first.
+func Members(data []byte, fn func(name string, value []byte) error) (isObject bool, err error) {
+	w := walker{data: data, noCheck: true}
+	w.space()
+	if w.data[w.i] != '{' {
+		return false, nil
+	}
+	w.i++
+	w.space()
+	if w.data[w.i] == '}' {
+		return true, nil
+	}
+	for {
+		w.space()
+		name := w.name()
+		w.space()
+		w.i++ // :
+		w.space()
+		start := w.i
+		_ = w.value() // no error: noCheck
+		if err := fn(name, w.data[start:w.i]); err != nil {
+			return true, err
+		}
+		w.space()
+		c := w.data[w.i]
+		w.i++ // the comma, or the end
+		if c == '}' {
+			return true, nil
+		}
+	}
 }
 
 // segment is a JSON Pointer reference token: a member name, or the index
@@ -276,6 +313,21 @@ func (w *walker) object() error {
 	)
 	for {
 		w.space()
+		if w.noCheck {
+			w.str()
+			w.space()
+			w.i++ // :
+			if err := w.value(); err != nil {
+				return err
+			}
+			w.space()
+			c := w.data[w.i]
+			w.i++ // the comma, or the end
+			if c == '}' {
+				return nil
+			}
+			continue
+		}
 		name := w.name()
 		first, dup := "", false
 		if folded == nil {
