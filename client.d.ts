@@ -81,12 +81,12 @@ export interface Account {
 
 /** One recorded security event of the signed-in user (GET account/activity). */
 export interface Activity {
-  /** sign_up, login, session_created, session_revoked, passkey_added, passkey_renamed, passkey_removed, email_changed, code_failed, rate_limited, ... */
+  /** What happened: from selfhosted.NewActivitySink one of sign_up, login, passkey_added, passkey_removed, session_revoked, email_changed, code_failed, rate_limited (selfhosted.ActivityKinds); another ActivityLister may send other kinds. */
   kind: string;
   at: string;
   /** How the user signed in, for sign_up and login. */
   method?: string;
-  /** The passkey's name, or the event's reason. */
+  /** The passkey's name (passkey_added), or the event's reason (code_failed, rate_limited, session_revoked). */
   detail?: string;
   ip: string;
   userAgent: string;
