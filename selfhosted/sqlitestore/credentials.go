@@ -56,24 +56,30 @@ func (s *Store) CredentialsByUser(ctx context.Context, userID string) ([]selfhos
 
 // RecordCredentialUse implements [selfhosted.CredentialStore].
 func (s *Store) RecordCredentialUse(ctx context.Context, u selfhosted.CredentialUse) error {
-	res, err := s.exec(ctx,
-		`UPDATE credentials SET sign_count = ?2, backup_state = ?3, last_used_at = ?4
+	return s.inTx(ctx, "record credential use", recordUseSQL, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, recordUseSQL[0], u.ID, u.SignCount, u.BackupState, micros(u.UsedAt))
+		if err != nil {
+			return storeErr("record credential use", err)
+		}
+		if err := oneRow(res, "record credential use"); err == nil || !errors.Is(err, selfhosted.ErrNotFound) {
+			return err
+		}
+		// Nothing changed: either there is no such credential or its
+		// counter did not advance.
+		var one int
+		if err := s.txQueryRow(ctx, tx, recordUseSQL[1], u.ID).Scan(&one); err != nil {
+			return storeErr("record credential use", err)
+		}
+		return selfhosted.ErrCounterRegressed
+	})
+}
+
+// recordUseSQL are the statements of RecordCredentialUse: the update, and
+// the check for the credential when it changed nothing.
+var recordUseSQL = []string{
+	`UPDATE credentials SET sign_count = ?2, backup_state = ?3, last_used_at = ?4
 		WHERE id = ?1 AND (sign_count < ?2 OR (sign_count = 0 AND ?2 = 0))`,
-		u.ID, u.SignCount, u.BackupState, micros(u.UsedAt))
-	if err != nil {
-		return storeErr("record credential use", err)
-	}
-	if err := oneRow(res, "record credential use"); err == nil || !errors.Is(err, selfhosted.ErrNotFound) {
-		return err
-	}
-	// Nothing changed: either there is no such credential or its counter
-	// did not advance.
-	var one int
-	err = s.queryRow(ctx, `SELECT 1 FROM credentials WHERE id = ?`, u.ID).Scan(&one)
-	if err != nil {
-		return storeErr("record credential use", err)
-	}
-	return selfhosted.ErrCounterRegressed
+	`SELECT 1 FROM credentials WHERE id = ?`,
 }
 
 // DeleteCredential implements [selfhosted.CredentialStore].

@@ -40,20 +40,26 @@ const (
 // purgeEvery-th call of this Store it first deletes up to purgeLimit
 // sessions expired at now.
 func (s *Store) CreateSession(ctx context.Context, r selfhosted.SessionRecord, now time.Time) error {
-	if s.sessionPuts.Add(1)%purgeEvery == 1 {
-		if _, err := s.exec(ctx, purgeSessionsSQL, micros(now), purgeLimit); err != nil {
-			return storeErr("purge sessions", err)
+	purge := s.sessionPuts.Add(1)%purgeEvery == 1
+	return s.inTx(ctx, "create session", createSessionSQL, func(tx *sql.Tx) error {
+		if purge {
+			if _, err := s.txExec(ctx, tx, purgeSessionsSQL, micros(now), purgeLimit); err != nil {
+				return storeErr("purge sessions", err)
+			}
 		}
-	}
-	_, err := s.exec(ctx, insertSessionSQL,
-		r.ID, r.TokenHash, r.UserID, r.Email, micros(r.CreatedAt), micros(r.LastSeenAt),
-		micros(r.ExpiresAt), micros(r.IdleExpiresAt), r.UserAgent, r.IP, r.AuthMethod,
-		nullMicros(r.AuthenticatedAt), r.NewUser)
-	if err != nil {
-		return storeErr("create session", err)
-	}
-	return nil
+		_, err := s.txExec(ctx, tx, insertSessionSQL,
+			r.ID, r.TokenHash, r.UserID, r.Email, micros(r.CreatedAt), micros(r.LastSeenAt),
+			micros(r.ExpiresAt), micros(r.IdleExpiresAt), r.UserAgent, r.IP, r.AuthMethod,
+			nullMicros(r.AuthenticatedAt), r.NewUser)
+		if err != nil {
+			return storeErr("create session", err)
+		}
+		return nil
+	})
 }
+
+// createSessionSQL are the statements of CreateSession's transaction.
+var createSessionSQL = []string{purgeSessionsSQL, insertSessionSQL}
 
 // scanSession reads one row of sessionColumns.
 func scanSession(row interface{ Scan(...any) error }) (selfhosted.SessionRecord, error) {

@@ -8,9 +8,14 @@
 // it lacks.
 //
 // Every check-and-change the store contract calls atomic is a single SQL
-// statement, so several processes may share one database file. Each
-// statement is prepared once, on first use, and kept until Close. Times
-// are stored as integer Unix microseconds in UTC.
+// statement, so several processes may share one database file. The writes
+// of a login (taking and storing ceremonies, recording a passkey's use,
+// creating a session, appending to the audit trail) that arrive while
+// another is being written wait and are then committed together, each in
+// a savepoint of its own, so that one commit carries several (group
+// commit); each caller still returns after the commit that holds its
+// write. Each statement is prepared once, on first use, and kept until
+// Close. Times are stored as integer Unix microseconds in UTC.
 package sqlitestore
 
 import (
@@ -48,6 +53,7 @@ type Store struct {
 	ceremonyPuts atomic.Uint64  // PutCeremony calls so far
 	sessionPuts  atomic.Uint64  // CreateSession calls so far
 	activityPuts atomic.Uint64  // AppendActivity calls so far
+	commits      groupCommit    // the write transactions of inTx
 }
 
 var (
@@ -229,36 +235,26 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return st.QueryContext(ctx, args...)
 }
 
-// inTx runs fn in a transaction and commits it, or rolls it back when fn
-// or the commit fails. fn runs its statements, which must be among
-// queries, through txExec; inTx prepares them first, since with one
-// connection (as Open keeps) the transaction holds the only one. The
-// first statement should write, so that the transaction takes the write
-// lock before it reads: a transaction that reads first may find, when it
-// comes to write, that another connection wrote in between, and fails
-// with SQLITE_BUSY without waiting.
-func (s *Store) inTx(ctx context.Context, op string, queries []string, fn func(tx *sql.Tx) error) error {
-	for _, q := range queries {
-		if _, err := s.stmt(ctx, q); err != nil {
-			return storeErr(op, err)
-		}
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return storeErr(op, err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback() // fn's error is the one to report
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return storeErr(op, err)
-	}
-	return nil
-}
-
 // txExec runs query, which changes rows and which inTx prepared, in tx.
 func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.txStmt(ctx, tx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// txQueryRow runs query, which returns at most one row and which inTx
+// prepared, in tx.
+func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) row {
+	st, err := s.txStmt(ctx, tx, query, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string, args []any) (*sql.Stmt, error) {
 	if traceStatement != nil {
 		traceStatement(query, args)
 	}
@@ -266,7 +262,7 @@ func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 	if !ok {
 		return nil, fmt.Errorf("statement not prepared for the transaction: %s", query)
 	}
-	return tx.StmtContext(ctx, st.(*sql.Stmt)).ExecContext(ctx, args...)
+	return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
 }
 
 // row is what a query for one row returns: a *sql.Row, or errRow when the

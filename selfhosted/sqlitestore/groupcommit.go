@@ -1,0 +1,138 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// groupCommit runs the store's write transactions, several to a commit
+// when they arrive together: SQLite writes one at a time anyway, and most
+// of a small write's cost is its commit (appending every page it changed
+// to the write-ahead log), so writes that wait for the writer are run,
+// when it is their turn, in one transaction, each in a savepoint of its
+// own, and committed once; pages they share (the last leaf of a table, an
+// index's) are written once. No write waits for others to arrive: a write
+// that finds the writer free commits alone. Each caller returns after the
+// commit that holds its write, with its own result; one that fails is
+// rolled back to its savepoint and the others commit without it.
+type groupCommit struct {
+	writer sync.Mutex // held by the caller that runs a batch
+	mu     sync.Mutex // guards queue
+	queue  []*pendingWrite
+}
+
+type pendingWrite struct {
+	ctx  context.Context
+	op   string
+	fn   func(tx *sql.Tx) error
+	done bool  // set, with err, by the caller that ran it, under writer
+	err  error // fn's error or the commit's
+}
+
+// inTx runs fn in a write transaction, possibly shared with other writes
+// (see groupCommit), and returns once that is committed, or fn's error
+// after undoing what fn did. fn runs its statements, which must be among
+// queries, through txExec and txQueryRow; inTx prepares them first, since
+// with one connection (as Open keeps) the transaction holds the only one.
+// The first statement of fn should write, so that the transaction takes
+// the write lock before it reads: a transaction that reads first may find,
+// when it comes to write, that another connection wrote in between, and
+// fails with SQLITE_BUSY without waiting.
+func (s *Store) inTx(ctx context.Context, op string, queries []string, fn func(tx *sql.Tx) error) error {
+	for _, q := range queries {
+		if _, err := s.stmt(ctx, q); err != nil {
+			return storeErr(op, err)
+		}
+	}
+	w := &pendingWrite{ctx: ctx, op: op, fn: fn}
+	g := &s.commits
+	g.mu.Lock()
+	g.queue = append(g.queue, w)
+	g.mu.Unlock()
+
+	g.writer.Lock()
+	defer g.writer.Unlock()
+	if !w.done {
+		// w is still queued: run the queue, w among it.
+		g.mu.Lock()
+		batch := g.queue
+		g.queue = nil
+		g.mu.Unlock()
+		s.runBatch(batch)
+	}
+	return w.err
+}
+
+// runBatch runs the writes of batch in one transaction and commits it.
+func (s *Store) runBatch(batch []*pendingWrite) {
+	finish := func(ws []*pendingWrite, err error) {
+		for _, w := range ws {
+			if !w.done {
+				w.done, w.err = true, err
+			}
+		}
+	}
+	// The transaction is every caller's, so no one caller's context ends
+	// it; each write's statements run under its own.
+	ctx := context.WithoutCancel(batch[0].ctx)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		for _, w := range batch {
+			finish([]*pendingWrite{w}, storeErr(w.op, err))
+		}
+		return
+	}
+	single := len(batch) == 1
+	for _, w := range batch {
+		if err := w.ctx.Err(); err != nil {
+			finish([]*pendingWrite{w}, storeErr(w.op, err))
+			continue
+		}
+		if single {
+			if err := w.fn(tx); err != nil {
+				_ = tx.Rollback() // fn's error is the one to report
+				finish(batch, err)
+				return
+			}
+			break
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+			s.abandon(tx, batch, err, finish)
+			return
+		}
+		if err := w.fn(tx); err != nil {
+			finish([]*pendingWrite{w}, err)
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO write"); rerr != nil {
+				// SQLite rolled the whole transaction back (as it does
+				// after some errors): the writes before w are undone too.
+				s.abandon(tx, batch, fmt.Errorf("%w (after %w)", rerr, err), finish)
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE write"); err != nil {
+			s.abandon(tx, batch, err, finish)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, w := range batch {
+			finish([]*pendingWrite{w}, storeErr(w.op, err))
+		}
+		return
+	}
+	finish(batch, nil)
+}
+
+// abandon rolls tx back and fails every write of ws that has no result
+// yet with err.
+func (s *Store) abandon(tx *sql.Tx, ws []*pendingWrite, err error, finish func([]*pendingWrite, error)) {
+	_ = tx.Rollback() // err is the one to report
+	for _, w := range ws {
+		finish([]*pendingWrite{w}, storeErr(w.op, errors.Join(errBatchAbandoned, err)))
+	}
+}
+
+var errBatchAbandoned = errors.New("write transaction rolled back")
