@@ -108,8 +108,9 @@ type Options struct {
 	// at ERROR. Combine sinks with [MultiSink]. Default nil: no events.
 	Events EventSink
 	// Activity lists the signed-in user's recorded security events for
-	// GET account/activity; selfhosted.NewActivitySink (also a sink for
-	// Events) is one, and works beside either backend. The endpoint first
+	// GET account/activity; selfhosted.NewActivitySink is one, and works
+	// beside either backend. It is also the sink that records them: put it
+	// in Events too (with MultiSink), or the list stays empty. The endpoint first
 	// waits (up to a second) for the events queued before it to reach
 	// Events, so the caller's latest actions are listed. Default nil: the
 	// endpoint answers 404.
