@@ -2,6 +2,9 @@ package passkeys_test
 
 import (
 	"net/http"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/passkeyready/passkeys"
@@ -55,4 +58,31 @@ func TestAccountActivity(t *testing.T) {
 	plain := newHTTPRig(t, rigOptions{})
 	s := plain.signIn("ann@example.com", uaLaptop)
 	wantProblem(t, "without a lister", plain.do(http.MethodGet, "/auth/account/activity", s.Token, ""), http.StatusNotFound, "not_found")
+}
+
+// TestClientTypesActivityKinds holds client.d.ts's Activity.kind comment to
+// selfhosted.ActivityKinds: it names exactly the kinds the shipped sink
+// records.
+func TestClientTypesActivityKinds(t *testing.T) {
+	src, err := os.ReadFile("client.d.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(src), "export interface Activity {")
+	line, _, _ := strings.Cut(rest, "kind: string;")
+	_, list, ok2 := strings.Cut(line, "one of ")
+	list, _, ok3 := strings.Cut(list, " (selfhosted.ActivityKinds)")
+	if !ok || !ok2 || !ok3 {
+		t.Fatalf("client.d.ts: no Activity.kind comment listing selfhosted.ActivityKinds in %q", line)
+	}
+	var want []string
+	for _, k := range selfhosted.ActivityKinds {
+		want = append(want, string(k))
+	}
+	got := strings.Split(list, ", ")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("client.d.ts Activity.kind names %v; selfhosted.ActivityKinds is %v", got, want)
+	}
 }

@@ -81,12 +81,12 @@ export interface Account {
 
 /** One recorded security event of the signed-in user (GET account/activity). */
 export interface Activity {
-  /** What happened: from selfhosted.NewActivitySink one of sign_up, login, passkey_added, passkey_removed, session_revoked, email_changed, code_failed, rate_limited (selfhosted.ActivityKinds); another ActivityLister may send other kinds. */
+  /** What happened: from selfhosted.NewActivitySink one of sign_up, login, passkey_added, passkey_renamed, passkey_removed, session_revoked, email_changed, code_failed, rate_limited (selfhosted.ActivityKinds); another ActivityLister may send other kinds. */
   kind: string;
   at: string;
   /** How the user signed in, for sign_up and login. */
   method?: string;
-  /** The passkey's name (passkey_added), or the event's reason (code_failed, rate_limited, session_revoked). */
+  /** The passkey's name (passkey_added; the new name for passkey_renamed; passkey_removed has none), or the event's reason (code_failed, rate_limited, session_revoked). */
   detail?: string;
   ip: string;
   userAgent: string;
