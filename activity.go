@@ -17,9 +17,10 @@ type Activity struct {
 	At   time.Time `json:"at"`
 	// Method is how the user signed in (sign_up, login).
 	Method Method `json:"method,omitempty"`
-	// Detail is the passkey's name (passkey_added) or the event's reason
-	// (code_failed, rate_limited, session_revoked). A passkey_removed
-	// record has none: the event names the passkey by ID only.
+	// Detail is the passkey's name (passkey_added; the new name for
+	// passkey_renamed) or the event's reason (code_failed, rate_limited,
+	// session_revoked). A passkey_removed record has none: the event names
+	// the passkey by ID only.
 	Detail    string `json:"detail,omitempty"`
 	IP        string `json:"ip"`
 	UserAgent string `json:"userAgent"`
