@@ -73,7 +73,7 @@ func checkStream(data []byte) error {
 			return nil // between top-level values
 		}
 		if err == nil {
-			err = checkValue(dec, tok, "")
+			err = checkValue(dec, tok, nil)
 		}
 		if errors.Is(err, io.EOF) {
 			return io.ErrUnexpectedEOF
@@ -85,8 +85,10 @@ func checkStream(data []byte) error {
 }
 
 // checkValue reads the rest of the value that starts with tok from dec,
-// checking every object in it.
-func checkValue(dec *json.Decoder, tok json.Token, path string) error {
+// checking every object in it. path holds the reference tokens of the
+// objects and arrays it is in; the JSON Pointer is made only for the
+// error, so that the cost stays linear in the depth of the input.
+func checkValue(dec *json.Decoder, tok json.Token, path []segment) error {
 	d, ok := tok.(json.Delim)
 	if !ok {
 		return nil
@@ -102,7 +104,7 @@ func checkValue(dec *json.Decoder, tok json.Token, path string) error {
 			name, _ := tok.(string)
 			f := FoldName(name)
 			if first, dup := seen[f]; dup {
-				e := &DuplicateError{Name: first, Path: path}
+				e := &DuplicateError{Name: first, Path: pointer(path)}
 				if first != name {
 					e.Other = name
 				}
@@ -112,7 +114,7 @@ func checkValue(dec *json.Decoder, tok json.Token, path string) error {
 			if tok, err = dec.Token(); err != nil {
 				return err
 			}
-			if err := checkValue(dec, tok, path+"/"+escape(name)); err != nil {
+			if err := checkValue(dec, tok, append(path, segment{name: name, index: -1})); err != nil {
 				return err
 			}
 		}
@@ -122,7 +124,7 @@ func checkValue(dec *json.Decoder, tok json.Token, path string) error {
 			if err != nil {
 				return err
 			}
-			if err := checkValue(dec, tok, fmt.Sprintf("%s/%d", path, i)); err != nil {
+			if err := checkValue(dec, tok, append(path, segment{index: i})); err != nil {
 				return err
 			}
 		}
@@ -397,9 +399,12 @@ func (w *walker) array() error {
 }
 
 // pointer is the JSON Pointer of the value the walker is in.
-func (w *walker) pointer() string {
+func (w *walker) pointer() string { return pointer(w.path) }
+
+// pointer is the JSON Pointer of the reference tokens in path.
+func pointer(path []segment) string {
 	var b strings.Builder
-	for _, s := range w.path {
+	for _, s := range path {
 		b.WriteByte('/')
 		if s.index >= 0 {
 			b.WriteString(strconv.Itoa(s.index))
