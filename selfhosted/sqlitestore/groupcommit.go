@@ -42,7 +42,7 @@ type pendingWrite struct {
 // when it comes to write, that another connection wrote in between, and
 // fails with SQLITE_BUSY without waiting.
 func (s *Store) inTx(ctx context.Context, op string, queries []string, fn func(tx *sql.Tx) error) error {
-	for _, q := range queries {
+	for _, q := range append(queries, savepointSQL[:]...) {
 		if _, err := s.stmt(ctx, q); err != nil {
 			return storeErr(op, err)
 		}
@@ -99,20 +99,20 @@ func (s *Store) runBatch(batch []*pendingWrite) {
 			}
 			break
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+		if _, err := s.savepoint(ctx, tx, 0); err != nil {
 			s.abandon(tx, batch, err, finish)
 			return
 		}
 		if err := w.fn(tx); err != nil {
 			finish([]*pendingWrite{w}, err)
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO write"); rerr != nil {
+			if _, rerr := s.savepoint(ctx, tx, 2); rerr != nil {
 				// SQLite rolled the whole transaction back (as it does
 				// after some errors): the writes before w are undone too.
 				s.abandon(tx, batch, fmt.Errorf("%w (after %w)", rerr, err), finish)
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE write"); err != nil {
+		if _, err := s.savepoint(ctx, tx, 1); err != nil {
 			s.abandon(tx, batch, err, finish)
 			return
 		}
@@ -133,6 +133,19 @@ func (s *Store) abandon(tx *sql.Tx, ws []*pendingWrite, err error, finish func([
 	for _, w := range ws {
 		finish([]*pendingWrite{w}, storeErr(w.op, errors.Join(errBatchAbandoned, err)))
 	}
+}
+
+// savepointSQL are the statements that keep a batch's writes apart:
+// open, release and roll back the savepoint of one write.
+var savepointSQL = [...]string{"SAVEPOINT write", "RELEASE write", "ROLLBACK TO write"}
+
+// savepoint runs savepointSQL[i], prepared by inTx, in tx.
+func (s *Store) savepoint(ctx context.Context, tx *sql.Tx, i int) (sql.Result, error) {
+	st, ok := s.stmts.Load(savepointSQL[i])
+	if !ok {
+		return nil, fmt.Errorf("statement not prepared for the transaction: %s", savepointSQL[i])
+	}
+	return tx.StmtContext(ctx, st.(*sql.Stmt)).ExecContext(ctx)
 }
 
 var errBatchAbandoned = errors.New("write transaction rolled back")
