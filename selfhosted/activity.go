@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,7 +86,9 @@ var ActivityKinds = []passkeys.EventKind{
 // also a [UserStore] and the account exists; otherwise it is not stored.
 // On account_deleted it deletes the account's records
 // ([ActivityStore.DeleteActivity]), so that none outlives the account,
-// whichever backend keeps it. It keeps the kind, time, method, a detail (the passkey's name, or the
+// whichever backend keeps it, and it drops the account's events queued
+// after that one (by a request that ran beside the deletion) for as long
+// as no account has the ID again. It keeps the kind, time, method, a detail (the passkey's name, or the
 // event's reason for code_failed, rate_limited and session_revoked), the
 // client's IP and its user agent, cleaned as the sessions list cleans it;
 // never an email address, code, token or challenge. A failed write loses
@@ -111,6 +114,66 @@ type ActivitySink struct {
 	// lost counts the events lost meanwhile.
 	failing atomic.Bool
 	lost    atomic.Uint64
+
+	// deleted holds the user IDs of the last deletedKept account_deleted
+	// events, oldest first, so that an event of such an account queued
+	// after its deletion (by a request that ran beside it) is not stored.
+	mu      sync.Mutex
+	deleted []string
+	isGone  map[string]bool
+}
+
+// deletedKept is how many deleted accounts the sink remembers. Events of
+// an account arrive within moments of its deletion, so this covers that
+// many deletions in those moments; it costs some 100 KB when full.
+const deletedKept = 2048
+
+// forget records that the account userID was deleted.
+func (a *ActivitySink) forget(userID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.isGone == nil {
+		a.isGone = make(map[string]bool, deletedKept)
+	}
+	if a.isGone[userID] {
+		return
+	}
+	if len(a.deleted) == deletedKept {
+		delete(a.isGone, a.deleted[0])
+		a.deleted = append(a.deleted[:0], a.deleted[1:]...)
+	}
+	a.deleted = append(a.deleted, userID)
+	a.isGone[userID] = true
+}
+
+// gone reports whether the account userID was deleted lately and is not
+// back: a host's own user ID names its account again once the host's user
+// adds a passkey anew, so when the store is a [UserStore] an ID that
+// exists again is forgotten, and its events are stored again.
+func (a *ActivitySink) gone(ctx context.Context, userID string, e passkeys.Event) bool {
+	a.mu.Lock()
+	gone := a.isGone[userID]
+	a.mu.Unlock()
+	if !gone {
+		return false
+	}
+	users, ok := a.store.(UserStore)
+	if !ok {
+		return true
+	}
+	_, _, err := users.UserWithCredentials(ctx, UserKey{ID: userID})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return true
+	case err != nil:
+		a.failed(ctx, "read user", e, err)
+		return true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.isGone, userID)
+	a.deleted = slices.DeleteFunc(a.deleted, func(id string) bool { return id == userID })
+	return false
 }
 
 // failed logs a failed write at ERROR when it starts a run of failures;
@@ -158,7 +221,9 @@ func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
 	if e.Kind == passkeys.EventAccountDeleted && e.User.ID != "" {
 		// The store's DeleteUser has done so already, but not for the
 		// events of the account that were still queued then, nor for an
-		// account kept elsewhere (Corbado).
+		// account kept elsewhere (Corbado). Its events that are queued
+		// after this one are dropped.
+		a.forget(e.User.ID)
 		if err := a.store.DeleteActivity(ctx, e.User.ID); err != nil {
 			a.failed(ctx, "delete", e, err)
 			return
@@ -184,7 +249,7 @@ func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
 		}
 		userID = u.ID
 	}
-	if userID == "" {
+	if userID == "" || a.gone(ctx, userID, e) {
 		return
 	}
 	r := ActivityRecord{

@@ -83,8 +83,48 @@ func TestActivitySinkAccountDeleted(t *testing.T) {
 	if l, err := store.ActivityByUser(ctx, "usr_corbado1", now, 50); err != nil || len(l) != 0 {
 		t.Errorf("records of the deleted account: %+v, %v; want none", l, err)
 	}
+	// A request of the account that ran beside the deletion (a passkey
+	// login, a rename) queues its event after account_deleted: it is not
+	// stored either, or it would outlive the account.
+	for _, k := range []passkeys.EventKind{passkeys.EventLogin, passkeys.EventPasskeyRenamed, passkeys.EventSessionRevoked} {
+		sink.HandleEvent(ctx, passkeys.Event{Kind: k, Time: now, User: passkeys.User{ID: "usr_corbado1"}, Method: passkeys.MethodPasskey})
+	}
+	if l, err := store.ActivityByUser(ctx, "usr_corbado1", now, 50); err != nil || len(l) != 0 {
+		t.Errorf("records of the deleted account after its late events: %+v, %v; want none", l, err)
+	}
 	if l, err := store.ActivityByUser(ctx, "usr_corbado2", now, 50); err != nil || len(l) != 1 {
 		t.Errorf("records of the other account: %+v, %v; want its login", l, err)
+	}
+}
+
+// A host's own user ID names an engine account again after that account
+// was deleted, once the host's user adds a passkey anew: the sink stores
+// the events of the new account, and only drops those queued while no
+// account has the ID.
+func TestActivitySinkAccountDeletedAndBack(t *testing.T) {
+	ctx := t.Context()
+	store := memstore.New()
+	sink := selfhosted.NewActivitySink(store, nil)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	u := passkeys.User{ID: "host-user-7", Email: "h@example.com"}
+	rec := selfhosted.UserRecord{ID: u.ID, Email: u.Email, Handle: make([]byte, 32), CreatedAt: now}
+	if err := store.CreateUser(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	sink.HandleEvent(ctx, passkeys.Event{Kind: passkeys.EventAccountDeleted, Time: now, User: u})
+	sink.HandleEvent(ctx, passkeys.Event{Kind: passkeys.EventPasskeyRenamed, Time: now, User: u, PasskeyName: "late"})
+	if l, err := store.ActivityByUser(ctx, u.ID, now, 50); err != nil || len(l) != 0 {
+		t.Errorf("records while the ID has no account: %+v, %v; want none", l, err)
+	}
+	if err := store.CreateUser(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	sink.HandleEvent(ctx, passkeys.Event{Kind: passkeys.EventPasskeyAdded, Time: now.Add(time.Hour), User: u, PasskeyName: "new"})
+	if l, err := store.ActivityByUser(ctx, u.ID, now.Add(time.Hour), 50); err != nil || len(l) != 1 || l[0].Detail != "new" {
+		t.Errorf("records of the account made again: %+v, %v; want its passkey_added", l, err)
 	}
 }
 
