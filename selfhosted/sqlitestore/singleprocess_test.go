@@ -91,3 +91,44 @@ func TestSingleProcessLocksFile(t *testing.T) {
 		t.Errorf("TakeCeremony of a SingleProcess run's ceremony after reopening: %v, want ErrNotFound", err)
 	}
 }
+
+// TestSingleProcessBackup: while a SingleProcess store is open and locks
+// its file, Backup writes a copy that another store opens and finds the
+// accounts in, and that has no ceremony; a second Backup to the same path
+// is refused and leaves the copy as it was.
+func TestSingleProcessBackup(t *testing.T) {
+	ctx, dir := t.Context(), t.TempDir()
+	s := openSingle(t)
+	if err := s.CreateUser(ctx, alice()); err != nil {
+		t.Fatal(err)
+	}
+	c := selfhosted.Ceremony{Challenge: "chal", Kind: selfhosted.CeremonyLogin, UserID: "alice", ExpiresAt: day0.Add(time.Minute)}
+	if err := s.PutCeremony(ctx, c, day0); err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(dir, "copy.db")
+	if err := s.Backup(ctx, copyPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Backup(ctx, copyPath); err == nil {
+		t.Error("a second Backup to an existing file succeeded")
+	}
+	if err := s.Backup(ctx, ""); err == nil {
+		t.Error("Backup to an empty path succeeded")
+	}
+	b, err := Open(copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if u, err := b.UserByID(ctx, "alice"); err != nil || u.Email != alice().Email {
+		t.Errorf("UserByID in the backup = %+v, %v; want alice", u, err)
+	}
+	if _, err := b.TakeCeremony(ctx, "chal", day0); err != selfhosted.ErrNotFound {
+		t.Errorf("TakeCeremony in the backup: %v, want ErrNotFound", err)
+	}
+	// The store still serves after the backups.
+	if _, err := s.TakeCeremony(ctx, "chal", day0); err != nil {
+		t.Errorf("TakeCeremony after Backup: %v", err)
+	}
+}

@@ -92,9 +92,9 @@ type Options struct {
 	// database: a login then writes two transactions fewer. The file is
 	// locked exclusively (SQLite's locking_mode=EXCLUSIVE), so another
 	// process, or a second Open in this one, cannot read or write it
-	// until Close; back it up from this process, for example with VACUUM
-	// INTO. A restart or crash loses the ceremonies in progress: a sign-in
-	// or passkey registration started before it fails at its finish (400,
+	// until Close; back it up from this process with [Store.Backup]. A
+	// restart or crash loses the ceremonies in progress: a sign-in or
+	// passkey registration started before it fails at its finish (400,
 	// start again); nothing else is lost that Open would keep. Default
 	// false: the ceremonies are in the file and any number of processes
 	// may share it.
@@ -188,6 +188,23 @@ func (s *Store) Close() error {
 		errs = append(errs, s.db.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// Backup writes a consistent copy of the database to a new file at path
+// with SQLite's VACUUM INTO, while the store keeps serving; the copy is
+// the database as of one moment, compacted. path must not exist (SQLite
+// refuses to overwrite a file). With [Options.SingleProcess] this is the
+// way to back the database up, since no other connection can read the
+// file; the copy has no ceremonies in progress, which are in memory.
+// Statements of the store wait while it runs on Open's one connection.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if path == "" {
+		return fmt.Errorf("sqlitestore: backup: empty path")
+	}
+	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("sqlitestore: backup to %s: %w", path, err)
+	}
+	return nil
 }
 
 // stmt returns the prepared statement for query, preparing it on first
