@@ -35,7 +35,7 @@ var appendActivitySQL = []string{purgeActivitySQL, insertActivitySQL, trimActivi
 // takes the write lock at once and waits out the busy timeout for it.
 func (s *Store) AppendActivity(ctx context.Context, r selfhosted.ActivityRecord, now time.Time) error {
 	purge := s.activityPuts.Add(1)%purgeEvery == 1
-	return s.inTx(ctx, "append activity", appendActivitySQL, func(tx *sql.Tx) error {
+	return s.inTx(ctx, "append activity", appendActivitySQL, func(ctx context.Context, tx *sql.Tx) error {
 		if purge {
 			if _, err := s.txExec(ctx, tx, purgeActivitySQL, micros(now.Add(-selfhosted.ActivityMaxAge)), purgeLimit); err != nil {
 				return storeErr("purge activity", err)

@@ -17,7 +17,7 @@ func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time
 		return s.mem.put(ctx, c, now)
 	}
 	purge := s.ceremonyPuts.Add(1)%purgeEvery == 1
-	return s.inTx(ctx, "put ceremony", putCeremonySQL, func(tx *sql.Tx) error {
+	return s.inTx(ctx, "put ceremony", putCeremonySQL, func(ctx context.Context, tx *sql.Tx) error {
 		if purge {
 			if _, err := s.txExec(ctx, tx, putCeremonySQL[0], micros(now), purgeLimit); err != nil {
 				return storeErr("purge ceremonies", err)
@@ -57,7 +57,7 @@ func (s *Store) TakeCeremony(ctx context.Context, challenge string, now time.Tim
 	}
 	c := selfhosted.Ceremony{Challenge: challenge}
 	var expires int64
-	err := s.inTx(ctx, "take ceremony", takeCeremonySQL, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, "take ceremony", takeCeremonySQL, func(ctx context.Context, tx *sql.Tx) error {
 		err := s.txQueryRow(ctx, tx, takeCeremonySQL[0], challenge, micros(now)).
 			Scan(&c.Kind, &c.UserID, &c.Session, &expires)
 		if err != nil {

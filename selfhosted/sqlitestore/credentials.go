@@ -56,7 +56,7 @@ func (s *Store) CredentialsByUser(ctx context.Context, userID string) ([]selfhos
 
 // RecordCredentialUse implements [selfhosted.CredentialStore].
 func (s *Store) RecordCredentialUse(ctx context.Context, u selfhosted.CredentialUse) error {
-	return s.inTx(ctx, "record credential use", recordUseSQL, func(tx *sql.Tx) error {
+	return s.inTx(ctx, "record credential use", recordUseSQL, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := s.txExec(ctx, tx, recordUseSQL[0], u.ID, u.SignCount, u.BackupState, micros(u.UsedAt))
 		if err != nil {
 			return storeErr("record credential use", err)

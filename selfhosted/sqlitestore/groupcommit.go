@@ -27,7 +27,7 @@ type groupCommit struct {
 type pendingWrite struct {
 	ctx  context.Context
 	op   string
-	fn   func(tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *sql.Tx) error
 	done bool  // set, with err, by the caller that ran it, under writer
 	err  error // fn's error or the commit's
 }
@@ -35,13 +35,17 @@ type pendingWrite struct {
 // inTx runs fn in a write transaction, possibly shared with other writes
 // (see groupCommit), and returns once that is committed, or fn's error
 // after undoing what fn did. fn runs its statements, which must be among
-// queries, through txExec and txQueryRow; inTx prepares them first, since
+// queries, through txExec and txQueryRow with the context it is given
+// (never ctx itself: a statement interrupted by its context's end makes
+// SQLite roll back the whole transaction, the other callers' writes in it
+// too, so in a shared transaction ctx is checked only before fn starts and
+// fn runs under a context that does not end); inTx prepares them first, since
 // with one connection (as Open keeps) the transaction holds the only one.
 // The first statement of fn should write, so that the transaction takes
 // the write lock before it reads: a transaction that reads first may find,
 // when it comes to write, that another connection wrote in between, and
 // fails with SQLITE_BUSY without waiting.
-func (s *Store) inTx(ctx context.Context, op string, queries []string, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, op string, queries []string, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	for _, q := range append(queries, savepointSQL[:]...) {
 		if _, err := s.stmt(ctx, q); err != nil {
 			return storeErr(op, err)
@@ -76,7 +80,9 @@ func (s *Store) runBatch(batch []*pendingWrite) {
 		}
 	}
 	// The transaction is every caller's, so no one caller's context ends
-	// it; each write's statements run under its own.
+	// it: a write's context is checked before its statements run, which
+	// then run under it without its cancellation (an interrupted statement
+	// would roll the whole transaction back). A write alone keeps its own.
 	ctx := context.WithoutCancel(batch[0].ctx)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -92,7 +98,7 @@ func (s *Store) runBatch(batch []*pendingWrite) {
 			continue
 		}
 		if single {
-			if err := w.fn(tx); err != nil {
+			if err := w.fn(w.ctx, tx); err != nil {
 				_ = tx.Rollback() // fn's error is the one to report
 				finish(batch, err)
 				return
@@ -103,7 +109,7 @@ func (s *Store) runBatch(batch []*pendingWrite) {
 			s.abandon(tx, batch, err, finish)
 			return
 		}
-		if err := w.fn(tx); err != nil {
+		if err := w.fn(context.WithoutCancel(w.ctx), tx); err != nil {
 			finish([]*pendingWrite{w}, err)
 			if _, rerr := s.savepoint(ctx, tx, 2); rerr != nil {
 				// SQLite rolled the whole transaction back (as it does

@@ -41,7 +41,7 @@ const (
 // sessions expired at now.
 func (s *Store) CreateSession(ctx context.Context, r selfhosted.SessionRecord, now time.Time) error {
 	purge := s.sessionPuts.Add(1)%purgeEvery == 1
-	return s.inTx(ctx, "create session", createSessionSQL, func(tx *sql.Tx) error {
+	return s.inTx(ctx, "create session", createSessionSQL, func(ctx context.Context, tx *sql.Tx) error {
 		if purge {
 			if _, err := s.txExec(ctx, tx, purgeSessionsSQL, micros(now), purgeLimit); err != nil {
 				return storeErr("purge sessions", err)
