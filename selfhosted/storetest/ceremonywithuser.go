@@ -25,17 +25,7 @@ func testCeremonyWithUser(t *testing.T, newStore newStoreFunc) {
 	t.Run("RoundTrip", func(t *testing.T) {
 		s, ts := taker(t)
 		ctx, now := t.Context(), anchor()
-		for _, n := range []int{1, 2, 3} {
-			setup(t, "CreateUser", s.CreateUser(ctx, user(n, now)))
-		}
-		used := credential([]byte{0x01}, "user-1", now.Add(time.Microsecond))
-		used.SignCount, used.BackupState, used.LastUsedAt = math.MaxUint32, true, now.Add(time.Hour)
-		for _, c := range []selfhosted.CredentialRecord{
-			credential([]byte{0x09}, "user-1", now.Add(time.Second)), used,
-			credential([]byte{0x00, 0xff}, "user-1", now.Add(time.Microsecond)), credential([]byte{0x05}, "user-2", now),
-		} {
-			setup(t, "AddCredential", s.AddCredential(ctx, c))
-		}
+		seedUsersForTake(t, s, now)
 		for _, tc := range []struct {
 			name   string
 			c      selfhosted.Ceremony
@@ -134,17 +124,7 @@ func testCeremonyWithHandleUser(t *testing.T, newStore newStoreFunc) {
 	t.Run("RoundTrip", func(t *testing.T) {
 		s, ts := taker(t)
 		ctx, now := t.Context(), anchor()
-		for _, n := range []int{1, 2, 3} {
-			setup(t, "CreateUser", s.CreateUser(ctx, user(n, now)))
-		}
-		used := credential([]byte{0x01}, "user-1", now.Add(time.Microsecond))
-		used.SignCount, used.BackupState, used.LastUsedAt = math.MaxUint32, true, now.Add(time.Hour)
-		for _, c := range []selfhosted.CredentialRecord{
-			credential([]byte{0x09}, "user-1", now.Add(time.Second)), used,
-			credential([]byte{0x00, 0xff}, "user-1", now.Add(time.Microsecond)), credential([]byte{0x05}, "user-2", now),
-		} {
-			setup(t, "AddCredential", s.AddCredential(ctx, c))
-		}
+		seedUsersForTake(t, s, now)
 		short := handle(1)[:31]
 		for _, tc := range []struct {
 			name   string
@@ -231,4 +211,25 @@ func testCeremonyWithHandleUser(t *testing.T, newStore newStoreFunc) {
 			}
 		}
 	})
+}
+
+// seedUsersForTake stores the users and passkeys the RoundTrip cases of
+// testCeremonyWithUser and testCeremonyWithHandleUser read: users 1 to 3;
+// user-1 with three passkeys, one of them used (its counter at the
+// maximum, backed up, used an hour after now), user-2 with one, user-3
+// with none.
+func seedUsersForTake(t *testing.T, s selfhosted.Store, now time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	for _, n := range []int{1, 2, 3} {
+		setup(t, "CreateUser", s.CreateUser(ctx, user(n, now)))
+	}
+	used := credential([]byte{0x01}, "user-1", now.Add(time.Microsecond))
+	used.SignCount, used.BackupState, used.LastUsedAt = math.MaxUint32, true, now.Add(time.Hour)
+	for _, c := range []selfhosted.CredentialRecord{
+		credential([]byte{0x09}, "user-1", now.Add(time.Second)), used,
+		credential([]byte{0x00, 0xff}, "user-1", now.Add(time.Microsecond)), credential([]byte{0x05}, "user-2", now),
+	} {
+		setup(t, "AddCredential", s.AddCredential(ctx, c))
+	}
 }
