@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sync"
@@ -58,52 +59,11 @@ func testCeremonyWithUser(t *testing.T, newStore newStoreFunc) {
 		}
 	})
 
-	t.Run("NotFoundAndExpired", func(t *testing.T) {
+	takeTests(t, "TakeCeremonyWithUser", selfhosted.CeremonyLogin, "user-1", func(t *testing.T) (selfhosted.Store, takeFunc) {
 		s, ts := taker(t)
-		ctx, now := t.Context(), anchor()
-		setup(t, "CreateUser", s.CreateUser(ctx, user(1, now)))
-		c := ceremony("Challenge-A", selfhosted.CeremonyLogin, "user-1", now.Add(time.Minute))
-		setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
-		for _, challenge := range []string{"challenge-a", "Challenge-", "Challenge-AA", ""} {
-			_, _, _, err := ts.TakeCeremonyWithUser(ctx, challenge, now)
-			wantErr(t, "TakeCeremonyWithUser("+challenge+")", err, selfhosted.ErrNotFound)
-		}
-		_, _, _, err := ts.TakeCeremonyWithUser(ctx, c.Challenge, c.ExpiresAt)
-		wantErr(t, "TakeCeremonyWithUser(at expiry)", err, selfhosted.ErrNotFound)
-	})
-
-	t.Run("ConcurrentTakes", func(t *testing.T) {
-		s, ts := taker(t)
-		ctx, now := t.Context(), anchor()
-		setup(t, "CreateUser", s.CreateUser(ctx, user(1, now)))
-		const rounds, racers = 10, 8
-		for r := range rounds {
-			c := ceremony(fmt.Sprintf("race-%d", r), selfhosted.CeremonyLogin, "user-1", now.Add(time.Minute))
-			setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
-			var (
-				wg   sync.WaitGroup
-				mu   sync.Mutex
-				wins int
-			)
-			for range racers {
-				wg.Go(func() {
-					_, u, _, err := ts.TakeCeremonyWithUser(ctx, c.Challenge, now)
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil && u.ID == "user-1":
-						wins++
-					case err == nil:
-						t.Errorf("TakeCeremonyWithUser won without its user: %s", showUser(u))
-					default:
-						wantErr(t, "TakeCeremonyWithUser(lost race)", err, selfhosted.ErrNotFound)
-					}
-				})
-			}
-			wg.Wait()
-			if wins != 1 {
-				t.Errorf("round %d: %d of %d concurrent takes succeeded, want exactly 1", r, wins, racers)
-			}
+		return s, func(ctx context.Context, challenge string, now time.Time) (selfhosted.UserRecord, error) {
+			_, u, _, err := ts.TakeCeremonyWithUser(ctx, challenge, now)
+			return u, err
 		}
 	})
 }
@@ -163,52 +123,11 @@ func testCeremonyWithHandleUser(t *testing.T, newStore newStoreFunc) {
 		}
 	})
 
-	t.Run("NotFoundAndExpired", func(t *testing.T) {
+	takeTests(t, "TakeCeremonyWithHandleUser", selfhosted.CeremonyMediation, "", func(t *testing.T) (selfhosted.Store, takeFunc) {
 		s, ts := taker(t)
-		ctx, now := t.Context(), anchor()
-		setup(t, "CreateUser", s.CreateUser(ctx, user(1, now)))
-		c := ceremony("Challenge-A", selfhosted.CeremonyMediation, "", now.Add(time.Minute))
-		setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
-		for _, challenge := range []string{"challenge-a", "Challenge-", "Challenge-AA", ""} {
-			_, _, _, err := ts.TakeCeremonyWithHandleUser(ctx, challenge, handle(1), now)
-			wantErr(t, "TakeCeremonyWithHandleUser("+challenge+")", err, selfhosted.ErrNotFound)
-		}
-		_, _, _, err := ts.TakeCeremonyWithHandleUser(ctx, c.Challenge, handle(1), c.ExpiresAt)
-		wantErr(t, "TakeCeremonyWithHandleUser(at expiry)", err, selfhosted.ErrNotFound)
-	})
-
-	t.Run("ConcurrentTakes", func(t *testing.T) {
-		s, ts := taker(t)
-		ctx, now := t.Context(), anchor()
-		setup(t, "CreateUser", s.CreateUser(ctx, user(1, now)))
-		const rounds, racers = 10, 8
-		for r := range rounds {
-			c := ceremony(fmt.Sprintf("race-%d", r), selfhosted.CeremonyMediation, "", now.Add(time.Minute))
-			setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
-			var (
-				wg   sync.WaitGroup
-				mu   sync.Mutex
-				wins int
-			)
-			for range racers {
-				wg.Go(func() {
-					_, u, _, err := ts.TakeCeremonyWithHandleUser(ctx, c.Challenge, handle(1), now)
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil && u.ID == "user-1":
-						wins++
-					case err == nil:
-						t.Errorf("TakeCeremonyWithHandleUser won without its user: %s", showUser(u))
-					default:
-						wantErr(t, "TakeCeremonyWithHandleUser(lost race)", err, selfhosted.ErrNotFound)
-					}
-				})
-			}
-			wg.Wait()
-			if wins != 1 {
-				t.Errorf("round %d: %d of %d concurrent takes succeeded, want exactly 1", r, wins, racers)
-			}
+		return s, func(ctx context.Context, challenge string, now time.Time) (selfhosted.UserRecord, error) {
+			_, u, _, err := ts.TakeCeremonyWithHandleUser(ctx, challenge, handle(1), now)
+			return u, err
 		}
 	})
 }
@@ -232,4 +151,64 @@ func seedUsersForTake(t *testing.T, s selfhosted.Store, now time.Time) {
 	} {
 		setup(t, "AddCredential", s.AddCredential(ctx, c))
 	}
+}
+
+// takeFunc takes the ceremony of challenge at now and reads its user, as
+// TakeCeremonyWithUser and TakeCeremonyWithHandleUser (with user 1's
+// handle) do.
+type takeFunc func(ctx context.Context, challenge string, now time.Time) (selfhosted.UserRecord, error)
+
+// takeTests are the cases both take-with-user suites share, for
+// ceremonies of kind naming userID: a challenge not stored (another case,
+// a prefix, a longer one, none) or expired is ErrNotFound, and of
+// concurrent takes exactly one wins, with user 1.
+func takeTests(t *testing.T, name string, kind selfhosted.CeremonyKind, userID string, newTaker func(*testing.T) (selfhosted.Store, takeFunc)) {
+	t.Run("NotFoundAndExpired", func(t *testing.T) {
+		s, take := newTaker(t)
+		ctx, now := t.Context(), anchor()
+		setup(t, "CreateUser", s.CreateUser(ctx, user(1, now)))
+		c := ceremony("Challenge-A", kind, userID, now.Add(time.Minute))
+		setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
+		for _, challenge := range []string{"challenge-a", "Challenge-", "Challenge-AA", ""} {
+			_, err := take(ctx, challenge, now)
+			wantErr(t, name+"("+challenge+")", err, selfhosted.ErrNotFound)
+		}
+		_, err := take(ctx, c.Challenge, c.ExpiresAt)
+		wantErr(t, name+"(at expiry)", err, selfhosted.ErrNotFound)
+	})
+
+	t.Run("ConcurrentTakes", func(t *testing.T) {
+		s, take := newTaker(t)
+		ctx, now := t.Context(), anchor()
+		setup(t, "CreateUser", s.CreateUser(ctx, user(1, now)))
+		const rounds, racers = 10, 8
+		for r := range rounds {
+			c := ceremony(fmt.Sprintf("race-%d", r), kind, userID, now.Add(time.Minute))
+			setup(t, "PutCeremony", s.PutCeremony(ctx, c, now))
+			var (
+				wg   sync.WaitGroup
+				mu   sync.Mutex
+				wins int
+			)
+			for range racers {
+				wg.Go(func() {
+					u, err := take(ctx, c.Challenge, now)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil && u.ID == "user-1":
+						wins++
+					case err == nil:
+						t.Errorf("%s won without its user: %s", name, showUser(u))
+					default:
+						wantErr(t, name+"(lost race)", err, selfhosted.ErrNotFound)
+					}
+				})
+			}
+			wg.Wait()
+			if wins != 1 {
+				t.Errorf("round %d: %d of %d concurrent takes succeeded, want exactly 1", r, wins, racers)
+			}
+		}
+	})
 }
