@@ -15,16 +15,7 @@ import (
 // openSingle opens a store with Options.SingleProcess on a new file.
 func openSingle(t *testing.T) *Store {
 	t.Helper()
-	s, err := OpenWith(filepath.Join(t.TempDir(), "passkeys.db"), Options{SingleProcess: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
+	return openTempWith(t, Options{SingleProcess: true})
 }
 
 func TestSingleProcessConformance(t *testing.T) {

@@ -21,7 +21,14 @@ import (
 // openTemp opens a store on a new file in a temporary directory.
 func openTemp(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "passkeys.db"))
+	return openTempWith(t, Options{})
+}
+
+// openTempWith opens a store with opts on a new file in a temporary
+// directory, closed when the test ends.
+func openTempWith(t *testing.T, opts Options) *Store {
+	t.Helper()
+	s, err := OpenWith(filepath.Join(t.TempDir(), "passkeys.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
