@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,6 +19,9 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite"
 )
 
 // parseCompare reads -compare: distinct stores among memory, sqlite,
@@ -101,7 +105,7 @@ func runOnServer(ctx context.Context, c config, store, dir string, stdout io.Wri
 	case "postgres":
 		key := make([]byte, 32)
 		rand.Read(key)
-		args = append(args, "-postgres", c.postgres, "-jwt-secret", hex.EncodeToString(key))
+		args = append(args, "-postgres", c.postgres, "-postgres-schema", loadSchema(c.runID), "-jwt-secret", hex.EncodeToString(key))
 	}
 	cmd := exec.Command(c.server, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -116,7 +120,17 @@ func runOnServer(ctx context.Context, c config, store, dir string, stdout io.Wri
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer stopServer(cmd, exited)
+	var stopped bool
+	stop := func() {
+		if !stopped {
+			stopped = true
+			stopServer(cmd, exited)
+		}
+	}
+	defer stop()
+	if store == "postgres" {
+		defer dropSchema(ctx, c.postgres, loadSchema(c.runID))
+	}
 
 	addr, err := waitListening(ctx, logPath, exited)
 	if err != nil {
@@ -125,7 +139,75 @@ func runOnServer(ctx context.Context, c config, store, dir string, stdout io.Wri
 	rc := c
 	rc.target = &url.URL{Scheme: "http", Host: addr}
 	rc.otpLog, rc.pid = logPath, cmd.Process.Pid
-	return runOnce(ctx, rc, stdout)
+	res, err := runOnce(ctx, rc, stdout)
+	if err != nil {
+		return nil, err
+	}
+	stop()
+	if res.ceremonies, err = ceremoniesLeft(ctx, c, store, dir); err != nil {
+		return nil, fmt.Errorf("counting the ceremonies left: %w", err)
+	}
+	if res.ceremonies != nil {
+		fmt.Fprintf(stdout, "ceremonies left in the store after the server stopped: %d (%d not yet expired)\n",
+			res.ceremonies.total, res.ceremonies.live)
+	}
+	return res, nil
+}
+
+// loadSchema is the PostgreSQL schema of the run named runID: each run
+// starts on empty tables of its own, as each SQLite run on its own file,
+// and its ceremonies are counted apart from any other user's of the
+// database.
+func loadSchema(runID string) string {
+	return "passkeys_load_" + strings.ReplaceAll(runID, "-", "_")
+}
+
+// dropSchema removes a run's schema once its ceremonies are counted.
+func dropSchema(ctx context.Context, dsn, schema string) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+}
+
+// leftCount is what a store held of ceremonies after its server stopped.
+type leftCount struct {
+	total int64 // every ceremony row
+	live  int64 // of those, the ones not yet expired
+}
+
+// ceremoniesLeft reads, after the server has stopped, the ceremonies its
+// store still holds: every ceremony the load started it also finished (a
+// run ends by letting the operations in flight complete), so any row left
+// is one a finish did not take, or one of a failed operation. It is nil
+// for the stores that keep ceremonies in the process (memory,
+// sqlite-single), whose count ends with it.
+func ceremoniesLeft(ctx context.Context, c config, store, dir string) (*leftCount, error) {
+	now := time.Now()
+	var n leftCount
+	switch store {
+	case "sqlite":
+		db, err := sql.Open("sqlite", filepath.Join(dir, "load.db")+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		err = db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE expires_at > ?) FROM ceremonies`, now.UnixMicro()).
+			Scan(&n.total, &n.live)
+		return &n, err
+	case "postgres":
+		conn, err := pgx.Connect(ctx, c.postgres)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		err = conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE expires_at > $1) FROM `+
+			pgx.Identifier{loadSchema(c.runID), "ceremonies"}.Sanitize(), now).Scan(&n.total, &n.live)
+		return &n, err
+	}
+	return nil, nil
 }
 
 // waitListening polls the server's log until its start line appears, the
@@ -197,7 +279,9 @@ func median(v []float64) float64 {
 
 // printCompare prints per store the medians over the rounds of the login
 // (and registration) rate and latencies, and the login rate as a share of
-// the first store's.
+// the first store's, and the ceremonies its database held after the runs
+// (summed over the rounds; "-" for the stores that keep them in the
+// process).
 func printCompare(w io.Writer, c config, runs map[string][]*result) {
 	fmt.Fprintf(w, "\n%d rounds, %d users, %s login, %s each after a %s warm-up, register share %.2f; medians over the rounds\n",
 		c.rounds, c.users, c.login, c.duration, c.warmup, c.register)
@@ -206,7 +290,7 @@ func printCompare(w io.Writer, c config, runs map[string][]*result) {
 	if c.register > 0 {
 		head += "registrations/s\tregistration p99\t"
 	}
-	fmt.Fprintln(tw, head+"errors\trss change\t")
+	fmt.Fprintln(tw, head+"errors\trss change\tceremonies left\t")
 	stat := func(rs []*result, f func(*result) float64) float64 {
 		v := make([]float64, len(rs))
 		for i, r := range rs {
@@ -238,7 +322,15 @@ func printCompare(w io.Writer, c config, runs map[string][]*result) {
 				return float64(r.rss[len(r.rss)-1].kb-r.rss[0].kb) / 1024
 			}))
 		}
-		fmt.Fprintln(tw, line+fmt.Sprintf("%d\t%s\t", errs, rss))
+		left := "-"
+		if rs[0].ceremonies != nil {
+			var n int64
+			for _, r := range rs {
+				n += r.ceremonies.total
+			}
+			left = fmt.Sprint(n)
+		}
+		fmt.Fprintln(tw, line+fmt.Sprintf("%d\t%s\t%s\t", errs, rss, left))
 	}
 	tw.Flush()
 }

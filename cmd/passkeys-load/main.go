@@ -621,6 +621,10 @@ type result struct {
 	lat     map[string][]time.Duration // sorted
 	errors  map[string]int
 	rss     []rssSample
+	// ceremonies is what the store held after the server stopped, in
+	// -compare on the stores that keep ceremonies in a database; nil
+	// otherwise.
+	ceremonies *leftCount
 }
 
 func (r *result) errorCount() int {

@@ -60,6 +60,7 @@ type config struct {
 	origins     []string
 	jwtSecret   string
 	postgres    string
+	pgSchema    string // pgstore.WithSchema
 	store       string // "sqlite", "postgres" or "memory"
 	sqliteAlone bool   // sqlitestore.Options.SingleProcess
 	startRate   int
@@ -115,6 +116,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Var(origins, "origin", "allowed origin, repeatable (PASSKEYS_ORIGIN, comma-separated)")
 	fs.StringVar(&c.jwtSecret, "jwt-secret", env("PASSKEYS_JWT_SECRET", ""), "demo JWT key, at least 32 bytes, from which the OTP key is derived too (PASSKEYS_JWT_SECRET); default: generated and kept next to the database")
 	fs.StringVar(&c.postgres, "postgres", env("PASSKEYS_POSTGRES", ""), "PostgreSQL DSN; use PostgreSQL instead of SQLite, for several instances (PASSKEYS_POSTGRES)")
+	fs.StringVar(&c.pgSchema, "postgres-schema", env("PASSKEYS_POSTGRES_SCHEMA", pgstore.DefaultSchema), "PostgreSQL only: the schema that holds the store's tables, created if missing (pgstore.WithSchema) (PASSKEYS_POSTGRES_SCHEMA)")
 	fs.StringVar(&c.store, "store", env("PASSKEYS_STORE", ""), "store: sqlite (-db), postgres (-postgres) or memory: FOR MEASUREMENT ONLY, every account, passkey and session is lost when the process exits (PASSKEYS_STORE); default: postgres when -postgres is set, sqlite otherwise")
 	fs.BoolVar(&c.sqliteAlone, "sqlite-single-process", envBool(getenv, "PASSKEYS_SQLITE_SINGLE_PROCESS"), "SQLite only: lock the -db file for this process alone and keep ceremonies in progress in memory, which a restart loses (sqlitestore.Options.SingleProcess) (PASSKEYS_SQLITE_SINGLE_PROCESS=true)")
 	fs.IntVar(&c.startRate, "start-limit", envInt(getenv, "PASSKEYS_START_LIMIT", 0), "passkey login/mediation starts allowed per minute per client IP; 0 = library default (600), -1 = unlimited, e.g. for a load test from one address (PASSKEYS_START_LIMIT)")
@@ -166,6 +168,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("-store must be sqlite, postgres or memory, got %q", c.store)
 	case c.store != "postgres" && c.postgres != "":
 		return c, fmt.Errorf("-postgres is set but -store is %s", c.store)
+	}
+	if c.pgSchema != pgstore.DefaultSchema && c.store != "postgres" {
+		return c, fmt.Errorf("-postgres-schema is set but -store is %s", c.store)
 	}
 	if c.sqliteAlone && c.store != "sqlite" {
 		return c, fmt.Errorf("-sqlite-single-process is set but -store is %s", c.store)
@@ -407,7 +412,7 @@ func openStore(ctx context.Context, c config) (selfhosted.Store, passkeys.Limite
 	case "memory":
 		return memstore.New(), nil, func() {}, nil
 	case "postgres":
-		s, err := pgstore.Open(ctx, c.postgres)
+		s, err := pgstore.Open(ctx, c.postgres, pgstore.WithSchema(c.pgSchema))
 		if err != nil {
 			return nil, nil, nil, err
 		}

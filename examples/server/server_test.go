@@ -323,6 +323,7 @@ func TestExampleServerStoreFlag(t *testing.T) {
 		{[]string{"-sqlite-single-process"}, "sqlite"},
 		{[]string{"-store", "memory", "-sqlite-single-process"}, "-sqlite-single-process is set but -store is memory"},
 		{[]string{"-postgres", "postgres://x", "-sqlite-single-process"}, "-sqlite-single-process is set but -store is postgres"},
+		{[]string{"-postgres-schema", "other"}, "-postgres-schema is set but -store is sqlite"},
 	} {
 		c, err := parseConfig(tc.args, func(string) string { return "" }, io.Discard)
 		if err != nil {
