@@ -24,7 +24,7 @@ func (s *Store) AddCredential(ctx context.Context, c selfhosted.CredentialRecord
 
 // Credential implements [selfhosted.CredentialByIDStore].
 func (s *Store) Credential(ctx context.Context, id []byte) (selfhosted.CredentialRecord, error) {
-	c, err := scanCredential(s.queryRow(ctx,
+	c, err := scanCredential(s.readRow(ctx,
 		`SELECT `+credentialColumns+` FROM credentials WHERE id = ?`, id))
 	if err != nil {
 		return selfhosted.CredentialRecord{}, storeErr("read credential", err)

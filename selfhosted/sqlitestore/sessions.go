@@ -81,7 +81,7 @@ func scanSession(row interface{ Scan(...any) error }) (selfhosted.SessionRecord,
 
 // SessionByTokenHash implements [selfhosted.SessionStore].
 func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte, now time.Time) (selfhosted.SessionRecord, error) {
-	r, err := scanSession(s.queryRow(ctx, sessionByHashSQL, tokenHash, micros(now)))
+	r, err := scanSession(s.readRow(ctx, sessionByHashSQL, tokenHash, micros(now)))
 	if err != nil {
 		return selfhosted.SessionRecord{}, storeErr("read session", err)
 	}

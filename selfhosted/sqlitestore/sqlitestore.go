@@ -48,8 +48,10 @@ const (
 type Store struct {
 	db           *sql.DB
 	ownsDB       bool           // Close closes db: Open opened it
+	reads        *sql.DB        // the read-only connections Open opened beside db, or db itself
 	mem          *memCeremonies // the ceremonies with Options.SingleProcess, else nil
-	stmts        sync.Map       // query text to its *sql.Stmt, prepared on first use
+	stmts        sync.Map       // query text to its *sql.Stmt on db, prepared on first use
+	readStmts    sync.Map       // query text to its *sql.Stmt on reads, when reads is not db
 	ceremonyPuts atomic.Uint64  // PutCeremony calls so far
 	sessionPuts  atomic.Uint64  // CreateSession calls so far
 	activityPuts atomic.Uint64  // AppendActivity calls so far
@@ -63,11 +65,15 @@ var (
 )
 
 // Open opens the SQLite database file at path, creating it if needed, and
-// brings its schema up to date. It keeps one connection, which uses
-// write-ahead logging, synchronous=NORMAL, enforced foreign keys and a
-// ten-second busy timeout: SQLite runs one writer at a time anyway, and
-// with one connection concurrent requests queue in database/sql instead of
-// opening connections and contending for the file's lock. path is a file
+// brings its schema up to date. It keeps one connection for writes, which
+// uses write-ahead logging, synchronous=NORMAL, enforced foreign keys and
+// a ten-second busy timeout: SQLite runs one writer at a time anyway, and
+// with one connection concurrent writes queue in the store (see inTx)
+// instead of opening connections and contending for the file's lock.
+// Beside it a few read-only connections (readConns) run the store's
+// SELECTs, which write-ahead logging lets read while the writer writes, so
+// that a read never waits for a commit; each read sees every write that
+// returned before it started. path is a file
 // name, not a URI, and must not contain '?'. Close the Store to close the
 // database. Open is OpenWith with the zero Options: several processes may
 // share the file.
@@ -130,10 +136,24 @@ func OpenWith(path string, o Options) (*Store, error) {
 	}
 	s.ownsDB = true
 	if o.SingleProcess {
+		// No other connection can open the locked file: reads stay on db.
 		s.mem = newMemCeremonies()
+		return s, nil
 	}
+	reads, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
+	}
+	reads.SetMaxOpenConns(readConns)
+	reads.SetMaxIdleConns(readConns)
+	s.reads = reads
 	return s, nil
 }
+
+// readConns is how many read-only connections Open keeps beside the
+// writer's.
+const readConns = 4
 
 // useWAL switches the database file to write-ahead logging, which then
 // stays on in the file. SQLite does not wait for a lock to make this
@@ -172,19 +192,26 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	if err := migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	s.reads = db
+	return s, nil
 }
 
 // Close closes the store's prepared statements and, if Open opened it,
 // the database; a database passed to New is left open.
 func (s *Store) Close() error {
 	var errs []error
-	s.stmts.Range(func(query, st any) bool {
-		errs = append(errs, st.(*sql.Stmt).Close())
-		s.stmts.Delete(query)
-		return true
-	})
+	for _, m := range []*sync.Map{&s.stmts, &s.readStmts} {
+		m.Range(func(query, st any) bool {
+			errs = append(errs, st.(*sql.Stmt).Close())
+			m.Delete(query)
+			return true
+		})
+	}
 	if s.ownsDB {
+		if s.reads != s.db {
+			errs = append(errs, s.reads.Close())
+		}
 		errs = append(errs, s.db.Close())
 	}
 	return errors.Join(errs...)
@@ -210,14 +237,29 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 // stmt returns the prepared statement for query, preparing it on first
 // use, so that SQLite parses each statement once rather than on every call.
 func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := s.stmts.Load(query); ok {
+	return prepared(ctx, s.db, &s.stmts, query)
+}
+
+// readStmt is stmt for a query that only reads: prepared on the read-only
+// connections when Open opened them.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s.reads == s.db {
+		return s.stmt(ctx, query)
+	}
+	return prepared(ctx, s.reads, &s.readStmts, query)
+}
+
+// prepared returns the statement of query in stmts, preparing it on db on
+// first use.
+func prepared(ctx context.Context, db *sql.DB, stmts *sync.Map, query string) (*sql.Stmt, error) {
+	if st, ok := stmts.Load(query); ok {
 		return st.(*sql.Stmt), nil
 	}
-	st, err := s.db.PrepareContext(ctx, query)
+	st, err := db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+	if prev, loaded := stmts.LoadOrStore(query, st); loaded {
 		st.Close() // prepared concurrently; keep the first
 		return prev.(*sql.Stmt), nil
 	}
@@ -240,12 +282,13 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return st.ExecContext(ctx, args...)
 }
 
-// query runs query, which returns rows, as a prepared statement.
+// query runs query, a SELECT, as a prepared statement on the read-only
+// connections.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if traceStatement != nil {
 		traceStatement(query, args)
 	}
-	st, err := s.stmt(ctx, query)
+	st, err := s.readStmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -290,8 +333,21 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-// queryRow runs query, which returns at most one row, as a prepared
-// statement.
+// readRow runs query, a SELECT that returns at most one row, as a
+// prepared statement on the read-only connections.
+func (s *Store) readRow(ctx context.Context, query string, args ...any) row {
+	if traceStatement != nil {
+		traceStatement(query, args)
+	}
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// queryRow runs query, which writes and returns at most one row (UPDATE
+// ... RETURNING), as a prepared statement.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) row {
 	if traceStatement != nil {
 		traceStatement(query, args)

@@ -242,10 +242,12 @@ func TestOpenKeepsOneConnection(t *testing.T) {
 	}
 }
 
-// statements counts the store's prepared statements.
+// statements counts the store's prepared statements, on the writer's
+// connection and the read-only ones.
 func statements(s *Store) int {
 	n := 0
 	s.stmts.Range(func(any, any) bool { n++; return true })
+	s.readStmts.Range(func(any, any) bool { n++; return true })
 	return n
 }
 

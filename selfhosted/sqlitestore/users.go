@@ -36,7 +36,7 @@ const userColumnsFrom = `SELECT id, email, handle, created_at FROM users `
 func (s *Store) user(ctx context.Context, query string, arg any) (selfhosted.UserRecord, error) {
 	var u selfhosted.UserRecord
 	var created int64
-	err := s.queryRow(ctx, query, arg).Scan(&u.ID, &u.Email, &u.Handle, &created)
+	err := s.readRow(ctx, query, arg).Scan(&u.ID, &u.Email, &u.Handle, &created)
 	if err != nil {
 		return selfhosted.UserRecord{}, storeErr("read user", err)
 	}
