@@ -277,3 +277,18 @@ func TestCeremoniesUnlogged(t *testing.T) {
 		t.Errorf("ceremonies table persistence %q, want u (unlogged)", persistence)
 	}
 }
+
+// TestCredentialsFillfactor checks that the credentials table leaves room
+// on its pages for the row versions RecordCredentialUse writes (migration
+// 6), so that they stay on their page without new index entries.
+func TestCredentialsFillfactor(t *testing.T) {
+	s := newStore(t)
+	var options []string
+	err := s.pool.QueryRow(t.Context(), s.sql(`SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = '{schema}.credentials'::regclass`)).Scan(&options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(options, "fillfactor=80") {
+		t.Errorf("credentials table options %q, want fillfactor=80", options)
+	}
+}
