@@ -4,6 +4,7 @@ package memstore
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"slices"
 	"sync"
@@ -24,9 +25,14 @@ type Store struct {
 	credsByUser  map[string][]string // user ID to credential IDs, ordered by CreatedAt, then ID
 	ceremonies   map[string]selfhosted.Ceremony
 	otps         map[string]selfhosted.OTPRecord
-	puts         uint64        // PutCeremony calls so far
-	sessions     sessionTable  // see sessions.go
-	activity     activityTable // see activity.go
+	// otpEnds orders the codes by expiry (id is the email), so that
+	// PutOTP's purge visits only codes that may have expired. An entry
+	// can be stale (the code was deleted or replaced); the purge checks
+	// the code itself.
+	otpEnds  endHeap
+	puts     uint64        // PutCeremony calls so far
+	sessions sessionTable  // see sessions.go
+	activity activityTable // see activity.go
 }
 
 // PutCeremony purges on every purgeEvery-th call, up to purgeLimit expired
@@ -321,25 +327,37 @@ func (s *Store) TakeCeremonyWithHandleUser(ctx context.Context, challenge string
 	return c, u, s.userCredentials(id), nil
 }
 
-// PutOTP implements [selfhosted.OTPStore]. It also drops every code that
-// has expired at o.CreatedAt.
+// PutOTP implements [selfhosted.OTPStore]. It first drops up to purgeLimit
+// codes expired at o.CreatedAt, earliest first.
 func (s *Store) PutOTP(ctx context.Context, o selfhosted.OTPRecord, keepIfCreatedAfter time.Time) (bool, error) {
 	if err := s.lock(ctx); err != nil {
 		return false, err
 	}
 	defer s.mu.Unlock()
-	for k, old := range s.otps {
-		if !old.ExpiresAt.After(o.CreatedAt) {
-			delete(s.otps, k)
-		}
-	}
-	// Any code left is live at o.CreatedAt.
-	if old, ok := s.otps[o.Email]; ok && old.CreatedAt.After(keepIfCreatedAfter) {
+	s.purgeOTPs(o.CreatedAt)
+	if old, ok := s.otps[o.Email]; ok && old.ExpiresAt.After(o.CreatedAt) && old.CreatedAt.After(keepIfCreatedAfter) {
 		return false, nil
 	}
 	o.Hash = bytes.Clone(o.Hash)
 	s.otps[o.Email] = o
+	heap.Push(&s.otpEnds, sessionEnd{o.ExpiresAt, o.Email})
 	return true, nil
+}
+
+// purgeOTPs drops up to purgeLimit codes expired at now, earliest first;
+// the caller holds the lock. It visits only the entries of otpEnds that
+// are due, so its cost does not grow with the live codes; as every put
+// adds one entry and may drop up to purgeLimit, expired codes do not pile
+// up.
+func (s *Store) purgeOTPs(now time.Time) {
+	for dropped := 0; dropped < purgeLimit && len(s.otpEnds) > 0 && !s.otpEnds[0].at.After(now); {
+		e := heap.Pop(&s.otpEnds).(sessionEnd)
+		if o, ok := s.otps[e.id]; ok && !o.ExpiresAt.After(now) {
+			delete(s.otps, e.id)
+			dropped++
+		}
+		// Otherwise deleted, or replaced by a code with an entry of its own.
+	}
 }
 
 // ReserveOTPAttempt implements [selfhosted.OTPStore].

@@ -63,3 +63,69 @@ func BenchmarkCreateSession(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPutOTP replaces codes beside 10,000 live ones; the purge on
+// every put visits only codes that may have expired, so the cost does not
+// grow with the live ones.
+func BenchmarkPutOTP(b *testing.B) {
+	s := New()
+	now := time.Unix(1_700_000_000, 0)
+	ctx := context.Background()
+	const live = 10_000
+	rec := func(i int) selfhosted.OTPRecord {
+		return selfhosted.OTPRecord{Email: "u" + strconv.Itoa(i%live) + "@example.com", Hash: []byte("hash"), CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	}
+	for i := range live {
+		if _, err := s.PutOTP(ctx, rec(i), now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if ok, err := s.PutOTP(ctx, rec(i), now); err != nil || !ok {
+			b.Fatalf("PutOTP = %v, %v", ok, err)
+		}
+	}
+}
+
+// TestPutOTPPurgesBounded: a put drops at most purgeLimit expired codes,
+// earliest first, and an expired code not yet dropped does not keep its
+// email from a new one.
+func TestPutOTPPurgesBounded(t *testing.T) {
+	s := New()
+	ctx, now := t.Context(), time.Unix(1_700_000_000, 0)
+	put := func(email string, created, expires time.Time) bool {
+		t.Helper()
+		ok, err := s.PutOTP(ctx, selfhosted.OTPRecord{Email: email, Hash: []byte{1}, CreatedAt: created, ExpiresAt: expires}, created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	const old = 2*purgeLimit + 50
+	for i := range old {
+		// Earlier codes expire earlier; every one by now+2m.
+		put("old"+strconv.Itoa(i)+"@example.com", now, now.Add(time.Minute+time.Duration(i)*time.Millisecond))
+	}
+	later := now.Add(2 * time.Minute)
+	if !put("new@example.com", later, later.Add(time.Minute)) {
+		t.Fatal("PutOTP of a new email kept nothing")
+	}
+	if n, want := len(s.otps), old-purgeLimit+1; n != want {
+		t.Errorf("%d codes after a put, want %d: %d expired dropped and the new one added", n, want, purgeLimit)
+	}
+	if _, ok := s.otps["old0@example.com"]; ok {
+		t.Error("the earliest expired code was kept")
+	}
+	last := "old" + strconv.Itoa(old-1) + "@example.com"
+	if _, ok := s.otps[last]; !ok {
+		t.Fatal("the latest expired code was dropped before the earlier ones")
+	}
+	if !put(last, later, later.Add(time.Minute)) {
+		t.Errorf("an expired code not yet purged kept %s from a new one", last)
+	}
+	if _, err := s.ReserveOTPAttempt(ctx, last, later, 5); err != nil {
+		t.Errorf("ReserveOTPAttempt(%s) after the new code: %v", last, err)
+	}
+}

@@ -28,7 +28,8 @@ type sessionTable struct {
 	ends endHeap
 }
 
-// sessionEnd is an entry of sessionTable.ends.
+// sessionEnd is an entry of sessionTable.ends, and of Store.otpEnds with
+// the code's email as id.
 type sessionEnd struct {
 	at time.Time
 	id string
