@@ -130,6 +130,7 @@ func (s *Store) runBatch(batch []*pendingWrite) {
 		return
 	}
 	finish(batch, nil)
+	s.checkpoints.committed(len(batch))
 }
 
 // abandon rolls tx back and fails every write of ws that has no result

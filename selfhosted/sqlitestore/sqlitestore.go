@@ -52,6 +52,7 @@ type Store struct {
 	mem          *memCeremonies // the ceremonies with Options.SingleProcess, else nil
 	stmts        sync.Map       // query text to its *sql.Stmt on db, prepared on first use
 	readStmts    sync.Map       // query text to its *sql.Stmt on reads, when reads is not db
+	checkpoints  *checkpointer  // the log's checkpoints off the writer, when Open started one
 	ceremonyPuts atomic.Uint64  // PutCeremony calls so far
 	sessionPuts  atomic.Uint64  // CreateSession calls so far
 	activityPuts atomic.Uint64  // AppendActivity calls so far
@@ -68,25 +69,28 @@ var (
 // brings its schema up to date. It keeps one connection for writes, which
 // uses write-ahead logging, synchronous=NORMAL, enforced foreign keys and
 // a ten-second busy timeout: SQLite runs one writer at a time anyway, and
-// with one connection concurrent writes queue in the store (see inTx)
-// instead of opening connections and contending for the file's lock.
-// Beside it a few read-only connections (readConns) run the store's
-// SELECTs, which write-ahead logging lets read while the writer writes, so
-// that a read never waits for a commit; each read sees every write that
-// returned before it started. path is a file
-// name, not a URI, and must not contain '?'. Close the Store to close the
-// database. Open is OpenWith with the zero Options: several processes may
-// share the file.
+// with one connection concurrent writes queue in the store (see the
+// package documentation) instead of opening connections and contending
+// for the file's lock. Beside it four read-only connections run the
+// store's SELECTs, which write-ahead logging lets read while a write
+// commits, so that a read never waits for one; each read sees every write
+// that returned before it started. A goroutine of the store, on a
+// connection of its own, copies the write-ahead log back into the file
+// (a checkpoint) after every 256 writes, so that no write waits for a
+// checkpoint; Close stops it. path is a file name, not a URI, and must
+// not contain '?'. Close the Store to close the database. Open is
+// OpenWith with the zero Options: several processes may share the file.
 //
 // synchronous=NORMAL in write-ahead-log mode commits without waiting for
 // the disk: a crash of the process loses nothing committed, but a power
 // loss or a crash of the operating system may roll the database back to
-// its last checkpoint (SQLite checkpoints after about 1,000 written
-// pages, some hundred logins), consistent but without the latest
-// commits: sign-ups, passkeys added, sessions issued, and also sign-outs,
-// revoked sessions, used one-time codes and consumed ceremonies, which
-// come back until they expire; a passkey's signature counter may step
-// back to its earlier value.
+// its last checkpoint (about every 256 writes, some hundred logins; the
+// writer checkpoints by itself after 10,000 log pages, should the
+// checkpoints fall that far behind), consistent but without the latest commits: sign-ups, passkeys
+// added, sessions issued, and also sign-outs, revoked sessions, used
+// one-time codes and consumed ceremonies, which come back until they
+// expire; a passkey's signature counter may step back to its earlier
+// value.
 func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
 
 // Options configure [OpenWith]. The zero value is what [Open] does.
@@ -98,7 +102,9 @@ type Options struct {
 	// database: a login then writes two transactions fewer. The file is
 	// locked exclusively (SQLite's locking_mode=EXCLUSIVE), so another
 	// process, or a second Open in this one, cannot read or write it
-	// until Close; back it up from this process with [Store.Backup]. A
+	// until Close; back it up from this process with [Store.Backup]. It
+	// reads, writes and checkpoints on its one connection (SQLite's own
+	// checkpoint, in the commit that brings the log to 1,000 pages). A
 	// restart or crash loses the ceremonies in progress: a sign-in or
 	// passkey registration started before it fails at its finish (400,
 	// start again); nothing else is lost that Open would keep. Default
@@ -118,6 +124,9 @@ func OpenWith(path string, o Options) (*Store, error) {
 		// its index in this connection's memory, without shared memory or
 		// file locks per transaction.
 		dsn += "&_pragma=locking_mode(EXCLUSIVE)"
+	} else {
+		// The checkpointer copies the log; the writer only when it lags.
+		dsn += fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", fallbackCheckpointPages)
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -148,6 +157,14 @@ func OpenWith(path string, o Options) (*Store, error) {
 	reads.SetMaxOpenConns(readConns)
 	reads.SetMaxIdleConns(readConns)
 	s.reads = reads
+	ckpt, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s for checkpoints: %w", path, err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetMaxIdleConns(1)
+	s.checkpoints = newCheckpointer(ckpt)
 	return s, nil
 }
 
@@ -200,7 +217,7 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 // Close closes the store's prepared statements and, if Open opened it,
 // the database; a database passed to New is left open.
 func (s *Store) Close() error {
-	var errs []error
+	errs := []error{s.checkpoints.close()}
 	for _, m := range []*sync.Map{&s.stmts, &s.readStmts} {
 		m.Range(func(query, st any) bool {
 			errs = append(errs, st.(*sql.Stmt).Close())
