@@ -136,6 +136,25 @@ type EventSink interface {
 	HandleEvent(ctx context.Context, e Event)
 }
 
+// EventBatchSink is an optional capability of an [EventSink], discovered
+// with a type assertion: a sink that has it gets the events that are
+// queued together (up to [MaxEventBatch] of them, in the order they
+// happened) in one HandleEvents call instead of one HandleEvent call each,
+// so that it can write them together (selfhosted's activity sink stores a
+// batch in one transaction). A batch never reaches past the events that
+// GET account/activity waits for. ctx carries the values of the first
+// event's request and is not cancelled. HandleEvents must not keep events
+// after it returns. A sink handed around without this method (wrapped in
+// an [EventSinkFunc], say) still gets every event, one at a time.
+type EventBatchSink interface {
+	EventSink
+	HandleEvents(ctx context.Context, events []Event)
+}
+
+// MaxEventBatch is the most events one [EventBatchSink.HandleEvents] call
+// gets.
+const MaxEventBatch = 256
+
 // EventSinkFunc is a function that is an [EventSink].
 type EventSinkFunc func(ctx context.Context, e Event)
 
@@ -144,12 +163,16 @@ func (f EventSinkFunc) HandleEvent(ctx context.Context, e Event) { f(ctx, e) }
 
 // MultiSink returns a sink that hands every event to each of sinks in
 // turn. A sink that panics is recovered and logged by the handler without
-// keeping the event from the sinks after it.
+// keeping the event from the sinks after it. It is an [EventBatchSink]: a
+// batch goes whole to those of sinks that are one too, and event by event
+// to the others.
 func MultiSink(sinks ...EventSink) EventSink {
 	return multiSink(append([]EventSink(nil), sinks...))
 }
 
 type multiSink []EventSink
+
+var _ EventBatchSink = multiSink(nil)
 
 func (m multiSink) HandleEvent(ctx context.Context, e Event) {
 	for _, s := range m {
@@ -157,6 +180,37 @@ func (m multiSink) HandleEvent(ctx context.Context, e Event) {
 			deliverTo(ctx, s, e, nil)
 		}
 	}
+}
+
+func (m multiSink) HandleEvents(ctx context.Context, events []Event) {
+	for _, s := range m {
+		if s == nil {
+			continue
+		}
+		if b, ok := s.(EventBatchSink); ok {
+			deliverBatchTo(ctx, b, events, nil)
+			continue
+		}
+		for _, e := range events {
+			deliverTo(ctx, s, e, nil)
+		}
+	}
+}
+
+// batches reports whether s, or one of the sinks of a MultiSink s, takes
+// batches.
+func batches(s EventSink) bool {
+	m, ok := s.(multiSink)
+	if !ok {
+		_, ok := s.(EventBatchSink)
+		return ok
+	}
+	for _, s := range m {
+		if s != nil && batches(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultEventQueue is the default of [Options.EventQueue].
@@ -168,6 +222,7 @@ type dispatcher struct {
 	sink    EventSink
 	logger  *slog.Logger
 	max     int
+	batches bool // the sink, or one of a MultiSink's, is an EventBatchSink
 	dropped atomic.Uint64
 
 	mu      sync.Mutex
@@ -189,7 +244,7 @@ func newDispatcher(sink EventSink, max int, logger *slog.Logger) *dispatcher {
 	if sink == nil {
 		return nil
 	}
-	return &dispatcher{sink: sink, max: max, logger: logger}
+	return &dispatcher{sink: sink, max: max, logger: logger, batches: batches(sink)}
 }
 
 // add queues e, or drops and counts it when the queue is full.
@@ -223,6 +278,10 @@ func (d *dispatcher) run() {
 			d.mu.Unlock()
 			return
 		}
+		if d.batches && d.queue[0].done == nil {
+			d.runBatch()
+			continue
+		}
 		q := d.queue[0]
 		d.queue[0] = queued{}
 		d.queue = d.queue[1:]
@@ -242,6 +301,45 @@ func (d *dispatcher) run() {
 			continue
 		}
 		deliverTo(q.ctx, d.sink, q.e, d.logger)
+	}
+}
+
+// runBatch takes the events at the head of the queue, up to the first
+// mark of wait and at most MaxEventBatch, and hands them to the sink: as
+// one batch to an EventBatchSink, one by one to another sink of a
+// MultiSink (each with its own request's context). It is called with d.mu
+// held and releases it.
+func (d *dispatcher) runBatch() {
+	n := 0
+	for n < len(d.queue) && n < MaxEventBatch && d.queue[n].done == nil {
+		n++
+	}
+	batch := make([]queued, n)
+	copy(batch, d.queue[:n])
+	clear(d.queue[:n])
+	d.queue = d.queue[n:]
+	d.events -= n
+	d.mu.Unlock()
+	events := make([]Event, n)
+	for i, q := range batch {
+		events[i] = q.e
+	}
+	ctx := batch[0].ctx
+	sinks, ok := d.sink.(multiSink)
+	if !ok {
+		sinks = multiSink{d.sink}
+	}
+	for _, s := range sinks {
+		if s == nil {
+			continue
+		}
+		if b, ok := s.(EventBatchSink); ok {
+			deliverBatchTo(ctx, b, events, d.logger)
+			continue
+		}
+		for _, q := range batch {
+			deliverTo(q.ctx, s, q.e, d.logger)
+		}
 	}
 }
 
@@ -296,6 +394,23 @@ func deliverTo(ctx context.Context, s EventSink, e Event, logger *slog.Logger) {
 		}
 	}()
 	s.HandleEvent(ctx, e)
+}
+
+// deliverBatchTo calls s.HandleEvents, recovering and logging a panic (at
+// ERROR, with the first event's kind and request ID and the batch's size).
+// A nil logger is slog.Default().
+func deliverBatchTo(ctx context.Context, s EventBatchSink, events []Event, logger *slog.Logger) {
+	defer func() {
+		if v := recover(); v != nil {
+			if logger == nil {
+				logger = slog.Default()
+			}
+			logger.Log(ctx, slog.LevelError, "passkeys: event sink panicked",
+				"kind", string(events[0].Kind), "request_id", events[0].RequestID, "events", len(events),
+				"panic", redactSecrets(fmt.Sprint(v)))
+		}
+	}()
+	s.HandleEvents(ctx, events)
 }
 
 // FlushEvents waits until every event emitted so far has been handed to

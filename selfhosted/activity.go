@@ -71,6 +71,22 @@ type ActivityStore interface {
 	DeleteActivity(ctx context.Context, userID string) error
 }
 
+// ActivityBatchStore is an optional capability of an [ActivityStore],
+// discovered with a type assertion: the sink of [NewActivitySink] stores
+// the events it is handed together ([passkeys.EventBatchSink]) in one
+// AppendActivities call. memstore, sqlitestore and pgstore have it;
+// storetest.RunHarness checks it when a store implements it.
+type ActivityBatchStore interface {
+	ActivityStore
+	// AppendActivities stores rs as AppendActivity would one after the
+	// other, in order (of records with equal At, the later in rs is listed
+	// first), but in one write: all of them or, when it fails, none. It
+	// purges in passing as AppendActivity does, in proportion to len(rs),
+	// and trims each user of rs to the newest ActivityMaxPerUser once.
+	// An empty rs is no error.
+	AppendActivities(ctx context.Context, rs []ActivityRecord, now time.Time) error
+}
+
 // ActivityKinds are the event kinds [NewActivitySink] stores: the
 // security events that concern one user.
 var ActivityKinds = []passkeys.EventKind{
@@ -98,6 +114,13 @@ var ActivityKinds = []passkeys.EventKind{
 // (events_lost), and the failures between are not logged. Hand it to [passkeys.Options.Events],
 // beside other sinks through [passkeys.MultiSink], and to
 // [passkeys.Options.Activity], which serves GET account/activity.
+//
+// The sink is a [passkeys.EventBatchSink]: the events queued together
+// are stored in one write when store is an [ActivityBatchStore]. When
+// that write fails, the records are appended one by one, so that a record
+// the store refuses loses only its own event; when it fails because the
+// store is unavailable ([passkeys.ErrUnavailable]), the batch's events are
+// lost and counted as above without another try.
 func NewActivitySink(store ActivityStore, logger *slog.Logger) *ActivitySink {
 	if logger == nil {
 		logger = slog.Default()
@@ -181,9 +204,14 @@ func (a *ActivitySink) gone(ctx context.Context, userID string, e passkeys.Event
 // logs at WARN how many events were lost, so that an outage of the store
 // gives two lines and not one per event.
 func (a *ActivitySink) failed(ctx context.Context, op string, e passkeys.Event, err error) {
-	a.lost.Add(1)
+	a.failedKind(ctx, op, e.Kind, 1, err)
+}
+
+// failedKind is failed for n events, the first of kind.
+func (a *ActivitySink) failedKind(ctx context.Context, op string, kind passkeys.EventKind, n int, err error) {
+	a.lost.Add(uint64(n))
 	if a.failing.CompareAndSwap(false, true) {
-		a.logger.Log(ctx, slog.LevelError, "passkeys: activity: "+op, "kind", string(e.Kind), "err", err)
+		a.logger.Log(ctx, slog.LevelError, "passkeys: activity: "+op, "kind", string(kind), "err", err)
 	}
 }
 
@@ -195,7 +223,7 @@ func (a *ActivitySink) worked(ctx context.Context) {
 }
 
 var (
-	_ passkeys.EventSink      = (*ActivitySink)(nil)
+	_ passkeys.EventBatchSink = (*ActivitySink)(nil)
 	_ passkeys.ActivityLister = (*ActivitySink)(nil)
 )
 
@@ -218,39 +246,68 @@ func (a *ActivitySink) ListActivity(ctx context.Context, userID string, now time
 
 // HandleEvent implements [passkeys.EventSink].
 func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
-	if e.Kind == passkeys.EventAccountDeleted && e.User.ID != "" {
-		// The store's DeleteUser has done so already, but not for the
-		// events of the account that were still queued then, nor for an
-		// account kept elsewhere (Corbado). Its events that are queued
-		// after this one are dropped.
-		a.forget(e.User.ID)
-		if err := a.store.DeleteActivity(ctx, e.User.ID); err != nil {
-			a.failed(ctx, "delete", e, err)
-			return
+	a.HandleEvents(ctx, []passkeys.Event{e})
+}
+
+// pendingRecord is a record of HandleEvents not yet written, with its
+// event's kind and time.
+type pendingRecord struct {
+	r    ActivityRecord
+	kind passkeys.EventKind
+	now  time.Time
+}
+
+// HandleEvents implements [passkeys.EventBatchSink]: it handles events in
+// order as HandleEvent would one by one, and writes their records
+// together.
+func (a *ActivitySink) HandleEvents(ctx context.Context, events []passkeys.Event) {
+	var pending []pendingRecord
+	for _, e := range events {
+		if e.Kind == passkeys.EventAccountDeleted && e.User.ID != "" {
+			// The store's DeleteUser has done so already, but not for the
+			// events of the account that were still queued then, nor for an
+			// account kept elsewhere (Corbado). Its events that are queued
+			// after this one are dropped, and those before it in this
+			// batch are not written.
+			id := clean(e.User.ID, -1)
+			pending = slices.DeleteFunc(pending, func(p pendingRecord) bool { return p.r.UserID == id })
+			a.forget(e.User.ID)
+			if err := a.store.DeleteActivity(ctx, e.User.ID); err != nil {
+				a.failed(ctx, "delete", e, err)
+				continue
+			}
+			a.worked(ctx)
+			continue
 		}
-		a.worked(ctx)
-		return
+		if r, ok := a.record(ctx, e); ok {
+			pending = append(pending, pendingRecord{r: r, kind: e.Kind, now: e.Time})
+		}
 	}
+	a.append(ctx, pending)
+}
+
+// record is the record of e, or false when e is not to be stored.
+func (a *ActivitySink) record(ctx context.Context, e passkeys.Event) (ActivityRecord, bool) {
 	if !slices.Contains(ActivityKinds, e.Kind) {
-		return
+		return ActivityRecord{}, false
 	}
 	userID := e.User.ID
 	if userID == "" && e.Email != "" {
 		users, ok := a.store.(UserStore)
 		if !ok {
-			return
+			return ActivityRecord{}, false
 		}
 		u, err := users.UserByEmail(ctx, e.Email)
 		if err != nil {
 			if !errors.Is(err, ErrNotFound) {
 				a.failed(ctx, "read user", e, err)
 			}
-			return
+			return ActivityRecord{}, false
 		}
 		userID = u.ID
 	}
 	if userID == "" || a.gone(ctx, userID, e) {
-		return
+		return ActivityRecord{}, false
 	}
 	r := ActivityRecord{
 		UserID:    clean(userID, -1),
@@ -266,9 +323,41 @@ func (a *ActivitySink) HandleEvent(ctx context.Context, e passkeys.Event) {
 	case passkeys.EventCodeFailed, passkeys.EventRateLimited, passkeys.EventSessionRevoked:
 		r.Detail = clean(e.Reason, 64)
 	}
-	if err := a.store.AppendActivity(ctx, r, e.Time); err != nil {
-		a.failed(ctx, "append", e, err)
+	return r, true
+}
+
+// append writes pending: in one AppendActivities call when the store has
+// it and there are several, else (and after that call failed for another
+// reason than an unavailable store) one AppendActivity call each, at its
+// event's time.
+func (a *ActivitySink) append(ctx context.Context, pending []pendingRecord) {
+	if len(pending) == 0 {
 		return
 	}
-	a.worked(ctx)
+	if b, ok := a.store.(ActivityBatchStore); ok && len(pending) > 1 {
+		rs := make([]ActivityRecord, len(pending))
+		now := pending[0].now
+		for i, p := range pending {
+			rs[i] = p.r
+			if p.now.After(now) {
+				now = p.now
+			}
+		}
+		err := b.AppendActivities(ctx, rs, now)
+		if err == nil {
+			a.worked(ctx)
+			return
+		}
+		if errors.Is(err, passkeys.ErrUnavailable) {
+			a.failedKind(ctx, "append", pending[0].kind, len(pending), err)
+			return
+		}
+	}
+	for _, p := range pending {
+		if err := a.store.AppendActivity(ctx, p.r, p.now); err != nil {
+			a.failedKind(ctx, "append", p.kind, 1, err)
+			continue
+		}
+		a.worked(ctx)
+	}
 }

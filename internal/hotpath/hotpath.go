@@ -1,7 +1,7 @@
 // Package hotpath runs the store calls of the engine's request hot path
 // (login start and finish by button and by autofill, append finish, a
 // guarded request's session check, and on a store with the audit trail
-// the event recorded per request, the activity list and the deletion of
+// the event recorded per request, a batch of them, the activity list and the deletion of
 // a user's records) against a selfhosted store, so that a
 // store's tests can look at the query plan of every statement those calls
 // run.
@@ -108,6 +108,20 @@ func Run(ctx context.Context, s selfhosted.Store, u selfhosted.UserRecord, now t
 		for i := range 20 {
 			if err := as.AppendActivity(ctx, activity(u.ID, now.Add(time.Duration(i)*time.Millisecond)), now); err != nil {
 				return fmt.Errorf("append activity: %w", err)
+			}
+		}
+		// The events queued together, of two users, in one write.
+		if bs, ok := as.(selfhosted.ActivityBatchStore); ok {
+			batch := make([]selfhosted.ActivityRecord, 20)
+			for i := range batch {
+				id := u.ID
+				if i%2 == 1 {
+					id = "seed-00000000"
+				}
+				batch[i] = activity(id, now.Add(time.Duration(20+i)*time.Millisecond))
+			}
+			if err := bs.AppendActivities(ctx, batch, now); err != nil {
+				return fmt.Errorf("append activities: %w", err)
 			}
 		}
 		if list, err := as.ActivityByUser(ctx, u.ID, now.Add(time.Second), 50); err != nil || len(list) == 0 {

@@ -1,7 +1,6 @@
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -9,12 +8,12 @@ import (
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
-var _ selfhosted.ActivityStore = (*Store)(nil)
+var _ selfhosted.ActivityBatchStore = (*Store)(nil)
 
 // activityTable holds the audit trail of a Store, under its lock. The
 // zero value is empty and ready.
 type activityTable struct {
-	byUser map[string][]activityRow // in append order
+	byUser map[string][]activityRow // oldest first: by At, then seq
 	seq    uint64
 	puts   uint64 // AppendActivity calls so far
 }
@@ -28,6 +27,15 @@ type activityRow struct {
 // user's newest ActivityMaxPerUser records, and on every purgeEvery-th
 // call drops up to purgeLimit records older than ActivityMaxAge.
 func (s *Store) AppendActivity(ctx context.Context, r selfhosted.ActivityRecord, now time.Time) error {
+	return s.AppendActivities(ctx, []selfhosted.ActivityRecord{r}, now)
+}
+
+// AppendActivities implements [selfhosted.ActivityBatchStore]: it appends
+// rs under one lock, purging as len(rs) AppendActivity calls would, and
+// trims each user once. A user's records are kept in list order, oldest
+// first, so a record in time order goes at the end and the trim cuts the
+// head.
+func (s *Store) AppendActivities(ctx context.Context, rs []selfhosted.ActivityRecord, now time.Time) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -36,36 +44,53 @@ func (s *Store) AppendActivity(ctx context.Context, r selfhosted.ActivityRecord,
 	if t.byUser == nil {
 		t.byUser = make(map[string][]activityRow)
 	}
-	cutoff := now.Add(-selfhosted.ActivityMaxAge)
-	if t.puts++; t.puts%purgeEvery == 1 {
-		dropped := 0
-		for id, rows := range t.byUser {
-			if dropped >= purgeLimit {
-				break
-			}
-			kept := rows[:0]
-			for _, row := range rows {
-				if dropped < purgeLimit && !row.r.At.After(cutoff) {
-					dropped++
-					continue
-				}
-				kept = append(kept, row)
-			}
-			if len(kept) == 0 {
-				delete(t.byUser, id)
-			} else {
-				t.byUser[id] = kept
-			}
+	for _, r := range rs {
+		if t.puts++; t.puts%purgeEvery == 1 {
+			t.purge(now.Add(-selfhosted.ActivityMaxAge))
+		}
+		t.seq++
+		rows := t.byUser[r.UserID]
+		i := len(rows)
+		for i > 0 && rows[i-1].r.At.After(r.At) {
+			i--
+		}
+		t.byUser[r.UserID] = slices.Insert(rows, i, activityRow{r, t.seq})
+	}
+	for _, r := range rs {
+		if rows := t.byUser[r.UserID]; len(rows) > selfhosted.ActivityMaxPerUser {
+			// The next append that outgrows the array copies the kept
+			// records to a new one, leaving the cut ones behind.
+			t.byUser[r.UserID] = rows[len(rows)-selfhosted.ActivityMaxPerUser:]
 		}
 	}
-	t.seq++
-	rows := append(t.byUser[r.UserID], activityRow{r, t.seq})
-	if len(rows) > selfhosted.ActivityMaxPerUser {
-		sortNewestFirst(rows)
-		rows = slices.Clone(rows[:selfhosted.ActivityMaxPerUser])
-	}
-	t.byUser[r.UserID] = rows
 	return nil
+}
+
+// purgeUsers bounds how many users' records one purge looks at; the map's
+// random order takes the next purge to others.
+const purgeUsers = 256
+
+// purge drops up to purgeLimit records at or before cutoff: the oldest of
+// at most purgeUsers users, which head their lists.
+func (t *activityTable) purge(cutoff time.Time) {
+	dropped, seen := 0, 0
+	for id, rows := range t.byUser {
+		if dropped >= purgeLimit || seen >= purgeUsers {
+			break
+		}
+		seen++
+		n := 0
+		for n < len(rows) && dropped < purgeLimit && !rows[n].r.At.After(cutoff) {
+			n++
+			dropped++
+		}
+		switch {
+		case n == len(rows):
+			delete(t.byUser, id)
+		case n > 0:
+			t.byUser[id] = rows[n:]
+		}
+	}
 }
 
 // ActivityByUser implements [selfhosted.ActivityStore].
@@ -73,18 +98,12 @@ func (s *Store) ActivityByUser(ctx context.Context, userID string, now time.Time
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
-	rows := slices.Clone(s.activity.byUser[userID])
-	s.mu.Unlock()
-	sortNewestFirst(rows)
+	defer s.mu.Unlock()
+	rows := s.activity.byUser[userID]
 	cutoff := now.Add(-selfhosted.ActivityMaxAge)
 	list := []selfhosted.ActivityRecord{}
-	for _, row := range rows {
-		if len(list) >= limit {
-			break
-		}
-		if row.r.At.After(cutoff) {
-			list = append(list, row.r)
-		}
+	for i := len(rows) - 1; i >= 0 && len(list) < limit && rows[i].r.At.After(cutoff); i-- {
+		list = append(list, rows[i].r)
 	}
 	return list, nil
 }
@@ -97,13 +116,4 @@ func (s *Store) DeleteActivity(ctx context.Context, userID string) error {
 	delete(s.activity.byUser, userID)
 	s.mu.Unlock()
 	return nil
-}
-
-func sortNewestFirst(rows []activityRow) {
-	slices.SortFunc(rows, func(a, b activityRow) int {
-		if c := b.r.At.Compare(a.r.At); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.seq, a.seq)
-	})
 }

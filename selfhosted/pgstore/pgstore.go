@@ -62,7 +62,7 @@ type Store struct {
 	clock        func() time.Time
 	ceremonyPuts atomic.Uint64 // PutCeremony calls so far
 	sessionPuts  atomic.Uint64 // CreateSession calls so far
-	activityPuts atomic.Uint64 // AppendActivity calls so far
+	activityPuts atomic.Uint64 // activity records appended so far
 	allows       atomic.Uint64 // Allow calls so far
 	queries      sync.Map      // statement text with {schema} to the text sql made of it
 }

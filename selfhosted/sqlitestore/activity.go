@@ -3,12 +3,13 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/passkeyready/passkeys/selfhosted"
 )
 
-var _ selfhosted.ActivityStore = (*Store)(nil)
+var _ selfhosted.ActivityBatchStore = (*Store)(nil)
 
 // The activity statements; each finds its rows through activity_by_user
 // or activity_by_age.
@@ -24,28 +25,48 @@ const (
 		WHERE user_id = ?1 AND at > ?2 ORDER BY at DESC, seq DESC LIMIT ?3`
 )
 
-// appendActivitySQL are the statements of AppendActivity's transaction.
+// appendActivitySQL are the statements of AppendActivities' transaction.
 var appendActivitySQL = []string{purgeActivitySQL, insertActivitySQL, trimActivitySQL}
 
-// AppendActivity implements [selfhosted.ActivityStore]: in one
-// transaction it inserts r, then deletes the user's records beyond the
-// newest ActivityMaxPerUser. On every purgeEvery-th call of this Store it
-// first deletes up to purgeLimit records older than ActivityMaxAge at now,
-// in the same transaction. Its first statement writes, so the transaction
-// takes the write lock at once and waits out the busy timeout for it.
+// AppendActivity implements [selfhosted.ActivityStore]: it is
+// AppendActivities with r alone.
 func (s *Store) AppendActivity(ctx context.Context, r selfhosted.ActivityRecord, now time.Time) error {
-	purge := s.activityPuts.Add(1)%purgeEvery == 1
+	return s.AppendActivities(ctx, []selfhosted.ActivityRecord{r}, now)
+}
+
+// AppendActivities implements [selfhosted.ActivityBatchStore]: in one
+// transaction (one write of the group commit) it inserts rs, then deletes
+// the records of each of their users beyond the newest
+// ActivityMaxPerUser, one statement per user. For every purgeEvery-th
+// record this Store appends it first deletes up to purgeLimit records
+// older than ActivityMaxAge at now, in the same transaction. Its first
+// statement writes, so the transaction takes the write lock at once and
+// waits out the busy timeout for it.
+func (s *Store) AppendActivities(ctx context.Context, rs []selfhosted.ActivityRecord, now time.Time) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	// Appends number 1, 1+purgeEvery, 1+2*purgeEvery, ... purge.
+	n := s.activityPuts.Add(uint64(len(rs)))
+	purges := (n+purgeEvery-1)/purgeEvery - (n-uint64(len(rs))+purgeEvery-1)/purgeEvery
 	return s.inTx(ctx, "append activity", appendActivitySQL, func(ctx context.Context, tx *sql.Tx) error {
-		if purge {
-			if _, err := s.txExec(ctx, tx, purgeActivitySQL, micros(now.Add(-selfhosted.ActivityMaxAge)), purgeLimit); err != nil {
+		if purges > 0 {
+			if _, err := s.txExec(ctx, tx, purgeActivitySQL, micros(now.Add(-selfhosted.ActivityMaxAge)), purges*purgeLimit); err != nil {
 				return storeErr("purge activity", err)
 			}
 		}
-		if _, err := s.txExec(ctx, tx, insertActivitySQL, r.UserID, r.Kind, micros(r.At), r.Method, r.Detail, r.IP, r.UserAgent); err != nil {
-			return storeErr("append activity", err)
+		for _, r := range rs {
+			if _, err := s.txExec(ctx, tx, insertActivitySQL, r.UserID, r.Kind, micros(r.At), r.Method, r.Detail, r.IP, r.UserAgent); err != nil {
+				return storeErr("append activity", err)
+			}
 		}
-		if _, err := s.txExec(ctx, tx, trimActivitySQL, r.UserID, selfhosted.ActivityMaxPerUser); err != nil {
-			return storeErr("trim activity", err)
+		for i, r := range rs {
+			if slices.ContainsFunc(rs[:i], func(p selfhosted.ActivityRecord) bool { return p.UserID == r.UserID }) {
+				continue // trimmed already
+			}
+			if _, err := s.txExec(ctx, tx, trimActivitySQL, r.UserID, selfhosted.ActivityMaxPerUser); err != nil {
+				return storeErr("trim activity", err)
+			}
 		}
 		return nil
 	})

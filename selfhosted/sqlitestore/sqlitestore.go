@@ -55,7 +55,7 @@ type Store struct {
 	checkpoints  *checkpointer  // the log's checkpoints off the writer, when Open started one
 	ceremonyPuts atomic.Uint64  // PutCeremony calls so far
 	sessionPuts  atomic.Uint64  // CreateSession calls so far
-	activityPuts atomic.Uint64  // AppendActivity calls so far
+	activityPuts atomic.Uint64  // activity records appended so far
 	commits      groupCommit    // the write transactions of inTx
 }
 

@@ -29,6 +29,82 @@ func testActivity(t *testing.T, h Harness) {
 	t.Run("MaxPerUser", func(t *testing.T) { testActivityMaxPerUser(t, newStore) })
 	t.Run("Delete", func(t *testing.T) { testActivityDelete(t, newStore) })
 	t.Run("CancelledContext", func(t *testing.T) { testActivityCancelledContext(t, newStore) })
+	if _, ok := h.NewStore(t).(selfhosted.ActivityBatchStore); ok {
+		newBatchStore := func(t *testing.T) selfhosted.ActivityBatchStore {
+			return h.NewStore(t).(selfhosted.ActivityBatchStore)
+		}
+		t.Run("Batch", func(t *testing.T) { testActivityBatch(t, newBatchStore) })
+	}
+}
+
+// testActivityBatch checks the optional [selfhosted.ActivityBatchStore]:
+// a batch is stored as its records appended one by one would be, in
+// order, each user trimmed to the newest ActivityMaxPerUser, and none of
+// it with a cancelled context.
+func testActivityBatch(t *testing.T, newStore func(t *testing.T) selfhosted.ActivityBatchStore) {
+	t.Run("OrderAndUsers", func(t *testing.T) {
+		s := newStore(t)
+		now := anchor()
+		if err := s.AppendActivities(t.Context(), nil, now); err != nil {
+			t.Errorf("AppendActivities(nil): %v", err)
+		}
+		a := activity(1, "user-1", now.Add(-2*time.Minute))
+		b := activity(2, "user-1", now.Add(-time.Minute))
+		c := activity(3, "user-2", now.Add(-time.Minute))
+		d := activity(4, "user-1", now.Add(-time.Minute)) // same time as b, later in the batch
+		e := activity(5, "user-1", now.Add(-3*time.Minute))
+		appendActivity(t, s, now, activity(0, "user-1", now.Add(-time.Minute)))
+		if err := s.AppendActivities(t.Context(), []selfhosted.ActivityRecord{b, a, c, d, e}, now); err != nil {
+			t.Fatalf("AppendActivities: %v", err)
+		}
+		wantActivity(t, s, "user-1", now, 50, d, b, activity(0, "user-1", now.Add(-time.Minute)), a, e)
+		wantActivity(t, s, "user-2", now, 50, c)
+		// An append after the batch is later than all of it.
+		f := activity(6, "user-1", now.Add(-time.Minute))
+		appendActivity(t, s, now, f)
+		wantActivity(t, s, "user-1", now, 2, f, d)
+	})
+	t.Run("MaxPerUser", func(t *testing.T) {
+		s := newStore(t)
+		now := anchor()
+		n := selfhosted.ActivityMaxPerUser + 7
+		var all, batch, others []selfhosted.ActivityRecord
+		for i := range n {
+			all = append(all, activity(i, "user-1", now.Add(-time.Duration(n-i)*time.Second)))
+		}
+		// The newest of them first, then the older ones in one batch
+		// beside another user's: the trim keeps the newest by time, not
+		// the latest appended.
+		appendActivity(t, s, now, all[n-5:]...)
+		for i, r := range all[:n-5] {
+			batch = append(batch, r)
+			if i%50 == 0 {
+				o := activity(1000+i, "user-2", now.Add(-time.Duration(i)*time.Millisecond))
+				batch = append(batch, o)
+				others = append(others, o) // newest first
+			}
+		}
+		if err := s.AppendActivities(t.Context(), batch, now); err != nil {
+			t.Fatalf("AppendActivities of %d records: %v", len(batch), err)
+		}
+		var want []selfhosted.ActivityRecord
+		for i := n - 1; i >= n-selfhosted.ActivityMaxPerUser; i-- {
+			want = append(want, all[i])
+		}
+		wantActivity(t, s, "user-1", now, n, want...)
+		wantActivity(t, s, "user-2", now, n, others...)
+	})
+	t.Run("CancelledContext", func(t *testing.T) {
+		s := newStore(t)
+		now := anchor()
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := s.AppendActivities(ctx, []selfhosted.ActivityRecord{activity(1, "user-1", now), activity(2, "user-2", now)}, now); err == nil {
+			t.Error("AppendActivities with a cancelled context: no error")
+		}
+		wantActivity(t, s, "user-1", now, 50)
+		wantActivity(t, s, "user-2", now, 50)
+	})
 }
 
 // activity returns the n-th fixture record of userID at at.
