@@ -13,14 +13,15 @@ import (
 // ceremonies expired at now that no other call is deleting. The challenges
 // go through an array so that each is looked up in the primary key: as a
 // semi-join (challenge IN (SELECT ...)) the planner hashes the subquery and
-// reads every expired ceremony to probe it.
+// reads every expired ceremony to probe it. The purge is planned at each
+// run (purgeMode).
 func (s *Store) PutCeremony(ctx context.Context, c selfhosted.Ceremony, now time.Time) error {
 	if s.ceremonyPuts.Add(1)%purgeEvery == 1 {
 		if _, err := s.pool.Exec(ctx,
 			s.sql(`DELETE FROM {schema}.ceremonies WHERE challenge = ANY (ARRAY(
 				SELECT challenge FROM {schema}.ceremonies WHERE expires_at <= $1
 				ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))`),
-			now, purgeLimit,
+			purgeMode, now, purgeLimit,
 		); err != nil {
 			return storeErr("purge ceremonies", err)
 		}

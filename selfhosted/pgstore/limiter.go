@@ -14,7 +14,7 @@ import (
 // shares the limits. Each call reads and changes its bucket in one
 // statement, reading the time from the Store's clock ([WithClock]); on
 // every purgeEvery-th call it first deletes up to purgeLimit buckets that
-// have refilled completely. A negative r.Events allows every event without
+// have refilled completely (planned at each run: see purgeMode). A negative r.Events allows every event without
 // a query; otherwise r.Events, r.Per and r.Burst must be positive, as the
 // handler's Options make them.
 func (s *Store) Allow(ctx context.Context, key string, r passkeys.Rate) (bool, time.Duration, error) {
@@ -31,7 +31,7 @@ func (s *Store) Allow(ctx context.Context, key string, r passkeys.Rate) (bool, t
 			s.sql(`DELETE FROM {schema}.rate_limits WHERE key = ANY (ARRAY(
 				SELECT key FROM {schema}.rate_limits WHERE full_at <= $1
 				ORDER BY full_at LIMIT $2 FOR UPDATE SKIP LOCKED))`),
-			now, purgeLimit,
+			purgeMode, now, purgeLimit,
 		); err != nil {
 			return false, 0, wrapErr("purge rate limits", err)
 		}

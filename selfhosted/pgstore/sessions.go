@@ -44,10 +44,11 @@ const (
 
 // CreateSession implements [selfhosted.SessionStore]. On every
 // purgeEvery-th call of this Store it first deletes up to purgeLimit
-// sessions expired at now that no other call is deleting.
+// sessions expired at now that no other call is deleting (planned at each
+// run: see purgeMode).
 func (s *Store) CreateSession(ctx context.Context, r selfhosted.SessionRecord, now time.Time) error {
 	if s.sessionPuts.Add(1)%purgeEvery == 1 {
-		if _, err := s.pool.Exec(ctx, s.sql(purgeSessionsSQL), now, purgeLimit); err != nil {
+		if _, err := s.pool.Exec(ctx, s.sql(purgeSessionsSQL), purgeMode, now, purgeLimit); err != nil {
 			return storeErr("purge sessions", err)
 		}
 	}

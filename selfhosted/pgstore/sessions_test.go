@@ -1,7 +1,9 @@
 package pgstore
 
 import (
+	"crypto/sha256"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -130,5 +132,85 @@ func TestSessionsAcrossInstances(t *testing.T) {
 				t.Errorf("B: VerifySession of another user's session = %+v, %v; want bob, untouched", u, err)
 			}
 		})
+	}
+}
+
+// TestSessionPurgeFollowsTableGrowth checks that the session purge in
+// passing is planned for the table as it is when it runs. Prepared once
+// per connection, as the other statements are, PostgreSQL kept the plan it
+// made at the purge's sixth run: for a table of a few pages then, a
+// sequential scan of sessions for the rows to delete, which every later
+// purge ran over the whole table however large it grew.
+func TestSessionPurgeFollowsTableGrowth(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1 // one connection, whose plans the purges share
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close) // after freshSchema's drop, which uses it
+	ctx := t.Context()
+	schema := freshSchema(t, pool)
+	s, err := New(ctx, pool, WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0).UTC()
+	session := func(i int, end time.Time) selfhosted.SessionRecord {
+		hash := sha256.Sum256([]byte(strconv.Itoa(i)))
+		return selfhosted.SessionRecord{ID: "sess-" + strconv.Itoa(i), TokenHash: hash[:], UserID: "user-" + strconv.Itoa(i%8), Email: "a@example.com",
+			CreatedAt: now, LastSeenAt: now, ExpiresAt: end, IdleExpiresAt: end, UserAgent: "test", IP: "127.0.0.1", AuthMethod: "passkey"}
+	}
+	n := 0
+	create := func(count int) {
+		t.Helper()
+		for range count {
+			if err := s.CreateSession(ctx, session(n, now.Add(time.Hour)), now); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	create(10 * purgeEvery) // ten purges on a small table
+	// The table grows to 20,000 live sessions and 200 expired ones.
+	var rows [][]any
+	for i := range 20_200 {
+		end := now.Add(time.Hour)
+		if i%101 == 0 {
+			end = now.Add(-time.Minute)
+		}
+		r := session(1_000_000+i, end)
+		rows = append(rows, []any{r.ID, r.TokenHash, r.UserID, r.Email, r.CreatedAt, r.LastSeenAt, r.ExpiresAt, r.IdleExpiresAt, r.UserAgent, r.IP, r.AuthMethod, r.NewUser})
+	}
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{schema, "sessions"},
+		[]string{"id", "token_hash", "user_id", "email", "created_at", "last_seen_at", "expires_at", "idle_expires_at", "user_agent", "ip", "auth_method", "new_user"},
+		pgx.CopyFromRows(rows)); err != nil {
+		t.Fatal(err)
+	}
+	seqRead := func() int64 {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+			t.Fatal(err)
+		}
+		var read int64
+		if err := pool.QueryRow(ctx, s.sql(`SELECT coalesce(seq_tup_read, 0) FROM pg_stat_user_tables WHERE relid = '{schema}.sessions'::regclass`)).Scan(&read); err != nil {
+			t.Fatal(err)
+		}
+		return read
+	}
+	before := seqRead()
+	create(2 * purgeEvery) // two purges on the large table
+	if read := seqRead() - before; read > 0 {
+		t.Errorf("two session purges read %d rows by sequential scan of a table of %d, want 0 (an index lookup)", read, 20_200+n)
+	}
+	var left int
+	if err := pool.QueryRow(ctx, s.sql(`SELECT count(*) FROM {schema}.sessions WHERE expires_at <= $1`), now).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d expired sessions left after two purges, want 0", left)
 	}
 }
