@@ -304,7 +304,11 @@ func TestBrowserJWTSessions(t *testing.T) {
 	d.signOut()
 	requireRequests(t, d.requestsSince(mark), []string{"POST /auth/logout"}, nil)
 
+	// The page still holds the same email from the first sign-up, so
+	// signUp's wait is met at once: wait for the account to load, or the
+	// click lands while the lists below it are still moving the button.
 	d.signUp(email)
+	d.waitLoaded()
 	token := d.token()
 	d.click("#delete-account")
 	d.click("#delete-actions button.confirm")
