@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -121,5 +122,45 @@ func TestSingleProcessBackup(t *testing.T) {
 	// The store still serves after the backups.
 	if _, err := s.TakeCeremony(ctx, "chal", day0); err != nil {
 		t.Errorf("TakeCeremony after Backup: %v", err)
+	}
+}
+
+// TestSingleProcessTakenCeremoniesLeaveNothing: with SingleProcess, a
+// ceremony taken, or replaced after it expired, leaves nothing behind in
+// memory, so what a busy server holds is its ceremonies in progress and
+// not every ceremony of the last minutes.
+func TestSingleProcessTakenCeremoniesLeaveNothing(t *testing.T) {
+	ctx, s := t.Context(), openSingle(t)
+	held := func() (int, int) {
+		s.mem.mu.Lock()
+		defer s.mem.mu.Unlock()
+		return len(s.mem.byKey), len(s.mem.expiry)
+	}
+	for i := range 1000 {
+		c := selfhosted.Ceremony{Challenge: fmt.Sprintf("chal-%d", i), Kind: selfhosted.CeremonyLogin, ExpiresAt: day0.Add(5 * time.Minute)}
+		if err := s.PutCeremony(ctx, c, day0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TakeCeremony(ctx, c.Challenge, day0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, h := held(); n != 0 || h != 0 {
+		t.Errorf("after 1,000 ceremonies put and taken: %d held, %d in the expiry heap; want 0 and 0", n, h)
+	}
+
+	c := selfhosted.Ceremony{Challenge: "again", Kind: selfhosted.CeremonyLogin, ExpiresAt: day0.Add(time.Minute)}
+	for i := range 3 {
+		now := day0.Add(time.Duration(i) * time.Hour)
+		c.ExpiresAt = now.Add(time.Minute)
+		if err := s.PutCeremony(ctx, c, now); err != nil {
+			t.Fatalf("put %d of a challenge whose last ceremony expired: %v", i, err)
+		}
+	}
+	if n, h := held(); n != 1 || h != 1 {
+		t.Errorf("after a challenge put three times, each after the last expired: %d held, %d in the expiry heap; want 1 and 1", n, h)
+	}
+	if _, err := s.TakeCeremony(ctx, "again", day0.Add(2*time.Hour)); err != nil {
+		t.Errorf("TakeCeremony of the latest: %v", err)
 	}
 }
