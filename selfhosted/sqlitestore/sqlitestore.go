@@ -104,8 +104,10 @@ type Options struct {
 	// process, or a second Open in this one, cannot read or write it
 	// until Close; back it up from this process with [Store.Backup]. It
 	// reads, writes and checkpoints on its one connection (SQLite's own
-	// checkpoint, in the commit that brings the log to 1,000 pages). A
-	// restart or crash loses the ceremonies in progress: a sign-in or
+	// checkpoint, in the commit that brings the log to 1,000 pages), so
+	// under concurrent requests it serves fewer than Open, which reads
+	// beside the writer and checkpoints off it, despite its fewer
+	// transactions. A restart or crash loses the ceremonies in progress: a sign-in or
 	// passkey registration started before it fails at its finish (400,
 	// start again); nothing else is lost that Open would keep. Default
 	// false: the ceremonies are in the file and any number of processes
